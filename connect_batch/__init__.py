@@ -1,0 +1,45 @@
+"""A typed client for Amazon Connect's BatchPutContact.
+
+Validates each contact, sends at most 25 per call under one ClientToken per batch, retries
+what can be retried without creating a contact twice, and answers every input exactly once.
+"""
+
+from connect_batch._client import ContactBatchClient
+from connect_batch._errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    ConnectBatchError,
+    ContactValidationError,
+    InstanceNotFoundError,
+    RunAbortedError,
+)
+from connect_batch._models import (
+    AllowedUserAction,
+    ContactRequest,
+    Endpoint,
+    EndpointType,
+    OutboundStrategy,
+)
+from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
+from connect_batch._retry import RetryPolicy
+
+__all__ = [
+    "AccessDeniedError",
+    "AllowedUserAction",
+    "BatchResult",
+    "ConfigurationError",
+    "ConnectBatchError",
+    "ContactBatchClient",
+    "ContactRequest",
+    "ContactValidationError",
+    "Endpoint",
+    "EndpointType",
+    "Failure",
+    "FailureCode",
+    "InstanceNotFoundError",
+    "OutboundStrategy",
+    "Outcome",
+    "RetryPolicy",
+    "RunAbortedError",
+    "Success",
+]

@@ -1,0 +1,308 @@
+"""The engine: chunk any iterable, give each call a ClientToken, retry, settle every item.
+
+It is told what the operation is (``BatchOperation``) and knows nothing of its field names.
+It yields one ``Settled`` per input, whatever happens; when the run must stop it first
+settles every input it has consumed, then raises.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from connect_batch import _botocore
+from connect_batch._errors import CallFault, ContactValidationError, fault_from
+from connect_batch._operation import Answer, BatchOperation, ItemAnswer
+from connect_batch._outcomes import FailureCode
+from connect_batch._retry import RetryPolicy
+
+ItemT = TypeVar("ItemT")
+logger = logging.getLogger("connect_batch")
+
+
+@attrs.frozen(kw_only=True)
+class Settled(Generic[ItemT]):
+    """The engine's final word on one input."""
+
+    position: int
+    key: str
+    item: ItemT
+    resource_id: str | None = None
+    code: str = ""
+    message: str = ""
+    retryable: bool = False
+    outcome_unknown: bool = False
+
+
+class AbortRun(Exception):  # noqa: N818 - a control-flow signal, not an error users see
+    """The run must stop: no other call can succeed after ``fault``."""
+
+    def __init__(self, fault: CallFault | None, cause: BaseException | None = None) -> None:
+        super().__init__(fault.code if fault else type(cause).__name__)
+        self.fault = fault
+        self.cause = cause
+
+
+class _Retry(Exception):  # noqa: N818 - a control-flow signal for tenacity
+    def __init__(self, fault: CallFault) -> None:
+        super().__init__(fault.code)
+        self.fault = fault
+
+
+class _DeadlinePassed(Exception):  # noqa: N818 - a control-flow signal
+    pass
+
+
+@attrs.frozen
+class _Pending(Generic[ItemT]):
+    position: int
+    key: str
+    item: ItemT
+
+
+TokenFactory = Callable[[Sequence[str], int], str]
+
+
+def random_token(_keys: Sequence[str], _round: int) -> str:
+    """A fresh ClientToken for a call that has never been sent."""
+    return str(uuid.uuid4())
+
+
+def random_key(_position: int, _item: object) -> str:
+    """A fresh RequestIdentifier: 32 hex characters, unique in practice."""
+    return uuid.uuid4().hex
+
+
+@attrs.define
+class Engine(Generic[ItemT]):
+    """Runs a batch operation over an iterable with a retry policy."""
+
+    _client: Any
+    _operation: BatchOperation[ItemT]
+    _policy: RetryPolicy
+    _new_token: TokenFactory = random_token
+    _new_key: Callable[[int, ItemT], str] = random_key
+    _check_item: Callable[[object], None] | None = None
+
+    def run(self, items: Iterable[ItemT]) -> Iterator[Settled[ItemT]]:
+        """Yield one ``Settled`` per input.
+
+        When the run cannot go on, every input consumed so far is settled first, then
+        ``AbortRun`` or ``ContactValidationError`` is raised.
+        """
+        keyed: Iterator[_Pending[ItemT]]
+        if isinstance(items, Sequence):
+            # A sequence is checked whole first, so that bad input stops the run before
+            # anything at all is sent.
+            keyed = iter(list(self._keyed(items)))
+        else:
+            keyed = self._keyed(items)
+        deadline_at = self._policy.deadline_at()
+        for number in itertools.count(1):
+            batch: list[_Pending[ItemT]] = []
+            try:
+                batch.extend(itertools.islice(keyed, self._operation.max_items))
+            except ContactValidationError:
+                # Settle what this batch had consumed, unsent, before the error stops the run.
+                yield from (self._unsent(p) for p in batch)
+                raise
+            if not batch:
+                return
+            yield from self._settle_batch(batch, number, deadline_at)
+
+    def _keyed(self, items: Iterable[ItemT]) -> Iterator[_Pending[ItemT]]:
+        seen: set[str] = set()
+        for position, item in enumerate(items):
+            if self._check_item is not None:
+                try:
+                    self._check_item(item)
+                except ContactValidationError as error:
+                    raise error.at(position) from None
+            key = self._operation.item_key(item)
+            if key is None:
+                key = self._new_key(position, item)
+            elif key in seen:
+                raise ContactValidationError(
+                    "request_identifier repeats an earlier input's in this call",
+                    field="request_identifier",
+                    position=position,
+                )
+            seen.add(key)
+            yield _Pending(position, key, item)
+
+    def _settle_batch(
+        self, batch: list[_Pending[ItemT]], number: int, deadline_at: float | None
+    ) -> Iterator[Settled[ItemT]]:
+        pending = [(p, ItemAnswer()) for p in batch]
+        for round_number in range(self._policy.max_item_retries + 1):
+            if round_number:
+                wait = self._policy.backoff(round_number)
+                if deadline_at is not None and self._policy.clock() + wait >= deadline_at:
+                    for p, seen in pending:
+                        yield self._failed(p, seen.code or "", seen.message, retryable=True)
+                    return
+                self._policy.sleep(wait)
+            items = [p for p, _ in pending]
+            # A new body needs a new token: the service refuses a token reused with a
+            # different body (409). Retries of this same body, in _send, reuse it.
+            token = self._new_token([p.key for p in items], round_number)
+            faults: list[CallFault] = []
+            try:
+                answer = self._send(
+                    pending=items, token=token, number=number, round_number=round_number,
+                    faults=faults, deadline_at=deadline_at,
+                )
+            except (_Retry, _DeadlinePassed) as stop:
+                yield from self._give_up(items, faults, number, token, stop)
+                return
+            except AbortRun as abort:
+                yield from self._failed_all(items, abort, faults)
+                raise
+            if answer is None:  # a final whole-call error, such as InvalidRequestException
+                last = faults[-1]
+                for p in items:
+                    yield self._failed(p, last.code, last.message, retryable=False)
+                return
+            last_round = round_number == self._policy.max_item_retries
+            pending = yield from self._read(items, answer, last_round=last_round)
+            if not pending:
+                return
+
+    def _send(
+        self,
+        *,
+        pending: list[_Pending[ItemT]],
+        token: str,
+        number: int,
+        round_number: int,
+        faults: list[CallFault],
+        deadline_at: float | None,
+    ) -> Answer | None:
+        operation = self._operation
+        keys = [p.key for p in pending]
+
+        def attempt() -> Answer | None:
+            if deadline_at is not None and self._policy.clock() >= deadline_at:
+                raise _DeadlinePassed
+            try:
+                with _botocore.single_attempt():
+                    response = operation.call(
+                        self._client, [(p.key, p.item) for p in pending], token
+                    )
+            except Exception as exc:
+                fault = fault_from(exc)
+                if fault is None:
+                    raise AbortRun(None, exc) from exc
+                faults.append(fault)
+                logger.debug(
+                    "%s batch=%d round=%d attempt=%d items=%d token=%s -> %s (HTTP %s)",
+                    operation.name, number, round_number, len(faults), len(pending), token,
+                    fault.code, fault.status,
+                )
+                if operation.abort_error(fault) is not None:
+                    raise AbortRun(fault) from exc
+                if operation.is_transient(fault):
+                    raise _Retry(fault) from exc
+                return None
+            answer = operation.read(response, keys)
+            logger.debug(
+                "%s batch=%d round=%d attempt=%d items=%d token=%s -> answered",
+                operation.name, number, round_number, len(faults) + 1, len(pending), token,
+            )
+            return answer
+
+        retrying = self._policy.retrying(retry_on=_Retry, deadline_at=deadline_at)
+        result: Answer | None = retrying(attempt)
+        return result
+
+    def _read(
+        self, pending: list[_Pending[ItemT]], answer: Answer, *, last_round: bool
+    ) -> Generator[Settled[ItemT], None, list[tuple[_Pending[ItemT], ItemAnswer]]]:
+        """Settle what the answer settles; return the items worth another round."""
+        if answer.strangers:
+            logger.warning(
+                "%s answer named %d request identifier(s) that were not sent; ignored",
+                self._operation.name, answer.strangers,
+            )
+        again: list[tuple[_Pending[ItemT], ItemAnswer]] = []
+        for p in pending:
+            item_answer = answer.items.get(p.key)
+            if item_answer is None:
+                # Left out of the answer, or contradicted: the contact may exist, so it is
+                # never sent again under a new token.
+                yield self._failed(
+                    p, FailureCode.UNKNOWN_OUTCOME,
+                    "the service's answer did not settle this request",
+                    retryable=False, outcome_unknown=True,
+                )
+            elif item_answer.resource_id is not None:
+                yield Settled(
+                    position=p.position, key=p.key, item=p.item,
+                    resource_id=item_answer.resource_id,
+                )
+            else:
+                code = item_answer.code or FailureCode.UNKNOWN_OUTCOME
+                transient = self._operation.is_transient_item(code)
+                if transient and not last_round:
+                    again.append((p, item_answer))
+                else:
+                    yield self._failed(p, code, item_answer.message, retryable=transient)
+        return again
+
+    def _give_up(
+        self,
+        pending: list[_Pending[ItemT]],
+        faults: list[CallFault],
+        number: int,
+        token: str,
+        stop: Exception,
+    ) -> Iterator[Settled[ItemT]]:
+        # Any attempt of this round may have created the contacts, not just the last.
+        unknown = any(f.may_have_acted for f in faults)
+        if faults:
+            last = faults[-1]
+            code, message = last.code, last.message
+        else:
+            code, message = FailureCode.DEADLINE_EXCEEDED, "the run's deadline passed"
+        why = "deadline passed" if isinstance(stop, _DeadlinePassed) else "retries exhausted"
+        logger.warning(
+            "%s batch=%d token=%s: %s after %d attempt(s), last error %s; "
+            "%d item(s) reported failed and retryable%s",
+            self._operation.name, number, token, why, len(faults), code, len(pending),
+            " (the service may have created them)" if unknown else "",
+        )
+        for p in pending:
+            yield self._failed(p, code, message, retryable=True, outcome_unknown=unknown)
+
+    def _failed_all(
+        self, pending: list[_Pending[ItemT]], abort: AbortRun, faults: list[CallFault]
+    ) -> Iterator[Settled[ItemT]]:
+        unknown = any(f.may_have_acted for f in faults) or abort.cause is not None
+        code = abort.fault.code if abort.fault else type(abort.cause).__name__
+        message = abort.fault.message if abort.fault else "the call raised an unexpected error"
+        for p in pending:
+            yield self._failed(p, code, message, retryable=False, outcome_unknown=unknown)
+
+    def _unsent(self, p: _Pending[ItemT]) -> Settled[ItemT]:
+        return self._failed(
+            p, FailureCode.NOT_SENT, "not sent: the run stopped first", retryable=True
+        )
+
+    @staticmethod
+    def _failed(
+        p: _Pending[ItemT],
+        code: str,
+        message: str,
+        *,
+        retryable: bool,
+        outcome_unknown: bool = False,
+    ) -> Settled[ItemT]:
+        return Settled(
+            position=p.position, key=p.key, item=p.item, code=str(code), message=message,
+            retryable=retryable, outcome_unknown=outcome_unknown,
+        )

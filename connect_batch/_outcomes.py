@@ -1,0 +1,119 @@
+"""What a run answers: one ``Success`` or ``Failure`` per input, gathered in a ``BatchResult``."""
+
+from __future__ import annotations
+
+import collections
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+from connect_batch._models import ContactRequest
+
+
+class FailureCode(str, enum.Enum):
+    """Every code a ``Failure`` may carry that the library knows of.
+
+    The first group are the API's per-item ``FailureReasonCode`` values; the second the
+    service's whole-call errors, which fail every item of the call they ended; the third the
+    library's own. ``Failure.code`` is a plain ``str`` so that a code the service adds later
+    still comes through; compare it with these members or with strings alike.
+    """
+
+    # Per-item FailureReasonCode (service model).
+    INVALID_ATTRIBUTE_KEY = "INVALID_ATTRIBUTE_KEY"
+    INVALID_CUSTOMER_ENDPOINT = "INVALID_CUSTOMER_ENDPOINT"
+    INVALID_SYSTEM_ENDPOINT = "INVALID_SYSTEM_ENDPOINT"
+    INVALID_QUEUE = "INVALID_QUEUE"
+    INVALID_OUTBOUND_STRATEGY = "INVALID_OUTBOUND_STRATEGY"
+    MISSING_CAMPAIGN = "MISSING_CAMPAIGN"
+    MISSING_CUSTOMER_ENDPOINT = "MISSING_CUSTOMER_ENDPOINT"
+    MISSING_QUEUE_ID_AND_SYSTEM_ENDPOINT = "MISSING_QUEUE_ID_AND_SYSTEM_ENDPOINT"
+    REQUEST_THROTTLED = "REQUEST_THROTTLED"
+    IDEMPOTENCY_EXCEPTION = "IDEMPOTENCY_EXCEPTION"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Whole-call errors (service model).
+    ACCESS_DENIED = "AccessDeniedException"
+    INVALID_REQUEST = "InvalidRequestException"
+    RESOURCE_NOT_FOUND = "ResourceNotFoundException"
+    IDEMPOTENCY_CONFLICT = "IdempotencyException"
+    LIMIT_EXCEEDED = "LimitExceededException"
+    INTERNAL_SERVICE = "InternalServiceException"
+    # The library's own.
+    UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+    NOT_SENT = "NOT_SENT"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(kw_only=True)
+class Success:
+    """The service created a contact for ``request``.
+
+    ``position`` is the input's 0-based index in the ``put_contacts`` call.
+    """
+
+    request_identifier: str
+    contact_id: str
+    request: ContactRequest
+    position: int
+
+
+@attrs.frozen(kw_only=True)
+class Failure:
+    """No contact is known to exist for ``request``.
+
+    ``retryable`` says whether putting it again may succeed. ``outcome_unknown`` is True when
+    the service may nonetheless have created it (the last attempt timed out, was cut off or
+    answered 5xx, or the answer left it out): putting it again under a *new* ClientToken can
+    call the person twice. ``message`` is the service's text and is left out of ``repr()``.
+    """
+
+    request_identifier: str
+    code: str
+    message: str = attrs.field(repr=False)
+    retryable: bool
+    request: ContactRequest
+    position: int
+    outcome_unknown: bool = False
+
+
+Outcome = Success | Failure
+
+
+@attrs.frozen
+class BatchResult:
+    """Every input of a run answered exactly once, each list in input order."""
+
+    succeeded: tuple[Success, ...] = ()
+    failed: tuple[Failure, ...] = ()
+
+    @classmethod
+    def from_outcomes(cls, outcomes: Iterable[Outcome]) -> BatchResult:
+        """Split outcomes into ``succeeded`` and ``failed``, each sorted by input position."""
+        ordered = sorted(outcomes, key=lambda o: o.position)
+        return cls(
+            tuple(o for o in ordered if isinstance(o, Success)),
+            tuple(o for o in ordered if isinstance(o, Failure)),
+        )
+
+    @property
+    def all_succeeded(self) -> bool:
+        """True when every input has a contact."""
+        return not self.failed
+
+    def __len__(self) -> int:
+        return len(self.succeeded) + len(self.failed)
+
+    def counts(self) -> dict[str, int]:
+        """How many inputs ended with each code; successes count under ``"SUCCESS"``."""
+        counter = collections.Counter(str(f.code) for f in self.failed)
+        if self.succeeded:
+            counter["SUCCESS"] = len(self.succeeded)
+        return dict(counter)
+
+    def retryable(self) -> list[ContactRequest]:
+        """The requests worth putting again, in input order."""
+        return [f.request for f in self.failed if f.retryable]

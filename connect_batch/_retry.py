@@ -1,0 +1,107 @@
+"""The retry policy: one frozen object that says how often, how long and how to wait.
+
+Built on tenacity. Which *errors* are worth a retry is the operation's to say
+(``_operation.TRANSIENT_CALL_CODES``); this module says how retries are paced.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import attrs
+import tenacity
+
+from connect_batch._errors import ConfigurationError
+
+T = TypeVar("T")
+Duration = float | datetime.timedelta
+
+
+def _seconds(value: Duration) -> float:
+    return value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)
+
+
+def _optional_seconds(value: Duration | None) -> float | None:
+    return None if value is None else _seconds(value)
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise ConfigurationError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def _at_least(low: int) -> Callable[[object, attrs.Attribute[int], int], None]:
+    def check(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigurationError(f"{attribute.name} must be an int >= {low}, got {value!r}")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How a batch is retried.
+
+    ``max_attempts`` counts HTTP attempts that reach the service for one batch (botocore's
+    own retries are switched off for the library's calls). Waits are exponential with full
+    jitter: a uniform draw from 0 to ``min(max_backoff, initial_backoff * 2**(n-1))``.
+    ``max_item_retries`` bounds how many times items that failed on their own with a
+    transient code are put again. ``deadline`` bounds a whole run: no attempt starts, and
+    no wait is begun that would end, after it.
+    """
+
+    max_attempts: int = attrs.field(default=5, validator=_at_least(1))
+    initial_backoff: float = attrs.field(default=0.2, converter=_seconds, validator=_positive)
+    max_backoff: float = attrs.field(default=20.0, converter=_seconds, validator=_positive)
+    max_item_retries: int = attrs.field(default=3, validator=_at_least(0))
+    deadline: float | None = attrs.field(
+        default=None, converter=_optional_seconds, validator=_positive
+    )
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def deadline_at(self) -> float | None:
+        """The clock reading at which a run starting now must end."""
+        return None if self.deadline is None else self.clock() + self.deadline
+
+    def backoff(self, retry_number: int) -> float:
+        """The full-jitter wait before retry ``retry_number`` (1-based)."""
+        ceiling = min(self.max_backoff, self.initial_backoff * 2 ** (retry_number - 1))
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not secrecy
+
+    def retrying(
+        self,
+        *,
+        retry_on: type[BaseException],
+        deadline_at: float | None,
+        before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
+    ) -> tenacity.Retrying:
+        """A tenacity ``Retrying`` for one batch: ``retry_on`` errors are retried."""
+        stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(self.max_attempts)
+        if deadline_at is not None:
+            stop = stop | _StopBefore(deadline_at, self.clock)
+        return tenacity.Retrying(
+            stop=stop,
+            wait=tenacity.wait_random_exponential(
+                multiplier=self.initial_backoff, max=self.max_backoff
+            ),
+            retry=tenacity.retry_if_exception_type(retry_on),
+            sleep=self.sleep,
+            reraise=True,
+            before_sleep=before_sleep,
+        )
+
+
+@attrs.frozen
+class _StopBefore(tenacity.stop.stop_base):
+    """Stop when the coming wait would end past ``deadline_at``."""
+
+    deadline_at: float
+    clock: Callable[[], float]
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.clock() + retry_state.upcoming_sleep >= self.deadline_at

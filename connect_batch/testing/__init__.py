@@ -1,0 +1,148 @@
+"""Test your code against a simulated BatchPutContact, in-process or over HTTP.
+
+moto 5 implements Amazon Connect instances but not BatchPutContact; this package adds it,
+with a ledger of every contact created and knobs for throttling, 500s, lost answers and
+per-item failure codes.
+
+    from connect_batch.testing import mock_connect
+
+    with mock_connect() as double:
+        client = boto3.client("connect", region_name="us-east-1")
+        ...                                  # your code under test
+        assert len(double.fake().contacts) == 3
+
+Under pytest, the ``fake_connect`` fixture does all of this and hands you a ready instance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import attrs
+import boto3
+from moto import mock_aws
+
+from connect_batch._client import ContactBatchClient
+from connect_batch.testing._fake import CallRecord, CreatedContact, FakeConnect, Fault, install
+
+__all__ = [
+    "CallRecord",
+    "ConnectDouble",
+    "CreatedContact",
+    "FakeConnect",
+    "Fault",
+    "MockConnect",
+    "dummy_credentials",
+    "install",
+    "mock_connect",
+    "no_sleep",
+]
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+
+def no_sleep(_seconds: float) -> None:
+    """A ``sleep`` for ``ContactBatchClient`` that returns at once, so tests never wait."""
+
+
+@contextlib.contextmanager
+def dummy_credentials(region: str = DEFAULT_REGION) -> Iterator[None]:
+    """Set fake AWS credentials and Region in the environment for the block."""
+    names = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region,
+    }
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class MockConnect(contextlib.ContextDecorator):
+    """``mock_aws`` with BatchPutContact installed; a context manager and a decorator."""
+
+    def __init__(self, **mock_aws_options: Any) -> None:
+        self._options = mock_aws_options
+        self._mock: Any = None
+
+    def __enter__(self) -> MockConnect:
+        install()
+        self._mock = mock_aws(**self._options)
+        self._mock.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._mock.stop()
+
+    @staticmethod
+    def fake(account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> FakeConnect:
+        """The fake service for ``account_id`` and ``region``: its ledger and knobs."""
+        return FakeConnect.of(account_id, region)
+
+
+def mock_connect(**mock_aws_options: Any) -> MockConnect:
+    """Start moto's ``mock_aws`` with BatchPutContact added; use with ``with`` or as a decorator."""
+    return MockConnect(**mock_aws_options)
+
+
+@attrs.define
+class ConnectDouble:
+    """What the ``fake_connect`` fixture gives a test.
+
+    ``client`` is a boto3 Connect client, ``instance_id`` an instance that exists, ``fake``
+    the service's ledger (``fake.contacts``, ``fake.calls``) and knobs (``fake.throttle``,
+    ``fake.plan``, ``fake.fail_calls``, ``fake.fail_items``).
+    """
+
+    client: Any
+    instance_id: str
+    fake: FakeConnect
+
+    @property
+    def contacts(self) -> list[CreatedContact]:
+        """The ledger: every contact the service created."""
+        return self.fake.contacts
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        """Every HTTP attempt that reached the service."""
+        return self.fake.calls
+
+    def batch_client(self, **options: Any) -> ContactBatchClient:
+        """A ``ContactBatchClient`` for this instance that never sleeps between retries."""
+        options.setdefault("sleep", no_sleep)
+        return ContactBatchClient(self.client, instance_id=self.instance_id, **options)
+
+    @classmethod
+    def create(cls, client: Any, region: str = DEFAULT_REGION) -> ConnectDouble:
+        """Create an instance through ``client`` and wrap the fake behind it."""
+        instance = client.create_instance(
+            IdentityManagementType="CONNECT_MANAGED",
+            InstanceAlias="connect-batch-tests",
+            InboundCallsEnabled=True,
+            OutboundCallsEnabled=True,
+        )
+        return cls(client, instance["Id"], FakeConnect.of(DEFAULT_ACCOUNT, region))
+
+
+def new_double(region: str = DEFAULT_REGION) -> ConnectDouble:
+    """A Connect client and instance under an active ``mock_connect``."""
+    return ConnectDouble.create(boto3.client("connect", region_name=region), region)
