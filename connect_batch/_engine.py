@@ -165,8 +165,12 @@ class Engine(Generic[ItemT]):
                 raise
             if answer is None:  # a final whole-call error, such as InvalidRequestException
                 last = faults[-1]
+                # An earlier attempt of this same call may still have created the contacts.
+                unknown = any(f.may_have_acted for f in faults)
                 for p in items:
-                    yield self._failed(p, last.code, last.message, retryable=False)
+                    yield self._failed(
+                        p, last.code, last.message, retryable=False, outcome_unknown=unknown
+                    )
                 return
             last_round = round_number == self._policy.max_item_retries
             pending = yield from self._read(items, answer, last_round=last_round)

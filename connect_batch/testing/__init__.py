@@ -16,6 +16,7 @@ Under pytest, the ``fake_connect`` fixture does all of this and hands you a read
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 from collections.abc import Iterator
@@ -118,13 +119,18 @@ class ConnectDouble:
 
     @property
     def contacts(self) -> list[CreatedContact]:
-        """The ledger: every contact the service created."""
-        return self.fake.contacts
+        """The ledger: every contact the service created in this instance."""
+        return [c for c in self.fake.contacts if c.instance_id == self.instance_id]
 
     @property
     def calls(self) -> list[CallRecord]:
-        """Every HTTP attempt that reached the service."""
-        return self.fake.calls
+        """Every HTTP attempt that reached the service for this instance."""
+        return [c for c in self.fake.calls if c.instance_id == self.instance_id]
+
+    def duplicates(self) -> dict[str, int]:
+        """RequestIdentifiers this instance created more than one contact for."""
+        counts = collections.Counter(c.request_identifier for c in self.contacts)
+        return {rid: n for rid, n in counts.items() if n > 1}
 
     def batch_client(self, **options: Any) -> ContactBatchClient:
         """A ``ContactBatchClient`` for this instance that never sleeps between retries."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import re
+import socket
 import threading
 import time
 import uuid
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+import flask
 from botocore.exceptions import ReadTimeoutError
 from moto.connect import urls as connect_urls
 from moto.connect.models import ConnectBackend, connect_backends
@@ -33,6 +36,7 @@ from connect_batch._models import E164, mask
 MAX_ITEMS = 25
 MAX_TOKEN_LENGTH = 500
 MAX_REQUEST_IDENTIFIER_LENGTH = 80
+ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 ROUTE = "{0}/contact/batch/(?P<InstanceId>[^/]+)$"
 _STATE_ATTRIBUTE = "_connect_batch_fake"
 _install_lock = threading.Lock()
@@ -103,6 +107,10 @@ class Fault:
     def dropped(cls) -> Fault:
         """Contacts created, answer lost."""
         return cls(status=0, code="ReadTimeout", after_commit=True, drop=True)
+
+
+class AnswerLost(Exception):  # noqa: N818 - names what happened, not an error
+    """The fake created the contacts and will not answer."""
 
 
 class _TokenBucket:
@@ -210,21 +218,22 @@ class FakeConnect:
                 json.dumps(items, sort_keys=True).encode()
             ).hexdigest()
             remembered = self._answers.get((instance_id, token))
-            if remembered is not None:
-                if remembered[0] != fingerprint:
-                    raise record.error(
-                        409, "IdempotencyException", "ClientToken reused with a different body"
-                    )
-                record.done(200, "replayed")
-                return remembered[1]
-            answer = json.dumps(self._create(instance_id, token, items or []))
-            self._answers[(instance_id, token)] = (fingerprint, answer)
+            if remembered is None:
+                answer = json.dumps(self._create(instance_id, token, items or []))
+                self._answers[(instance_id, token)] = (fingerprint, answer)
+                outcome = "answered"
+            elif remembered[0] != fingerprint:
+                raise record.error(
+                    409, "IdempotencyException", "ClientToken reused with a different body"
+                )
+            else:
+                answer, outcome = remembered[1], "replayed"
             if fault is not None and fault.drop:
                 record.done(0, "dropped")
-                raise ReadTimeoutError(endpoint_url=f"fake-connect/contact/batch/{instance_id}")
+                raise AnswerLost
             if fault is not None:
                 raise record.error(fault.status, fault.code, "fault injected after commit")
-            record.done(200, "answered")
+            record.done(200, outcome)
             return answer
 
     def _create(self, instance_id: str, token: str, items: Sequence[Any]) -> dict[str, Any]:
@@ -317,7 +326,8 @@ def _item_problem(item: Mapping[str, Any]) -> str | None:  # noqa: PLR0911 - one
         return "MISSING_QUEUE_ID_AND_SYSTEM_ENDPOINT"
     if not (item.get("Campaign") or {}).get("CampaignId"):
         return "MISSING_CAMPAIGN"
-    if any(not key for key in item.get("Attributes") or {}):
+    # Connect documents attribute keys as alphanumeric, dash and underscore.
+    if any(not ATTRIBUTE_KEY.match(key) for key in item.get("Attributes") or {}):
         return "INVALID_ATTRIBUTE_KEY"
     strategy = item.get("OutboundStrategy")
     if strategy is not None and strategy.get("Type") != "AGENT_FIRST":
@@ -340,9 +350,19 @@ def _batch_put_contact(self: ConnectResponse) -> str:
     instance_id = self._get_instance_id()
     body = json.loads(self.body) if self.body else {}
     backend = self.connect_backend
-    return _state(backend).handle(
-        instance_id, body, instance_exists=instance_id in backend.instances
-    )
+    try:
+        return _state(backend).handle(
+            instance_id, body, instance_exists=instance_id in backend.instances
+        )
+    except AnswerLost:
+        if flask.has_request_context():
+            # Server mode: cut the TCP connection so the client sees it drop at once.
+            connection = flask.request.environ.get("werkzeug.socket")
+            if connection is not None:
+                connection.shutdown(socket.SHUT_RDWR)
+            raise ConnectionResetError("answer dropped by the fake") from None
+        # In-process: botocore's own error for an answer that never came.
+        raise ReadTimeoutError(endpoint_url=f"fake://contact/batch/{instance_id}") from None
 
 
 def install() -> None:

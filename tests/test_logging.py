@@ -1,0 +1,38 @@
+"""Logging: one DEBUG line per call, a WARNING when retries run out, no personal data."""
+
+from __future__ import annotations
+
+import logging
+
+from connect_batch.testing import Fault
+from tests.conftest import contacts
+
+
+def library_records(caplog):
+    return [r for r in caplog.records if r.name.startswith("connect_batch")]
+
+
+def test_one_debug_line_per_call_and_a_warning_when_retries_run_out(fake_connect, caplog):
+    caplog.set_level(logging.DEBUG, logger="connect_batch")
+    fake_connect.fake.plan(Fault.throttle(), None, Fault.throttle(), Fault.throttle())
+    fake_connect.batch_client(max_attempts=2).put_contacts(contacts(30))
+    records = library_records(caplog)
+    debug = [r for r in records if r.levelno == logging.DEBUG]
+    warnings = [r for r in records if r.levelno == logging.WARNING]
+    assert len(debug) == len(fake_connect.calls) == 4
+    assert len(warnings) == 1
+    assert "retries exhausted" in warnings[0].getMessage()
+
+
+def test_no_phone_number_or_attribute_value_reaches_a_log_record(fake_connect, caplog):
+    caplog.set_level(logging.DEBUG, logger="connect_batch")
+    inputs = contacts(40)
+    fake_connect.fake.plan(Fault.throttle(), Fault.dropped(), Fault.error(after_commit=True))
+    fake_connect.fake.throttle(rate=0, burst=0)
+    fake_connect.batch_client(max_attempts=3).put_contacts(inputs)
+    text = "\n".join(r.getMessage() for r in library_records(caplog))
+    assert text
+    for request in inputs:
+        assert request.customer_endpoint.address not in text
+        for value in request.attributes.values():
+            assert value not in text

@@ -1,0 +1,216 @@
+"""Retries: what is retried, how often, under which token, and what is reported at the end."""
+
+from __future__ import annotations
+
+import datetime
+
+import attrs
+import boto3
+import pytest
+from botocore.config import Config
+
+from connect_batch import (
+    AccessDeniedError,
+    ContactBatchClient,
+    FailureCode,
+    InstanceNotFoundError,
+    RunAbortedError,
+)
+from connect_batch.testing import Fault, no_sleep
+from tests.conftest import contact, contacts
+
+
+def test_permanent_throttling_makes_exactly_max_attempts_attempts(fake_connect):
+    fake_connect.fake.throttle(rate=0, burst=0)
+    result = fake_connect.batch_client(max_attempts=3).put_contacts(contacts(5))
+    assert len(fake_connect.calls) == 3
+    assert {c.outcome for c in fake_connect.calls} == {"throttled"}
+    assert len({c.client_token for c in fake_connect.calls}) == 1
+    assert [f.code for f in result.failed] == [FailureCode.LIMIT_EXCEEDED] * 5
+    assert all(f.retryable and not f.outcome_unknown for f in result.failed)
+    assert fake_connect.contacts == []
+
+
+@pytest.mark.parametrize("mode", ["legacy", "standard", "adaptive"])
+def test_botocore_retries_do_not_multiply_attempts_in_any_mode(fake_connect, mode):
+    client = boto3.client("connect", region_name="us-east-1", config=Config(retries={"mode": mode}))
+    fake_connect.fake.throttle(rate=0, burst=0)
+    ContactBatchClient(
+        client, instance_id=fake_connect.instance_id, max_attempts=2, sleep=no_sleep
+    ).put_contacts(contacts(1))
+    assert len(fake_connect.calls) == 2
+
+
+def test_the_callers_own_calls_keep_botocores_retries(fake_connect):
+    fake_connect.batch_client()  # installs the library's handler on this client
+    fake_connect.fake.fail_calls(2)
+    fake_connect.client.batch_put_contact(
+        InstanceId=fake_connect.instance_id,
+        ContactDataRequestList=[contact(0).to_api("own-call")],
+    )
+    # botocore (legacy mode) retried the caller's own call twice: three attempts in all.
+    assert [c.outcome for c in fake_connect.calls] == ["error", "error", "answered"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.throttle(), Fault.error(), Fault.error(503, "ServiceUnavailableException")],
+    ids=["429", "500", "503"],
+)
+def test_transient_call_errors_are_retried_under_the_same_token(fake_connect, fault):
+    fake_connect.fake.plan(fault, fault)
+    result = fake_connect.batch_client().put_contacts(contacts(3))
+    assert result.all_succeeded
+    assert len(fake_connect.calls) == 3
+    assert len({c.client_token for c in fake_connect.calls}) == 1
+    assert len(fake_connect.contacts) == 3
+
+
+def test_a_500_after_the_service_acted_is_replayed_not_duplicated(fake_connect):
+    fake_connect.fake.plan(Fault.error(after_commit=True))
+    result = fake_connect.batch_client().put_contacts(contacts(10))
+    assert [c.outcome for c in fake_connect.calls] == ["error", "replayed"]
+    assert fake_connect.duplicates() == {}
+    assert {s.contact_id for s in result.succeeded} == {c.contact_id for c in fake_connect.contacts}
+
+
+def test_a_lost_answer_is_retried_under_the_same_token(fake_connect):
+    fake_connect.fake.plan(Fault.dropped())
+    result = fake_connect.batch_client().put_contacts(contacts(10))
+    assert [c.outcome for c in fake_connect.calls] == ["dropped", "replayed"]
+    assert len({c.client_token for c in fake_connect.calls}) == 1
+    assert len(result.succeeded) == 10
+    assert len(fake_connect.contacts) == 10
+
+
+def test_exhausted_after_a_lost_answer_reports_the_outcome_unknown(fake_connect):
+    fake_connect.fake.plan(Fault.dropped(), Fault.throttle())
+    result = fake_connect.batch_client(max_attempts=2).put_contacts(contacts(2))
+    # The last error was a throttle, but the first attempt may have created them: it did.
+    assert [f.code for f in result.failed] == ["LimitExceededException"] * 2
+    assert all(f.retryable and f.outcome_unknown for f in result.failed)
+    assert len(fake_connect.contacts) == 2
+
+
+def test_invalid_request_fails_that_batch_only_and_the_run_goes_on(fake_connect):
+    fake_connect.fake.plan(None, Fault.error(400, "InvalidRequestException"))
+    result = fake_connect.batch_client().put_contacts(contacts(60))
+    assert len(result.succeeded) == 35
+    assert [f.position for f in result.failed] == list(range(25, 50))
+    assert {(f.code, f.retryable) for f in result.failed} == {("InvalidRequestException", False)}
+    assert len(fake_connect.calls) == 3
+    assert len(fake_connect.contacts) == 35
+
+
+def test_idempotency_conflict_fails_that_batch_without_retry(fake_connect):
+    fake_connect.fake.plan(Fault.error(409, "IdempotencyException"))
+    result = fake_connect.batch_client().put_contacts(contacts(3))
+    assert {(f.code, f.retryable) for f in result.failed} == {("IdempotencyException", False)}
+    assert len(fake_connect.calls) == 1
+
+
+def test_access_denied_stops_the_run_and_carries_what_was_created(fake_connect):
+    fake_connect.fake.plan(None, Fault.error(403, "AccessDeniedException"))
+    with pytest.raises(AccessDeniedError) as caught:
+        fake_connect.batch_client().put_contacts(contacts(100))
+    error = caught.value
+    assert isinstance(error, RunAbortedError)
+    assert "outbound campaigns" in str(error)
+    assert "service principal" in str(error)
+    assert error.code == "AccessDeniedException"
+    assert len(error.result.succeeded) == 25
+    assert {s.contact_id for s in error.result.succeeded} == {
+        c.contact_id for c in fake_connect.contacts
+    }
+    assert [f.position for f in error.result.failed] == list(range(25, 50))
+    assert len(fake_connect.calls) == 2
+
+
+def test_unknown_instance_stops_the_run_with_instance_not_found(fake_connect):
+    client = ContactBatchClient(fake_connect.client, instance_id="missing", sleep=no_sleep)
+    with pytest.raises(InstanceNotFoundError, match="missing") as caught:
+        client.put_contacts(contacts(30))
+    assert len(caught.value.result) == 25
+    assert len(fake_connect.fake.calls) == 1
+
+
+def test_an_unexpected_error_stops_the_run_carrying_the_result(fake_connect):
+    class BrokenError(Exception):
+        pass
+
+    calls = 0
+    original = fake_connect.client.batch_put_contact
+
+    def flaky(**kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise BrokenError
+        return original(**kwargs)
+
+    fake_connect.client.batch_put_contact = flaky
+    with pytest.raises(RunAbortedError) as caught:
+        fake_connect.batch_client().put_contacts(contacts(60))
+    assert isinstance(caught.value.__cause__, BrokenError)
+    assert len(caught.value.result.succeeded) == 25
+    assert all(f.outcome_unknown for f in caught.value.result.failed)
+    assert len(caught.value.result) == 50
+
+
+def test_backoff_is_full_jitter_exponential_and_capped(fake_connect):
+    sleeps: list[float] = []
+    fake_connect.fake.throttle(rate=0, burst=0)
+    ContactBatchClient(
+        fake_connect.client,
+        instance_id=fake_connect.instance_id,
+        max_attempts=8,
+        initial_backoff=0.5,
+        max_backoff=datetime.timedelta(seconds=3),
+        sleep=sleeps.append,
+    ).put_contacts(contacts(1))
+    assert len(sleeps) == 7
+    ceilings = [min(3.0, 0.5 * 2**n) for n in range(7)]
+    assert all(0 <= s <= c for s, c in zip(sleeps, ceilings, strict=True))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_deadline_bounds_the_waits_of_a_throttled_run(fake_connect):
+    clock = FakeClock()
+    fake_connect.fake.throttle(rate=0, burst=0)
+    client = fake_connect.batch_client(
+        max_attempts=100, deadline=5.0, initial_backoff=1.0, max_backoff=2.0, sleep=clock.sleep
+    )
+    client.policy = attrs.evolve(client.policy, clock=clock)
+    result = client.put_contacts(contacts(60))
+    assert clock.now < 1005.0
+    assert len(result.failed) == 60
+    assert all(f.retryable for f in result.failed)
+    assert fake_connect.contacts == []
+
+
+def test_batches_after_the_deadline_are_answered_without_being_sent(fake_connect):
+    clock = FakeClock()
+    client = fake_connect.batch_client(deadline=datetime.timedelta(seconds=5))
+    client.policy = attrs.evolve(client.policy, clock=clock)
+    original = fake_connect.client.batch_put_contact
+
+    def slow(**kwargs):
+        clock.now += 10
+        return original(**kwargs)
+
+    fake_connect.client.batch_put_contact = slow
+    result = client.put_contacts(contacts(60))
+    assert len(result.succeeded) == 25
+    assert [f.position for f in result.failed] == list(range(25, 60))
+    assert {(f.code, f.retryable) for f in result.failed} == {("DEADLINE_EXCEEDED", True)}
+    assert len(fake_connect.calls) == 1
