@@ -13,6 +13,7 @@ from connect_batch._errors import (
     ContactValidationError,
     RunAbortedError,
 )
+from connect_batch._identity import Identities, JobIdentities, RandomIdentities
 from connect_batch._models import ContactRequest
 from connect_batch._operation import BatchPutContactOperation
 from connect_batch._outcomes import BatchResult, Failure, Outcome, Success
@@ -60,6 +61,13 @@ class ContactBatchClient:
 
     Retries of a batch reuse its ClientToken; items resubmitted after a per-item
     ``REQUEST_THROTTLED`` or ``INTERNAL_ERROR`` form a new body and get a new token.
+
+    With ``job_key``, generated RequestIdentifiers and every ClientToken are derived from the
+    key and the position of the input or call in the run, so running the same input again
+    with the same key (after a crash, say) sends the same calls, and the service replays
+    what it created the first time instead of creating it again.
+
+    One client may be shared by threads: each ``put_contacts`` call keeps its own state.
     """
 
     def __init__(
@@ -72,13 +80,19 @@ class ContactBatchClient:
         initial_backoff: Duration = 0.2,
         max_backoff: Duration = 20.0,
         max_item_retries: int = 3,
+        job_key: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= MAX_INSTANCE_ID_LENGTH:
             raise ConfigurationError(
                 f"instance_id must be a str of 1-{MAX_INSTANCE_ID_LENGTH} characters"
             )
+        if job_key is not None and (not isinstance(job_key, str) or not job_key):
+            raise ConfigurationError("job_key must be a non-empty str")
         self._client = connect_client
+        self._identities: Identities = (
+            RandomIdentities() if job_key is None else JobIdentities(job_key)
+        )
         self._operation: BatchPutContactOperation = BatchPutContactOperation(instance_id)
         self.policy = RetryPolicy(
             max_attempts=max_attempts,
@@ -119,7 +133,11 @@ class ContactBatchClient:
 
     def _outcomes(self, contacts: Iterable[ContactRequest]) -> Iterator[Outcome]:
         engine: Engine[ContactRequest] = Engine(
-            self._client, self._operation, self.policy, check_item=_check_contact
+            self._client,
+            self._operation,
+            self.policy,
+            identities=self._identities,
+            check_item=_check_contact,
         )
         return (_outcome(settled) for settled in engine.run(contacts))
 

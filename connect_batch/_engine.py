@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -17,6 +16,7 @@ import attrs
 
 from connect_batch import _botocore
 from connect_batch._errors import CallFault, ContactValidationError, fault_from
+from connect_batch._identity import Identities, RandomIdentities
 from connect_batch._operation import Answer, BatchOperation, ItemAnswer
 from connect_batch._outcomes import FailureCode
 from connect_batch._retry import RetryPolicy
@@ -65,19 +65,6 @@ class _Pending(Generic[ItemT]):
     item: ItemT
 
 
-TokenFactory = Callable[[Sequence[str], int], str]
-
-
-def random_token(_keys: Sequence[str], _round: int) -> str:
-    """A fresh ClientToken for a call that has never been sent."""
-    return str(uuid.uuid4())
-
-
-def random_key(_position: int, _item: object) -> str:
-    """A fresh RequestIdentifier: 32 hex characters, unique in practice."""
-    return uuid.uuid4().hex
-
-
 @attrs.define
 class Engine(Generic[ItemT]):
     """Runs a batch operation over an iterable with a retry policy."""
@@ -85,8 +72,7 @@ class Engine(Generic[ItemT]):
     _client: Any
     _operation: BatchOperation[ItemT]
     _policy: RetryPolicy
-    _new_token: TokenFactory = random_token
-    _new_key: Callable[[int, ItemT], str] = random_key
+    _identities: Identities = attrs.field(factory=RandomIdentities)
     _check_item: Callable[[object], None] | None = None
 
     def run(self, items: Iterable[ItemT]) -> Iterator[Settled[ItemT]]:
@@ -125,7 +111,7 @@ class Engine(Generic[ItemT]):
                     raise error.at(position) from None
             key = self._operation.item_key(item)
             if key is None:
-                key = self._new_key(position, item)
+                key = self._identities.request_identifier(position)
             elif key in seen:
                 raise ContactValidationError(
                     "request_identifier repeats an earlier input's in this call",
@@ -150,7 +136,7 @@ class Engine(Generic[ItemT]):
             items = [p for p, _ in pending]
             # A new body needs a new token: the service refuses a token reused with a
             # different body (409). Retries of this same body, in _send, reuse it.
-            token = self._new_token([p.key for p in items], round_number)
+            token = self._identities.client_token(number, round_number)
             faults: list[CallFault] = []
             try:
                 answer = self._send(

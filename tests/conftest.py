@@ -9,24 +9,20 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from connect_batch import ContactRequest, Endpoint
 from connect_batch.testing import ConnectDouble, dummy_credentials, install
+from tests.builders import contact, contacts
+
+__all__ = ["contact", "contacts"]
 
 
-def contact(i: int, **changes: object) -> ContactRequest:
-    """A valid contact whose phone number and attribute value are unique to ``i``."""
-    fields: dict[str, object] = {
-        "customer_endpoint": Endpoint.phone(f"+1415{i:07d}"),
-        "campaign_id": "campaign-1",
-        "queue_id": "queue-1",
-        "attributes": {"customer_name": f"Person {i}"},
-    }
-    fields.update(changes)
-    return ContactRequest(**fields)  # type: ignore[arg-type]
-
-
-def contacts(n: int, start: int = 0) -> list[ContactRequest]:
-    return [contact(i) for i in range(start, start + n)]
+@pytest.fixture(autouse=True)
+def _dummy_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may find real credentials, or reach AWS with them."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from connect_batch import (
     FailureCode,
     Success,
 )
-from tests.conftest import contact, contacts
+from tests.builders import contact, contacts
 
 
 def test_every_input_is_created_once_and_answered_in_order(fake_connect):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connect_batch import FailureCode
 from connect_batch.testing import Fault
-from tests.conftest import contacts
+from tests.builders import contacts
 
 
 def test_faults_over_http_create_each_contact_exactly_once(http_connect):

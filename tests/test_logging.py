@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from connect_batch.testing import Fault
-from tests.conftest import contacts
+from tests.builders import contacts
 
 
 def library_records(caplog):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from connect_batch import ContactRequest
 from connect_batch.testing import Fault, dummy_credentials, mock_connect, new_double
-from tests.conftest import contact
+from tests.builders import contact
 
 CALL_FAULTS = st.sampled_from(
     [

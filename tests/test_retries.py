@@ -17,7 +17,7 @@ from connect_batch import (
     RunAbortedError,
 )
 from connect_batch.testing import Fault, no_sleep
-from tests.conftest import contact, contacts
+from tests.builders import contact, contacts
 
 
 def test_permanent_throttling_makes_exactly_max_attempts_attempts(fake_connect):

@@ -20,12 +20,12 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import flask
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ConnectionClosedError
 from moto.connect import urls as connect_urls
 from moto.connect.models import ConnectBackend, connect_backends
 from moto.connect.responses import ConnectResponse
@@ -60,8 +60,8 @@ class CallRecord:
     """One HTTP attempt that reached the fake, and what became of it.
 
     ``outcome`` is one of ``answered``, ``replayed`` (same token and body as an earlier
-    call), ``throttled``, ``error`` (a whole-call error answered), ``dropped`` (contacts
-    created, answer lost).
+    call), ``throttled``, ``error`` (a whole-call error answered), ``dropped`` (acted on,
+    connection cut), ``reset`` (connection cut, nothing done), ``late`` (answered late).
     """
 
     instance_id: str
@@ -78,14 +78,16 @@ class Fault:
 
     ``Fault.error(500, "InternalServiceException", after_commit=True)`` creates the contacts
     and remembers the token, then answers 500: the case where only reusing the same token
-    avoids creating them twice. ``Fault.drop()`` creates them and loses the answer (an
-    in-process read timeout).
+    avoids creating them twice. ``Fault.dropped()`` creates them and cuts the connection
+    instead of answering; ``Fault.reset()`` cuts it before doing anything; ``Fault.slow(s)``
+    creates them and answers ``s`` seconds late (a read timeout for a client that waits less).
     """
 
     status: int
     code: str
     after_commit: bool = False
-    drop: bool = False
+    cut: bool = False
+    delay: float = 0.0
 
     @classmethod
     def throttle(cls) -> Fault:
@@ -105,12 +107,26 @@ class Fault:
 
     @classmethod
     def dropped(cls) -> Fault:
-        """Contacts created, answer lost."""
-        return cls(status=0, code="ReadTimeout", after_commit=True, drop=True)
+        """Contacts created, then the connection cut: the answer is lost."""
+        return cls(status=0, code="dropped", after_commit=True, cut=True)
+
+    @classmethod
+    def reset(cls) -> Fault:
+        """The connection cut before the request is acted on: nothing created."""
+        return cls(status=0, code="reset", cut=True)
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        """Contacts created, the answer sent ``seconds`` late."""
+        return cls(status=200, code="slow", after_commit=True, delay=seconds)
 
 
-class AnswerLost(Exception):  # noqa: N818 - names what happened, not an error
-    """The fake created the contacts and will not answer."""
+class ConnectionCut(Exception):  # noqa: N818 - names what happened, not an error
+    """The fake will not answer this call; ``acted`` says whether it created contacts."""
+
+    def __init__(self, *, acted: bool) -> None:
+        super().__init__("connection cut by the fake")
+        self.acted = acted
 
 
 class _TokenBucket:
@@ -140,6 +156,7 @@ class FakeConnect:
         self._planned: collections.deque[Fault | None] = collections.deque()
         self._item_faults: dict[str, collections.deque[str]] = {}
         self._bucket: _TokenBucket | None = None
+        self._omitted: set[str] = set()
         self.latency = 0.0
 
     @classmethod
@@ -168,10 +185,16 @@ class FakeConnect:
             for key, code in codes.items():
                 self._item_faults.setdefault(key, collections.deque()).extend([code] * times)
 
+    def omit_items(self, request_identifiers: Iterable[str]) -> None:
+        """Create these items when next sent but leave them out of that answer."""
+        with self._lock:
+            self._omitted.update(request_identifiers)
+
     def reset_faults(self) -> None:
         """Remove every knob's effect; the ledger stays."""
         with self._lock:
             self._planned.clear()
+            self._omitted.clear()
             self._item_faults.clear()
             self._bucket = None
             self.latency = 0.0
@@ -206,35 +229,48 @@ class FakeConnect:
             if self._bucket is not None and not self._bucket.take():
                 fault = Fault.throttle()
             if fault is not None and not fault.after_commit:
+                if fault.cut:
+                    record.done(0, "reset")
+                    raise ConnectionCut(acted=False)
                 raise record.error(fault.status, fault.code, "fault injected by the test")
-            if not instance_exists:
-                raise record.error(
-                    404, "ResourceNotFoundException", f"Instance {instance_id} not found"
-                )
-            problem = _invalid_request(token, items)
-            if problem:
-                raise record.error(400, "InvalidRequestException", problem)
-            fingerprint = hashlib.sha256(
-                json.dumps(items, sort_keys=True).encode()
-            ).hexdigest()
-            remembered = self._answers.get((instance_id, token))
-            if remembered is None:
-                answer = json.dumps(self._create(instance_id, token, items or []))
-                self._answers[(instance_id, token)] = (fingerprint, answer)
-                outcome = "answered"
-            elif remembered[0] != fingerprint:
-                raise record.error(
-                    409, "IdempotencyException", "ClientToken reused with a different body"
-                )
-            else:
-                answer, outcome = remembered[1], "replayed"
-            if fault is not None and fault.drop:
+            answer, outcome = self._answer(record, instance_id, token, items, instance_exists)
+            if fault is None or fault.delay:
+                record.done(200, outcome if fault is None else "late")
+            elif fault.cut:
                 record.done(0, "dropped")
-                raise AnswerLost
-            if fault is not None:
+                raise ConnectionCut(acted=True)
+            else:
                 raise record.error(fault.status, fault.code, "fault injected after commit")
-            record.done(200, outcome)
-            return answer
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        return answer
+
+    def _answer(
+        self,
+        record: _Recorder,
+        instance_id: str,
+        token: str,
+        items: Any,
+        instance_exists: bool,  # noqa: FBT001 - private helper, positional for brevity
+    ) -> tuple[str, str]:
+        if not instance_exists:
+            raise record.error(
+                404, "ResourceNotFoundException", f"Instance {instance_id} not found"
+            )
+        problem = _invalid_request(token, items)
+        if problem:
+            raise record.error(400, "InvalidRequestException", problem)
+        fingerprint = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()
+        remembered = self._answers.get((instance_id, token))
+        if remembered is None:
+            answer = json.dumps(self._create(instance_id, token, items))
+            self._answers[(instance_id, token)] = (fingerprint, answer)
+            return answer, "answered"
+        if remembered[0] != fingerprint:
+            raise record.error(
+                409, "IdempotencyException", "ClientToken reused with a different body"
+            )
+        return remembered[1], "replayed"
 
     def _create(self, instance_id: str, token: str, items: Sequence[Any]) -> dict[str, Any]:
         succeeded: list[dict[str, str]] = []
@@ -261,6 +297,9 @@ class FakeConnect:
                 attributes=dict(item.get("Attributes") or {}),
             )
             self.contacts.append(contact)
+            if rid in self._omitted:
+                self._omitted.discard(rid)  # created, but left out of the answer once
+                continue
             succeeded.append({"RequestIdentifier": rid, "ContactId": contact.contact_id})
         return {"SuccessfulRequestList": succeeded, "FailedRequestList": failed}
 
@@ -354,15 +393,17 @@ def _batch_put_contact(self: ConnectResponse) -> str:
         return _state(backend).handle(
             instance_id, body, instance_exists=instance_id in backend.instances
         )
-    except AnswerLost:
+    except ConnectionCut as cut:
         if flask.has_request_context():
             # Server mode: cut the TCP connection so the client sees it drop at once.
             connection = flask.request.environ.get("werkzeug.socket")
             if connection is not None:
                 connection.shutdown(socket.SHUT_RDWR)
-            raise ConnectionResetError("answer dropped by the fake") from None
-        # In-process: botocore's own error for an answer that never came.
-        raise ReadTimeoutError(endpoint_url=f"fake://contact/batch/{instance_id}") from None
+            raise ConnectionResetError("connection cut by the fake") from None
+        # In-process: the error botocore raises when a connection drops mid-call.
+        raise ConnectionClosedError(endpoint_url=f"fake://contact/batch/{instance_id}") from (
+            cut if cut.acted else None
+        )
 
 
 def install() -> None:

@@ -1,0 +1,63 @@
+"""Where RequestIdentifiers and ClientTokens come from.
+
+Without a job key both are random, which is safe within one run: the library never sends a
+new token for a body whose answer it did not see. With a job key both are derived from it,
+so a run that is killed and started again on the same input sends the very same calls and
+the service replays its earlier answers instead of creating contacts twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Protocol
+
+import attrs
+
+
+class Identities(Protocol):
+    """Names a run's inputs and calls."""
+
+    def request_identifier(self, position: int) -> str:
+        """An identifier for the input at ``position`` that came without one (<= 80 chars)."""
+
+    def client_token(self, batch: int, round_number: int) -> str:
+        """The ClientToken for round ``round_number`` of batch ``batch`` (<= 500 chars)."""
+
+
+class RandomIdentities:
+    """Fresh uuid4 values: unique, and never the same twice."""
+
+    def request_identifier(self, position: int) -> str:  # noqa: ARG002 - protocol signature
+        return uuid.uuid4().hex
+
+    def client_token(self, batch: int, round_number: int) -> str:  # noqa: ARG002
+        return str(uuid.uuid4())
+
+
+def _digest(*parts: str) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode())
+        hasher.update(b"\x00")
+    return hasher.hexdigest()
+
+
+@attrs.frozen
+class JobIdentities:
+    """Values derived from ``job_key`` and *where* an input or call sits in the run.
+
+    Positions, not contents, on purpose: if a rerun's input differs from the first run's,
+    a call under a remembered token carries a different body and the service refuses it
+    (409) rather than creating a second contact for somebody. Deriving from contents would
+    give edited or shifted inputs new tokens, and so new contacts for the others in their
+    batch.
+    """
+
+    job_key: str
+
+    def request_identifier(self, position: int) -> str:
+        return _digest("request", self.job_key, str(position))[:40]
+
+    def client_token(self, batch: int, round_number: int) -> str:
+        return _digest("token", self.job_key, str(batch), str(round_number))
