@@ -32,6 +32,12 @@ def _check_contact(item: object) -> None:
         )
 
 
+def _identities_for(job_key: str) -> Identities:
+    if not isinstance(job_key, str) or not job_key:
+        raise ConfigurationError("job_key must be a non-empty str")
+    return JobIdentities(job_key)
+
+
 def _outcome(settled: Settled[ContactRequest]) -> Outcome:
     if settled.resource_id is not None:
         return Success(
@@ -87,12 +93,8 @@ class ContactBatchClient:
             raise ConfigurationError(
                 f"instance_id must be a str of 1-{MAX_INSTANCE_ID_LENGTH} characters"
             )
-        if job_key is not None and (not isinstance(job_key, str) or not job_key):
-            raise ConfigurationError("job_key must be a non-empty str")
         self._client = connect_client
-        self._identities: Identities = (
-            RandomIdentities() if job_key is None else JobIdentities(job_key)
-        )
+        self._identities = RandomIdentities() if job_key is None else _identities_for(job_key)
         self._operation: BatchPutContactOperation = BatchPutContactOperation(instance_id)
         self.policy = RetryPolicy(
             max_attempts=max_attempts,
@@ -109,17 +111,24 @@ class ContactBatchClient:
         """The Connect instance contacts are put into."""
         return self._operation.instance_id
 
-    def put_contacts(self, contacts: Iterable[ContactRequest]) -> BatchResult:
+    def put_contacts(
+        self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
+    ) -> BatchResult:
         """Put every contact and answer each exactly once, in ``succeeded`` or ``failed``.
 
         ``contacts`` may be any iterable; it is read lazily, 25 at a time. A list is checked
         whole before anything is sent. Raises ``ContactValidationError`` for bad input and
         ``RunAbortedError`` (``AccessDeniedError``, ``InstanceNotFoundError``) when nothing more
         can succeed; both carry ``result``, answering every input consumed until then.
+
+        ``job_key`` (default: the client's) names this input: run the same input again under
+        the same key and the service replays instead of creating. Two *different* inputs
+        under one key share tokens, and the service refuses the second (409).
         """
+        identities = self._identities if job_key is None else _identities_for(job_key)
         outcomes: list[Outcome] = []
         try:
-            outcomes.extend(self._outcomes(contacts))
+            outcomes.extend(self._outcomes(contacts, identities))
         except ContactValidationError as error:
             if not outcomes:
                 raise
@@ -131,12 +140,14 @@ class ContactBatchClient:
             )
         return BatchResult.from_outcomes(outcomes)
 
-    def _outcomes(self, contacts: Iterable[ContactRequest]) -> Iterator[Outcome]:
+    def _outcomes(
+        self, contacts: Iterable[ContactRequest], identities: Identities
+    ) -> Iterator[Outcome]:
         engine: Engine[ContactRequest] = Engine(
             self._client,
             self._operation,
             self.policy,
-            identities=self._identities,
+            identities=identities,
             check_item=_check_contact,
         )
         return (_outcome(settled) for settled in engine.run(contacts))

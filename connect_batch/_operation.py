@@ -130,7 +130,7 @@ class BatchPutContactOperation:
         strangers = 0
         for entry in _entries(response, "SuccessfulRequestList"):
             key, contact_id = entry.get("RequestIdentifier"), entry.get("ContactId")
-            if key not in expected:
+            if not isinstance(key, str) or key not in expected:
                 strangers += 1
             elif not (isinstance(contact_id, str) and contact_id):
                 unclear.add(key)  # a success without a ContactId
@@ -138,7 +138,7 @@ class BatchPutContactOperation:
                 unclear.add(key)  # two different ContactIds for one request
         for entry in _entries(response, "FailedRequestList"):
             key, code = entry.get("RequestIdentifier"), entry.get("FailureReasonCode")
-            if key not in expected:
+            if not isinstance(key, str) or key not in expected:
                 strangers += 1
             elif not isinstance(code, str) or not code or key in created:
                 unclear.add(key)

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
+import os
+import pathlib
 import random
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 
 import attrs
@@ -230,3 +237,70 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
             with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
             end.close()
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+KILL_COUNT = 250  # ten calls
+WORKER_MAX_ATTEMPTS = 6
+
+
+def _start_worker(endpoint: str, instance_id: str, out: pathlib.Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable, "-m", "tests.faults.worker",
+            "--endpoint", endpoint, "--instance-id", instance_id,
+            "--job-key", "campaign-42/2026-11-26", "--count", str(KILL_COUNT),
+            "--out", str(out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def kill_and_rerun(endpoint: str, kill_points: tuple[float, ...], out: pathlib.Path) -> Report:
+    """Start a worker, SIGKILL it after each delay in ``kill_points``, then let one finish.
+
+    The double answers 30 ms late and drops, throttles and fails a few calls on the way.
+    """
+    client = boto3.client("connect", region_name="us-east-1", endpoint_url=endpoint)
+    double = ConnectDouble.create(client)
+    double.fake.reset_faults()
+    double.fake.latency = 0.03
+    double.fake.plan(None, Fault.dropped(), None, Fault.throttle(), Fault.error(after_commit=True))
+    try:
+        for delay in kill_points:
+            worker = _start_worker(endpoint, double.instance_id, out)
+            time.sleep(delay)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            assert worker.stdout is not None
+            worker.stdout.close()
+        calls_before = len(double.calls)
+        final = _start_worker(endpoint, double.instance_id, out)
+        assert final.wait(timeout=120) == 0
+        assert final.stdout is not None
+        final.stdout.close()
+    finally:
+        double.fake.reset_faults()
+    answer = json.loads(out.read_text())
+    ledger = collections.Counter(c.request_identifier for c in double.contacts)
+    created_ids = {c.request_identifier: c.contact_id for c in double.contacts}
+    reported = {rid: cid for _, rid, cid in answer["succeeded"]}
+    attempts = collections.Counter(c.client_token for c in double.calls[calls_before:])
+    positions = sorted([p for p, _, _ in answer["succeeded"]] + [p for p, *_ in answer["failed"]])
+    return Report(
+        inputs=KILL_COUNT,
+        answered_once=positions == list(range(KILL_COUNT)),
+        created=sum(ledger.values()),
+        succeeded=len(reported),
+        unknown_created=sum(1 for _, _, unknown in answer["failed"] if unknown),
+        duplicates=sum(n - 1 for n in ledger.values()),
+        lost=sum(created_ids.get(rid) != cid for rid, cid in reported.items())
+        + len(set(ledger) - set(reported)),
+        max_attempts_per_token=max(attempts.values(), default=0),
+    )
