@@ -7,16 +7,18 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from connect_batch import _botocore
-from connect_batch._engine import AbortRun, Engine, Settled
+from connect_batch._engine import INPUT_FAILED, AbortRun, Engine, Settled
 from connect_batch._errors import (
     ConfigurationError,
     ContactValidationError,
+    DeadlineExceededError,
+    InputError,
     RunAbortedError,
 )
 from connect_batch._identity import Identities, JobIdentities, RandomIdentities
 from connect_batch._models import ContactRequest
 from connect_batch._operation import BatchPutContactOperation
-from connect_batch._outcomes import BatchResult, Failure, Outcome, Success
+from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
 from connect_batch._retry import Duration, RetryPolicy
 
 if TYPE_CHECKING:
@@ -153,11 +155,21 @@ class ContactBatchClient:
         return (_outcome(settled) for settled in engine.run(contacts))
 
     def _aborted(self, abort: AbortRun, result: BatchResult) -> RunAbortedError:
-        if abort.fault is None:
-            name = type(abort.cause).__name__
-            return RunAbortedError(
-                f"{self._operation.name} raised {name}; the run stopped", code=name, result=result
+        if abort.fault is not None:
+            error = self._operation.abort_error(abort.fault) or RunAbortedError
+            message = self._operation.abort_message(abort.fault)
+            return error(message, code=abort.fault.code, result=result)
+        if abort.code == FailureCode.DEADLINE_EXCEEDED:
+            return DeadlineExceededError(
+                "the run's deadline passed; the rest of the input was not read",
+                code=abort.code,
+                result=result,
             )
-        error = self._operation.abort_error(abort.fault) or RunAbortedError
-        message = self._operation.abort_message(abort.fault)
-        return error(message, code=abort.fault.code, result=result)
+        name = type(abort.cause).__name__
+        if abort.code == INPUT_FAILED:
+            return InputError(
+                f"reading the contacts raised {name}; the run stopped", code=name, result=result
+            )
+        return RunAbortedError(
+            f"{self._operation.name} raised {name}; the run stopped", code=name, result=result
+        )

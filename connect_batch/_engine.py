@@ -39,11 +39,21 @@ class Settled(Generic[ItemT]):
     outcome_unknown: bool = False
 
 
-class AbortRun(Exception):  # noqa: N818 - a control-flow signal, not an error users see
-    """The run must stop: no other call can succeed after ``fault``."""
+INPUT_FAILED = "INPUT_FAILED"
 
-    def __init__(self, fault: CallFault | None, cause: BaseException | None = None) -> None:
-        super().__init__(fault.code if fault else type(cause).__name__)
+
+class AbortRun(Exception):  # noqa: N818 - a control-flow signal, not an error users see
+    """The run must stop: after ``fault``, or ``cause``, or for the reason ``code`` names."""
+
+    def __init__(
+        self,
+        fault: CallFault | None,
+        cause: BaseException | None = None,
+        *,
+        code: str | None = None,
+    ) -> None:
+        self.code = code or (fault.code if fault else type(cause).__name__)
+        super().__init__(self.code)
         self.fault = fault
         self.cause = cause
 
@@ -81,25 +91,58 @@ class Engine(Generic[ItemT]):
         When the run cannot go on, every input consumed so far is settled first, then
         ``AbortRun`` or ``ContactValidationError`` is raised.
         """
-        keyed: Iterator[_Pending[ItemT]]
-        if isinstance(items, Sequence):
-            # A sequence is checked whole first, so that bad input stops the run before
-            # anything at all is sent.
-            keyed = iter(list(self._keyed(items)))
-        else:
-            keyed = self._keyed(items)
+        in_memory = isinstance(items, Sequence)
+        # A sequence is checked whole first, so that bad input stops the run before anything
+        # at all is sent; an iterator is read one batch at a time.
+        keyed = iter(list(self._keyed(items))) if in_memory else self._keyed(items)
         deadline_at = self._policy.deadline_at()
         for number in itertools.count(1):
-            batch: list[_Pending[ItemT]] = []
-            try:
-                batch.extend(itertools.islice(keyed, self._operation.max_items))
-            except ContactValidationError:
-                # Settle what this batch had consumed, unsent, before the error stops the run.
-                yield from (self._unsent(p) for p in batch)
-                raise
+            batch = yield from self._take(keyed, self._operation.max_items)
             if not batch:
                 return
-            yield from self._settle_batch(batch, number, deadline_at)
+            if deadline_at is not None and self._policy.clock() >= deadline_at:
+                yield from self._past_deadline(batch, keyed, in_memory=in_memory)
+                return
+            try:
+                yield from self._settle_batch(batch, number, deadline_at)
+            except AbortRun:
+                if in_memory:  # already read: answer it too
+                    yield from (self._unsent(p) for p in keyed)
+                raise
+
+    def _take(
+        self, keyed: Iterator[_Pending[ItemT]], count: int
+    ) -> Generator[Settled[ItemT], None, list[_Pending[ItemT]]]:
+        """Read up to ``count`` inputs; if reading fails, settle what was read, then raise."""
+        batch: list[_Pending[ItemT]] = []
+        try:
+            batch.extend(itertools.islice(keyed, count))
+        except ContactValidationError:
+            yield from (self._unsent(p) for p in batch)
+            raise
+        except Exception as exc:
+            # The caller's iterable raised: the run cannot go on, but what it did stands.
+            yield from (self._unsent(p) for p in batch)
+            raise AbortRun(None, exc, code=INPUT_FAILED) from exc
+        return batch
+
+    def _past_deadline(
+        self, batch: list[_Pending[ItemT]], keyed: Iterator[_Pending[ItemT]], *, in_memory: bool
+    ) -> Generator[Settled[ItemT], None, None]:
+        """Answer what is left without sending it; stop reading an iterator."""
+        rest = list(keyed) if in_memory else (yield from self._take(keyed, 1))
+        logger.warning(
+            "%s: the run's deadline passed; %d unsent item(s) reported DEADLINE_EXCEEDED%s",
+            self._operation.name, len(batch) + len(rest),
+            "" if in_memory or not rest else " and the rest of the input left unread",
+        )
+        for p in (*batch, *rest):
+            yield self._failed(
+                p, FailureCode.DEADLINE_EXCEEDED, "not sent: the run's deadline passed",
+                retryable=True,
+            )
+        if rest and not in_memory:
+            raise AbortRun(None, None, code=FailureCode.DEADLINE_EXCEEDED)
 
     def _keyed(self, items: Iterable[ItemT]) -> Iterator[_Pending[ItemT]]:
         seen: set[str] = set()
@@ -112,7 +155,7 @@ class Engine(Generic[ItemT]):
             key = self._operation.item_key(item)
             if key is None:
                 key = self._identities.request_identifier(position)
-            elif key in seen:
+            if key in seen:
                 raise ContactValidationError(
                     "request_identifier repeats an earlier input's in this call",
                     field="request_identifier",
@@ -129,6 +172,10 @@ class Engine(Generic[ItemT]):
             if round_number:
                 wait = self._policy.backoff(round_number)
                 if deadline_at is not None and self._policy.clock() + wait >= deadline_at:
+                    logger.warning(
+                        "%s batch=%d: deadline too near to resubmit %d item(s); reported failed"
+                        " and retryable", self._operation.name, number, len(pending),
+                    )
                     for p, seen in pending:
                         yield self._failed(p, seen.code or "", seen.message, retryable=True)
                     return
@@ -220,6 +267,7 @@ class Engine(Generic[ItemT]):
                 self._operation.name, answer.strangers,
             )
         again: list[tuple[_Pending[ItemT], ItemAnswer]] = []
+        gave_up = 0
         for p in pending:
             item_answer = answer.items.get(p.key)
             if item_answer is None:
@@ -241,7 +289,14 @@ class Engine(Generic[ItemT]):
                 if transient and not last_round:
                     again.append((p, item_answer))
                 else:
+                    gave_up += transient
                     yield self._failed(p, code, item_answer.message, retryable=transient)
+        if gave_up:
+            logger.warning(
+                "%s: %d item(s) still failing with a transient code after %d resubmission(s);"
+                " reported failed and retryable",
+                self._operation.name, gave_up, self._policy.max_item_retries,
+            )
         return again
 
     def _give_up(
@@ -273,7 +328,7 @@ class Engine(Generic[ItemT]):
         self, pending: list[_Pending[ItemT]], abort: AbortRun, faults: list[CallFault]
     ) -> Iterator[Settled[ItemT]]:
         unknown = any(f.may_have_acted for f in faults) or abort.cause is not None
-        code = abort.fault.code if abort.fault else type(abort.cause).__name__
+        code = abort.code
         message = abort.fault.message if abort.fault else "the call raised an unexpected error"
         for p in pending:
             yield self._failed(p, code, message, retryable=False, outcome_unknown=unknown)

@@ -3,9 +3,11 @@
     ConnectBatchError
     ├── ContactValidationError (also ValueError)  bad input, found before it is sent
     ├── ConfigurationError (also ValueError)      bad client settings
-    └── RunAbortedError                           nothing more can succeed; carries ``result``
+    └── RunAbortedError                           the run stopped; carries ``result``
         ├── AccessDeniedError                     403 AccessDeniedException
-        └── InstanceNotFoundError                 404 ResourceNotFoundException
+        ├── InstanceNotFoundError                 404 ResourceNotFoundException
+        ├── DeadlineExceededError                 deadline passed, iterator left unread
+        └── InputError                            the caller's iterable raised
 
 Partial failure is not an exception: it is data in ``BatchResult``. An exception that stops a
 run carries the ``BatchResult`` so far, which answers every input the run consumed.
@@ -88,6 +90,14 @@ class AccessDeniedError(RunAbortedError):
 
 class InstanceNotFoundError(RunAbortedError):
     """404: the Connect instance does not exist in this account and Region."""
+
+
+class DeadlineExceededError(RunAbortedError):
+    """The run's deadline passed with input left unread (an iterator, not a sequence)."""
+
+
+class InputError(RunAbortedError):
+    """Reading the caller's iterable raised; the original error is the ``__cause__``."""
 
 
 @attrs.frozen(kw_only=True)

@@ -32,7 +32,7 @@ MAX_CAMPAIGN_ID_LENGTH = 100
 MAX_ATTRIBUTE_LENGTH = 32767
 # Connect documents E.164 for phone numbers elsewhere; BatchPutContact does not say, so we
 # hold it to the same rule rather than let the service guess.
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 class EndpointType(str, enum.Enum):
@@ -59,10 +59,16 @@ class AllowedUserAction(str, enum.Enum):
 
 
 def mask(value: str) -> str:
-    """Hide all but the edges of ``value``: ``+14155550123`` becomes ``+1415*****23``."""
-    if len(value) <= 8:  # noqa: PLR2004 - too short for any edge to stay anonymous
-        return "*" * len(value)
-    return value[:5] + "*" * (len(value) - 7) + value[-2:]
+    """Hide most of ``value``: ``+14155550123`` becomes ``+1415*****23``.
+
+    At most five leading and two trailing characters show, and never more than half of a
+    short value; under eight characters nothing shows.
+    """
+    size = len(value)
+    if size < 8:  # noqa: PLR2004 - too short for any edge to stay anonymous
+        return "*" * size
+    head = min(5, size - 7)
+    return value[:head] + "*" * (size - head - 2) + value[-2:]
 
 
 def _invalid(field: str, reason: str) -> ContactValidationError:
@@ -99,7 +105,7 @@ class Endpoint:
     @address.validator
     def _check_address(self, _: attrs.Attribute[str], value: str) -> None:
         _check_length("address", value, low=0, high=MAX_ADDRESS_LENGTH)
-        if self.type is EndpointType.TELEPHONE_NUMBER and not E164.match(value):
+        if self.type is EndpointType.TELEPHONE_NUMBER and not E164.fullmatch(value):
             raise _invalid("address", "a TELEPHONE_NUMBER must be E.164, like +14155550100")
 
     @classmethod

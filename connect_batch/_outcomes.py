@@ -115,5 +115,13 @@ class BatchResult:
         return dict(counter)
 
     def retryable(self) -> list[ContactRequest]:
-        """The requests worth putting again, in input order."""
-        return [f.request for f in self.failed if f.retryable]
+        """The requests safe to put again, in input order.
+
+        Failures the service may nonetheless have acted on (``outcome_unknown``) are left
+        out: putting them again under a new token may call the person twice.
+        """
+        return [f.request for f in self.failed if f.retryable and not f.outcome_unknown]
+
+    def unknown(self) -> list[Failure]:
+        """Failures whose contact may exist after all; check before putting them again."""
+        return [f for f in self.failed if f.outcome_unknown]

@@ -27,9 +27,14 @@ def test_one_debug_line_per_call_and_a_warning_when_retries_run_out(fake_connect
 def test_no_phone_number_or_attribute_value_reaches_a_log_record(fake_connect, caplog):
     caplog.set_level(logging.DEBUG, logger="connect_batch")
     inputs = contacts(40)
-    fake_connect.fake.plan(Fault.throttle(), Fault.dropped(), Fault.error(after_commit=True))
-    fake_connect.fake.throttle(rate=0, burst=0)
-    fake_connect.batch_client(max_attempts=3).put_contacts(inputs)
+    fake_connect.fake.plan(
+        Fault.throttle(), Fault.dropped(), Fault.error(after_commit=True), Fault.reset(),
+        *([Fault.throttle()] * 3),
+    )
+    client = fake_connect.batch_client(max_attempts=3)
+    client.put_contacts(inputs)
+    outcomes = {c.outcome for c in fake_connect.calls}
+    assert {"throttled", "dropped", "error", "reset"} <= outcomes
     text = "\n".join(r.getMessage() for r in library_records(caplog))
     assert text
     for request in inputs:

@@ -7,7 +7,7 @@ import collections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connect_batch import ContactRequest
+from connect_batch import BatchResult, ContactRequest, RunAbortedError
 from connect_batch.testing import Fault, dummy_credentials, mock_connect, new_double
 from tests.builders import contact
 
@@ -18,15 +18,17 @@ CALL_FAULTS = st.sampled_from(
         Fault.error(),
         Fault.error(after_commit=True),
         Fault.dropped(),
+        Fault.reset(),
         Fault.error(400, "InvalidRequestException"),
         Fault.error(409, "IdempotencyException"),
+        Fault.error(403, "AccessDeniedException"),
     ]
 )
 ITEM_CODES = st.sampled_from(["REQUEST_THROTTLED", "INTERNAL_ERROR", "INVALID_QUEUE"])
 
 
 @st.composite
-def runs(draw: st.DrawFn) -> tuple[list[ContactRequest], dict[str, str], int, list[Fault | None]]:
+def runs(draw: st.DrawFn) -> tuple[list[ContactRequest], dict[str, str], int, list[str]]:
     size = draw(st.integers(0, 80))
     inputs: list[ContactRequest] = []
     for i in range(size):
@@ -38,27 +40,44 @@ def runs(draw: st.DrawFn) -> tuple[list[ContactRequest], dict[str, str], int, li
         else:
             inputs.append(contact(i))
     given_ids = [c.request_identifier for c in inputs if c.request_identifier]
-    item_faults = draw(
-        st.dictionaries(st.sampled_from(given_ids), ITEM_CODES) if given_ids else st.just({})
-    )
+    ids = st.sampled_from(given_ids) if given_ids else st.nothing()
+    item_faults = draw(st.dictionaries(ids, ITEM_CODES)) if given_ids else {}
+    omitted = draw(st.lists(ids, max_size=3)) if given_ids else []
     times = draw(st.integers(1, 4))
-    schedule = draw(st.lists(CALL_FAULTS, max_size=20))
-    return inputs, item_faults, times, schedule
+    return inputs, item_faults, times, omitted
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(run=runs(), max_attempts=st.integers(1, 4), max_item_retries=st.integers(0, 3))
-def test_every_input_answered_once_and_nothing_created_twice(run, max_attempts, max_item_retries):
-    inputs, item_faults, times, schedule = run
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    run=runs(),
+    schedule=st.lists(CALL_FAULTS, max_size=20),
+    as_iterator=st.booleans(),
+    max_attempts=st.integers(1, 4),
+    max_item_retries=st.integers(0, 3),
+)
+def test_every_input_answered_once_and_nothing_created_twice(
+    run, schedule, as_iterator, max_attempts, max_item_retries
+):
+    inputs, item_faults, times, omitted = run
     with dummy_credentials(), mock_connect():
         double = new_double()
         double.fake.fail_items(item_faults, times=times)
+        double.fake.omit_items(omitted)
         double.fake.plan(*schedule)
         client = double.batch_client(max_attempts=max_attempts, max_item_retries=max_item_retries)
-        result = client.put_contacts(inputs)
+        stopped = False
+        try:
+            result = client.put_contacts(iter(inputs) if as_iterator else inputs)
+        except RunAbortedError as error:
+            result, stopped = error.result, True
+        assert isinstance(result, BatchResult)
 
-        positions = [o.position for o in (*result.succeeded, *result.failed)]
-        assert sorted(positions) == list(range(len(inputs)))
+        positions = sorted(o.position for o in (*result.succeeded, *result.failed))
+        if stopped and as_iterator:
+            # An iterator is read a batch at a time: what was read, and only that, is answered.
+            assert positions == list(range(len(positions)))
+        else:
+            assert positions == list(range(len(inputs)))
         for outcome in (*result.succeeded, *result.failed):
             assert outcome.request is inputs[outcome.position]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 
 import attrs
 import boto3
@@ -12,7 +13,9 @@ from botocore.config import Config
 from connect_batch import (
     AccessDeniedError,
     ContactBatchClient,
+    DeadlineExceededError,
     FailureCode,
+    InputError,
     InstanceNotFoundError,
     RunAbortedError,
 )
@@ -122,14 +125,19 @@ def test_access_denied_stops_the_run_and_carries_what_was_created(fake_connect):
     assert {s.contact_id for s in error.result.succeeded} == {
         c.contact_id for c in fake_connect.contacts
     }
-    assert [f.position for f in error.result.failed] == list(range(25, 50))
+    # The refused batch fails with the service's code; the rest of the list, already read,
+    # is answered as not sent.
+    assert [f.position for f in error.result.failed] == list(range(25, 100))
+    assert {f.code for f in error.result.failed[:25]} == {"AccessDeniedException"}
+    assert {(f.code, f.retryable) for f in error.result.failed[25:]} == {("NOT_SENT", True)}
     assert len(fake_connect.calls) == 2
 
 
 def test_unknown_instance_stops_the_run_with_instance_not_found(fake_connect):
     client = ContactBatchClient(fake_connect.client, instance_id="missing", sleep=no_sleep)
     with pytest.raises(InstanceNotFoundError, match="missing") as caught:
-        client.put_contacts(contacts(30))
+        client.put_contacts(iter(contacts(30)))
+    # An iterator is read one batch at a time: only the refused batch was consumed.
     assert len(caught.value.result) == 25
     assert len(fake_connect.fake.calls) == 1
 
@@ -153,24 +161,34 @@ def test_an_unexpected_error_stops_the_run_carrying_the_result(fake_connect):
         fake_connect.batch_client().put_contacts(contacts(60))
     assert isinstance(caught.value.__cause__, BrokenError)
     assert len(caught.value.result.succeeded) == 25
-    assert all(f.outcome_unknown for f in caught.value.result.failed)
-    assert len(caught.value.result) == 50
+    failed = caught.value.result.failed
+    assert all(f.outcome_unknown for f in failed[:25])  # the call in flight may have acted
+    assert {f.code for f in failed[25:]} == {"NOT_SENT"}
+    assert len(caught.value.result) == 60
 
 
 def test_backoff_is_full_jitter_exponential_and_capped(fake_connect):
-    sleeps: list[float] = []
     fake_connect.fake.throttle(rate=0, burst=0)
-    ContactBatchClient(
-        fake_connect.client,
-        instance_id=fake_connect.instance_id,
-        max_attempts=8,
-        initial_backoff=0.5,
-        max_backoff=datetime.timedelta(seconds=3),
-        sleep=sleeps.append,
-    ).put_contacts(contacts(1))
-    assert len(sleeps) == 7
-    ceilings = [min(3.0, 0.5 * 2**n) for n in range(7)]
-    assert all(0 <= s <= c for s, c in zip(sleeps, ceilings, strict=True))
+    draws: list[list[float]] = []
+    for _ in range(30):
+        sleeps: list[float] = []
+        ContactBatchClient(
+            fake_connect.client,
+            instance_id=fake_connect.instance_id,
+            max_attempts=6,
+            initial_backoff=0.5,
+            max_backoff=datetime.timedelta(seconds=3),
+            sleep=sleeps.append,
+        ).put_contacts(contacts(1))
+        draws.append(sleeps)
+    ceilings = [0.5, 1.0, 2.0, 3.0, 3.0]
+    by_retry = list(zip(*draws, strict=True))
+    assert len(by_retry) == 5
+    for retry, (values, ceiling) in enumerate(zip(by_retry, ceilings, strict=True)):
+        assert all(0 <= v <= ceiling for v in values)
+        assert len(set(values)) > 1, "no jitter"
+        if retry:  # the range grows: some draw exceeds the previous ceiling
+            assert max(values) > ceilings[retry - 1] or ceiling == ceilings[retry - 1]
 
 
 class FakeClock:
@@ -214,3 +232,51 @@ def test_batches_after_the_deadline_are_answered_without_being_sent(fake_connect
     assert [f.position for f in result.failed] == list(range(25, 60))
     assert {(f.code, f.retryable) for f in result.failed} == {("DEADLINE_EXCEEDED", True)}
     assert len(fake_connect.calls) == 1
+
+
+def test_an_iterable_that_raises_stops_the_run_carrying_what_was_created(fake_connect):
+    def source():
+        yield from contacts(30)
+        raise OSError("database cursor closed")
+
+    with pytest.raises(InputError) as caught:
+        fake_connect.batch_client().put_contacts(source())
+    error = caught.value
+    assert isinstance(error.__cause__, OSError)
+    assert error.code == "OSError"
+    assert len(error.result.succeeded) == 25
+    assert {s.contact_id for s in error.result.succeeded} == {
+        c.contact_id for c in fake_connect.contacts
+    }
+    assert [(f.position, f.code) for f in error.result.failed] == [
+        (p, "NOT_SENT") for p in range(25, 30)
+    ]
+
+
+def test_a_deadline_stops_reading_an_endless_iterator(fake_connect, caplog):
+    clock = FakeClock()
+    client = fake_connect.batch_client(deadline=5)
+    client.policy = attrs.evolve(client.policy, clock=clock)
+    original = fake_connect.client.batch_put_contact
+
+    def slow(**kwargs):
+        clock.now += 10
+        return original(**kwargs)
+
+    fake_connect.client.batch_put_contact = slow
+    pulled = 0
+
+    def endless():
+        nonlocal pulled
+        for i in itertools.count():
+            pulled += 1
+            yield contact(i)
+
+    with pytest.raises(DeadlineExceededError) as caught:
+        client.put_contacts(endless())
+    result = caught.value.result
+    assert len(result.succeeded) == 25
+    # The batch read after the deadline, plus the one item read to see if more was left.
+    assert [f.code for f in result.failed] == ["DEADLINE_EXCEEDED"] * 26
+    assert pulled == 51
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1

@@ -356,7 +356,7 @@ def _item_problem(item: Mapping[str, Any]) -> str | None:  # noqa: PLR0911 - one
     customer = item.get("CustomerEndpoint")
     if not isinstance(customer, Mapping) or not customer.get("Address"):
         return "MISSING_CUSTOMER_ENDPOINT"
-    if customer.get("Type") == "TELEPHONE_NUMBER" and not E164.match(str(customer["Address"])):
+    if customer.get("Type") == "TELEPHONE_NUMBER" and not E164.fullmatch(str(customer["Address"])):
         return "INVALID_CUSTOMER_ENDPOINT"
     system = item.get("SystemEndpoint")
     if system is not None and not (isinstance(system, Mapping) and system.get("Address")):
