@@ -50,13 +50,14 @@ def main() -> None:
             )
     finally:
         server.stop()
-    print("| fault | what happens | runs | contacts | created | duplicates | lost | "
-          "answered once | attempts/token ≤ max |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| fault | what happens | runs | contacts | created | succeeded | unknown, created "
+          "| duplicates | lost | answered once | attempts/token ≤ max |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, description, reports in rows:
         print(
             f"| {name} | {description} | {len(reports)} | {sum(r.inputs for r in reports)} | "
-            f"{sum(r.created for r in reports)} | {sum(r.duplicates for r in reports)} | "
+            f"{sum(r.created for r in reports)} | {sum(r.succeeded for r in reports)} | "
+            f"{sum(r.unknown_created for r in reports)} | {sum(r.duplicates for r in reports)} | "
             f"{sum(r.lost for r in reports)} | "
             f"{'yes' if all(r.answered_once for r in reports) else 'NO'} | "
             f"{'yes' if all(r.max_attempts_per_token <= 6 for r in reports) else 'NO'} |"
