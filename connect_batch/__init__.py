@@ -4,7 +4,7 @@ Validates each contact, sends at most 25 per call under one ClientToken per batc
 what can be retried without creating a contact twice, and answers every input exactly once.
 """
 
-from connect_batch._client import ContactBatchClient
+from connect_batch._client import Batcher, ContactBatchClient
 from connect_batch._errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -23,12 +23,15 @@ from connect_batch._models import (
     OutboundStrategy,
 )
 from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
+from connect_batch._pacing import AdaptiveRateLimiter, NoLimit, RateLimiter
 from connect_batch._retry import RetryPolicy
 
 __all__ = [
     "AccessDeniedError",
+    "AdaptiveRateLimiter",
     "AllowedUserAction",
     "BatchResult",
+    "Batcher",
     "ConfigurationError",
     "ConnectBatchError",
     "ContactBatchClient",
@@ -41,8 +44,10 @@ __all__ = [
     "FailureCode",
     "InputError",
     "InstanceNotFoundError",
+    "NoLimit",
     "OutboundStrategy",
     "Outcome",
+    "RateLimiter",
     "RetryPolicy",
     "RunAbortedError",
     "Success",

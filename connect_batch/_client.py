@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from connect_batch import _botocore
-from connect_batch._engine import INPUT_FAILED, AbortRun, Engine, Settled
+from connect_batch._engine import INPUT_FAILED, AbortRun, Engine, Pending, Settled
 from connect_batch._errors import (
     ConfigurationError,
     ContactValidationError,
@@ -17,8 +19,9 @@ from connect_batch._errors import (
 )
 from connect_batch._identity import Identities, JobIdentities, RandomIdentities
 from connect_batch._models import ContactRequest
-from connect_batch._operation import BatchPutContactOperation
+from connect_batch._operation import BatchOperation, BatchPutContactOperation
 from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
+from connect_batch._pacing import AdaptiveRateLimiter, RateLimiter
 from connect_batch._retry import Duration, RetryPolicy
 
 if TYPE_CHECKING:
@@ -89,6 +92,9 @@ class ContactBatchClient:
         max_backoff: Duration = 20.0,
         max_item_retries: int = 3,
         job_key: str | None = None,
+        concurrency: int = 1,
+        max_requests_per_second: float | None = None,
+        rate_limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= MAX_INSTANCE_ID_LENGTH:
@@ -105,6 +111,14 @@ class ContactBatchClient:
             max_backoff=max_backoff,
             max_item_retries=max_item_retries,
             sleep=sleep,
+        )
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ConfigurationError("concurrency must be an int >= 1")
+        self.concurrency = concurrency
+        self.rate_limiter: RateLimiter = (
+            rate_limiter
+            if rate_limiter is not None
+            else AdaptiveRateLimiter(max_rate=max_requests_per_second, sleep=sleep)
         )
         _botocore.install(connect_client, self._operation.name)
 
@@ -127,49 +141,143 @@ class ContactBatchClient:
         the same key and the service replays instead of creating. Two *different* inputs
         under one key share tokens, and the service refuses the second (409).
         """
-        identities = self._identities if job_key is None else _identities_for(job_key)
         outcomes: list[Outcome] = []
         try:
-            outcomes.extend(self._outcomes(contacts, identities))
+            outcomes.extend(self._outcomes(contacts, job_key))
         except ContactValidationError as error:
             if not outcomes:
                 raise
             position = error.position if error.position is not None else len(outcomes)
             raise error.at(position, BatchResult.from_outcomes(outcomes)) from None
         except AbortRun as abort:
-            raise self._aborted(abort, BatchResult.from_outcomes(outcomes)) from (
+            raise _aborted(self._operation, abort, BatchResult.from_outcomes(outcomes)) from (
                 abort.cause or abort.__cause__
             )
         return BatchResult.from_outcomes(outcomes)
 
-    def _outcomes(
-        self, contacts: Iterable[ContactRequest], identities: Identities
+    def iter_put_contacts(
+        self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
     ) -> Iterator[Outcome]:
-        engine: Engine[ContactRequest] = Engine(
+        """Like ``put_contacts``, but yield each ``Success`` or ``Failure`` as its batch ends.
+
+        The input is read lazily with a look-ahead of at most ``concurrency`` batches, and
+        nothing is kept once yielded, so memory stays flat however long the input. When the
+        run stops, every outcome, those the stop settled included, is yielded before the
+        exception is raised; its ``result`` is empty, since everything was yielded already.
+        Outcomes come in the order batches complete; ``position`` gives the input order.
+        """
+        try:
+            yield from self._outcomes(contacts, job_key)
+        except ContactValidationError as error:
+            position = error.position if error.position is not None else 0
+            raise error.at(position, BatchResult()) from None
+        except AbortRun as abort:
+            cause = abort.cause or abort.__cause__
+            raise _aborted(self._operation, abort, BatchResult()) from cause
+
+    def batcher(self, *, job_key: str | None = None) -> Batcher:
+        """A buffered writer for contacts produced one at a time.
+
+        ``with client.batcher() as b: b.put(contact)`` sends every 25 contacts. A clean
+        exit sends the rest, and ``b.result`` holds the ``BatchResult``. If the block raises,
+        nothing more is sent: ``b.unsent`` keeps what was buffered, ``b.result`` what was
+        settled.
+        """
+        return Batcher(self._engine(job_key), self._operation.max_items, self.policy)
+
+    def _engine(self, job_key: str | None) -> Engine[ContactRequest]:
+        return Engine(
             self._client,
             self._operation,
             self.policy,
-            identities=identities,
+            identities=self._identities if job_key is None else _identities_for(job_key),
             check_item=_check_contact,
+            limiter=self.rate_limiter,
+            concurrency=self.concurrency,
         )
-        return (_outcome(settled) for settled in engine.run(contacts))
 
-    def _aborted(self, abort: AbortRun, result: BatchResult) -> RunAbortedError:
-        if abort.fault is not None:
-            error = self._operation.abort_error(abort.fault) or RunAbortedError
-            message = self._operation.abort_message(abort.fault)
-            return error(message, code=abort.fault.code, result=result)
-        if abort.code == FailureCode.DEADLINE_EXCEEDED:
-            return DeadlineExceededError(
-                "the run's deadline passed; the rest of the input was not read",
-                code=abort.code,
-                result=result,
-            )
-        name = type(abort.cause).__name__
-        if abort.code == INPUT_FAILED:
-            return InputError(
-                f"reading the contacts raised {name}; the run stopped", code=name, result=result
-            )
-        return RunAbortedError(
-            f"{self._operation.name} raised {name}; the run stopped", code=name, result=result
+    def _outcomes(
+        self, contacts: Iterable[ContactRequest], job_key: str | None
+    ) -> Iterator[Outcome]:
+        return (_outcome(settled) for settled in self._engine(job_key).run(contacts))
+
+
+def _aborted(
+    operation: BatchOperation[ContactRequest], abort: AbortRun, result: BatchResult
+) -> RunAbortedError:
+    if abort.fault is not None:
+        error = operation.abort_error(abort.fault) or RunAbortedError
+        message = operation.abort_message(abort.fault)
+        return error(message, code=abort.fault.code, result=result)
+    if abort.code == FailureCode.DEADLINE_EXCEEDED:
+        return DeadlineExceededError(
+            "the run's deadline passed; the rest of the input was not read",
+            code=abort.code,
+            result=result,
         )
+    name = type(abort.cause).__name__
+    if abort.code == INPUT_FAILED:
+        return InputError(
+            f"reading the contacts raised {name}; the run stopped", code=name, result=result
+        )
+    return RunAbortedError(
+        f"{operation.name} raised {name}; the run stopped", code=name, result=result
+    )
+
+
+class Batcher:
+    """Sends contacts given one at a time, 25 per call; see ``ContactBatchClient.batcher``.
+
+    Unlike boto3's DynamoDB ``batch_writer``, it sends nothing more once the block has
+    raised, and a call that fails never loses the buffer: its contacts are settled in
+    ``result`` (or, unsent, kept in ``unsent``).
+    """
+
+    def __init__(self, engine: Engine[ContactRequest], size: int, policy: RetryPolicy) -> None:
+        self._engine = engine
+        self._size = size
+        self._deadline_at = policy.deadline_at()
+        self._buffer: list[Pending[ContactRequest]] = []
+        self._seen: set[str] = set()
+        self._outcomes: list[Outcome] = []
+        self._positions = itertools.count()
+        self._numbers = itertools.count(1)
+        self._closed = False
+        self.unsent: list[ContactRequest] = []
+        self.result = BatchResult()
+
+    def __enter__(self) -> Batcher:
+        return self
+
+    def put(self, contact: ContactRequest) -> None:
+        """Buffer ``contact``; send the buffer when it holds 25."""
+        if self._closed:
+            raise ConfigurationError("this batcher is closed; start another")
+        self._buffer.append(self._engine.key(contact, next(self._positions), self._seen))
+        if len(self._buffer) >= self._size:
+            self._send()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc is None and self._buffer and not self._closed:
+                self._send()
+        finally:
+            self._closed = True
+            self.unsent = [p.item for p in self._buffer]
+            self.result = BatchResult.from_outcomes(self._outcomes)
+
+    def _send(self) -> None:
+        batch, self._buffer = self._buffer, []
+        settled, abort = self._engine.settle(batch, next(self._numbers), self._deadline_at)
+        self._outcomes.extend(_outcome(s) for s in settled)
+        self.result = BatchResult.from_outcomes(self._outcomes)
+        if abort is not None:
+            self._closed = True
+            raise _aborted(self._engine.operation, abort, self.result) from (
+                abort.cause or abort.__cause__
+            )

@@ -7,6 +7,7 @@ settles every input it has consumed, then raises.
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import logging
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -19,6 +20,7 @@ from connect_batch._errors import CallFault, ContactValidationError, fault_from
 from connect_batch._identity import Identities, RandomIdentities
 from connect_batch._operation import Answer, BatchOperation, ItemAnswer
 from connect_batch._outcomes import FailureCode
+from connect_batch._pacing import NoLimit, RateLimiter
 from connect_batch._retry import RetryPolicy
 
 ItemT = TypeVar("ItemT")
@@ -59,9 +61,10 @@ class AbortRun(Exception):  # noqa: N818 - a control-flow signal, not an error u
 
 
 class _Retry(Exception):  # noqa: N818 - a control-flow signal for tenacity
-    def __init__(self, fault: CallFault) -> None:
+    def __init__(self, fault: CallFault, *, counted: bool = True) -> None:
         super().__init__(fault.code)
         self.fault = fault
+        self.counted = counted
 
 
 class _DeadlinePassed(Exception):  # noqa: N818 - a control-flow signal
@@ -69,10 +72,15 @@ class _DeadlinePassed(Exception):  # noqa: N818 - a control-flow signal
 
 
 @attrs.frozen
-class _Pending(Generic[ItemT]):
+class Pending(Generic[ItemT]):
+    """An input read and keyed, not yet settled."""
+
     position: int
     key: str
     item: ItemT
+
+
+_Collected = tuple[list[Settled[ItemT]], "AbortRun | None"]
 
 
 @attrs.define
@@ -84,9 +92,16 @@ class Engine(Generic[ItemT]):
     _policy: RetryPolicy
     _identities: Identities = attrs.field(factory=RandomIdentities)
     _check_item: Callable[[object], None] | None = None
+    _limiter: RateLimiter = attrs.field(factory=NoLimit)
+    _concurrency: int = 1
+
+    @property
+    def operation(self) -> BatchOperation[ItemT]:
+        """The operation this engine runs."""
+        return self._operation
 
     def run(self, items: Iterable[ItemT]) -> Iterator[Settled[ItemT]]:
-        """Yield one ``Settled`` per input.
+        """Yield one ``Settled`` per input, as its batch completes.
 
         When the run cannot go on, every input consumed so far is settled first, then
         ``AbortRun`` or ``ContactValidationError`` is raised.
@@ -96,6 +111,14 @@ class Engine(Generic[ItemT]):
         # at all is sent; an iterator is read one batch at a time.
         keyed = iter(list(self._keyed(items))) if in_memory else self._keyed(items)
         deadline_at = self._policy.deadline_at()
+        if self._concurrency == 1:
+            yield from self._run_serially(keyed, deadline_at, in_memory=in_memory)
+        else:
+            yield from self._run_concurrently(keyed, deadline_at, in_memory=in_memory)
+
+    def _run_serially(
+        self, keyed: Iterator[Pending[ItemT]], deadline_at: float | None, *, in_memory: bool
+    ) -> Iterator[Settled[ItemT]]:
         for number in itertools.count(1):
             batch = yield from self._take(keyed, self._operation.max_items)
             if not batch:
@@ -110,11 +133,55 @@ class Engine(Generic[ItemT]):
                     yield from (self._unsent(p) for p in keyed)
                 raise
 
+    def _run_concurrently(
+        self, keyed: Iterator[Pending[ItemT]], deadline_at: float | None, *, in_memory: bool
+    ) -> Iterator[Settled[ItemT]]:
+        """Up to ``concurrency`` batches in flight; input is read only when a slot is free."""
+        numbers = itertools.count(1)
+        stop: BaseException | None = None
+        late: list[Pending[ItemT]] = []
+        with concurrent.futures.ThreadPoolExecutor(
+            self._concurrency, thread_name_prefix="connect_batch"
+        ) as pool:
+            in_flight: set[concurrent.futures.Future[_Collected[ItemT]]] = set()
+            reading = True
+            while True:
+                while reading and stop is None and len(in_flight) < self._concurrency:
+                    try:
+                        batch = yield from self._take(keyed, self._operation.max_items)
+                    except (ContactValidationError, AbortRun) as error:
+                        stop = error  # settle what is in flight before raising it
+                        break
+                    if not batch:
+                        reading = False
+                    elif deadline_at is not None and self._policy.clock() >= deadline_at:
+                        late, reading = batch, False
+                    else:
+                        in_flight.add(
+                            pool.submit(self.settle, batch, next(numbers), deadline_at)
+                        )
+                if not in_flight:
+                    break
+                done, in_flight = concurrent.futures.wait(
+                    in_flight, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in done:
+                    settled, abort = future.result()
+                    yield from settled
+                    if abort is not None and stop is None:
+                        stop, reading = abort, False
+        if late:
+            yield from self._past_deadline(late, keyed, in_memory=in_memory)
+        if stop is not None:
+            if in_memory and isinstance(stop, AbortRun):
+                yield from (self._unsent(p) for p in keyed)
+            raise stop
+
     def _take(
-        self, keyed: Iterator[_Pending[ItemT]], count: int
-    ) -> Generator[Settled[ItemT], None, list[_Pending[ItemT]]]:
+        self, keyed: Iterator[Pending[ItemT]], count: int
+    ) -> Generator[Settled[ItemT], None, list[Pending[ItemT]]]:
         """Read up to ``count`` inputs; if reading fails, settle what was read, then raise."""
-        batch: list[_Pending[ItemT]] = []
+        batch: list[Pending[ItemT]] = []
         try:
             batch.extend(itertools.islice(keyed, count))
         except ContactValidationError:
@@ -127,7 +194,7 @@ class Engine(Generic[ItemT]):
         return batch
 
     def _past_deadline(
-        self, batch: list[_Pending[ItemT]], keyed: Iterator[_Pending[ItemT]], *, in_memory: bool
+        self, batch: list[Pending[ItemT]], keyed: Iterator[Pending[ItemT]], *, in_memory: bool
     ) -> Generator[Settled[ItemT], None, None]:
         """Answer what is left without sending it; stop reading an iterator."""
         rest = list(keyed) if in_memory else (yield from self._take(keyed, 1))
@@ -144,28 +211,43 @@ class Engine(Generic[ItemT]):
         if rest and not in_memory:
             raise AbortRun(None, None, code=FailureCode.DEADLINE_EXCEEDED)
 
-    def _keyed(self, items: Iterable[ItemT]) -> Iterator[_Pending[ItemT]]:
+    def _keyed(self, items: Iterable[ItemT]) -> Iterator[Pending[ItemT]]:
         seen: set[str] = set()
         for position, item in enumerate(items):
-            if self._check_item is not None:
-                try:
-                    self._check_item(item)
-                except ContactValidationError as error:
-                    raise error.at(position) from None
-            key = self._operation.item_key(item)
-            if key is None:
-                key = self._identities.request_identifier(position)
-            if key in seen:
-                raise ContactValidationError(
-                    "request_identifier repeats an earlier input's in this call",
-                    field="request_identifier",
-                    position=position,
-                )
-            seen.add(key)
-            yield _Pending(position, key, item)
+            yield self.key(item, position, seen)
+
+    def key(self, item: ItemT, position: int, seen: set[str]) -> Pending[ItemT]:
+        """Check ``item`` and give it its key; ``seen`` holds the run's keys so far."""
+        if self._check_item is not None:
+            try:
+                self._check_item(item)
+            except ContactValidationError as error:
+                raise error.at(position) from None
+        key = self._operation.item_key(item)
+        if key is None:
+            key = self._identities.request_identifier(position)
+        if key in seen:
+            raise ContactValidationError(
+                "request_identifier repeats an earlier input's in this call",
+                field="request_identifier",
+                position=position,
+            )
+        seen.add(key)
+        return Pending(position, key, item)
+
+    def settle(
+        self, batch: list[Pending[ItemT]], number: int, deadline_at: float | None
+    ) -> _Collected[ItemT]:
+        """Settle one batch; an abort comes back as a value, after the batch's outcomes."""
+        settled: list[Settled[ItemT]] = []
+        try:
+            settled.extend(self._settle_batch(batch, number, deadline_at))
+        except AbortRun as abort:
+            return settled, abort
+        return settled, None
 
     def _settle_batch(
-        self, batch: list[_Pending[ItemT]], number: int, deadline_at: float | None
+        self, batch: list[Pending[ItemT]], number: int, deadline_at: float | None
     ) -> Iterator[Settled[ItemT]]:
         pending = [(p, ItemAnswer()) for p in batch]
         for round_number in range(self._policy.max_item_retries + 1):
@@ -213,7 +295,7 @@ class Engine(Generic[ItemT]):
     def _send(
         self,
         *,
-        pending: list[_Pending[ItemT]],
+        pending: list[Pending[ItemT]],
         token: str,
         number: int,
         round_number: int,
@@ -222,9 +304,16 @@ class Engine(Generic[ItemT]):
     ) -> Answer | None:
         operation = self._operation
         keys = [p.key for p in pending]
+        counted = [0]  # attempts that count against max_attempts
+        forgiven = [0]  # throttles the limiter already knew about
 
         def attempt() -> Answer | None:
             if deadline_at is not None and self._policy.clock() >= deadline_at:
+                raise _DeadlinePassed
+            epoch = self._limiter.acquire(
+                None if deadline_at is None else deadline_at - self._policy.clock()
+            )
+            if epoch is None:
                 raise _DeadlinePassed
             try:
                 with _botocore.single_attempt():
@@ -236,16 +325,25 @@ class Engine(Generic[ItemT]):
                 if fault is None:
                     raise AbortRun(None, exc) from exc
                 faults.append(fault)
+                throttled = operation.is_throttle(fault)
+                known = self._limiter.feedback(epoch, throttled=throttled)
+                # A throttle the limiter had already slowed down for is congestion it knows
+                # about, not a failure of this batch: it does not use up an attempt (up to
+                # max_attempts such throttles a batch, so that nothing retries forever).
+                forgive = known and forgiven[0] < self._policy.max_attempts
+                forgiven[0] += forgive
+                counted[0] += not forgive
                 logger.debug(
-                    "%s batch=%d round=%d attempt=%d items=%d token=%s -> %s (HTTP %s)",
+                    "%s batch=%d round=%d attempt=%d items=%d token=%s -> %s (HTTP %s)%s",
                     operation.name, number, round_number, len(faults), len(pending), token,
-                    fault.code, fault.status,
+                    fault.code, fault.status, " known to the limiter" if forgive else "",
                 )
                 if operation.abort_error(fault) is not None:
                     raise AbortRun(fault) from exc
                 if operation.is_transient(fault):
-                    raise _Retry(fault) from exc
+                    raise _Retry(fault, counted=not forgive) from exc
                 return None
+            self._limiter.feedback(epoch, throttled=False)
             answer = operation.read(response, keys)
             logger.debug(
                 "%s batch=%d round=%d attempt=%d items=%d token=%s -> answered",
@@ -253,20 +351,22 @@ class Engine(Generic[ItemT]):
             )
             return answer
 
-        retrying = self._policy.retrying(retry_on=_Retry, deadline_at=deadline_at)
+        retrying = self._policy.retrying(
+            retry_on=_Retry, deadline_at=deadline_at, counted=lambda: counted[0]
+        )
         result: Answer | None = retrying(attempt)
         return result
 
     def _read(
-        self, pending: list[_Pending[ItemT]], answer: Answer, *, last_round: bool
-    ) -> Generator[Settled[ItemT], None, list[tuple[_Pending[ItemT], ItemAnswer]]]:
+        self, pending: list[Pending[ItemT]], answer: Answer, *, last_round: bool
+    ) -> Generator[Settled[ItemT], None, list[tuple[Pending[ItemT], ItemAnswer]]]:
         """Settle what the answer settles; return the items worth another round."""
         if answer.strangers:
             logger.warning(
                 "%s answer named %d request identifier(s) that were not sent; ignored",
                 self._operation.name, answer.strangers,
             )
-        again: list[tuple[_Pending[ItemT], ItemAnswer]] = []
+        again: list[tuple[Pending[ItemT], ItemAnswer]] = []
         gave_up = 0
         for p in pending:
             item_answer = answer.items.get(p.key)
@@ -301,7 +401,7 @@ class Engine(Generic[ItemT]):
 
     def _give_up(
         self,
-        pending: list[_Pending[ItemT]],
+        pending: list[Pending[ItemT]],
         faults: list[CallFault],
         number: int,
         token: str,
@@ -325,7 +425,7 @@ class Engine(Generic[ItemT]):
             yield self._failed(p, code, message, retryable=True, outcome_unknown=unknown)
 
     def _failed_all(
-        self, pending: list[_Pending[ItemT]], abort: AbortRun, faults: list[CallFault]
+        self, pending: list[Pending[ItemT]], abort: AbortRun, faults: list[CallFault]
     ) -> Iterator[Settled[ItemT]]:
         unknown = any(f.may_have_acted for f in faults) or abort.cause is not None
         code = abort.code
@@ -333,14 +433,14 @@ class Engine(Generic[ItemT]):
         for p in pending:
             yield self._failed(p, code, message, retryable=False, outcome_unknown=unknown)
 
-    def _unsent(self, p: _Pending[ItemT]) -> Settled[ItemT]:
+    def _unsent(self, p: Pending[ItemT]) -> Settled[ItemT]:
         return self._failed(
             p, FailureCode.NOT_SENT, "not sent: the run stopped first", retryable=True
         )
 
     @staticmethod
     def _failed(
-        p: _Pending[ItemT],
+        p: Pending[ItemT],
         code: str,
         message: str,
         *,

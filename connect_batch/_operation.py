@@ -70,6 +70,9 @@ class BatchOperation(Protocol[ItemT_contra]):
     def is_transient(self, fault: CallFault) -> bool:
         """True when the same call, under the same token, may succeed later."""
 
+    def is_throttle(self, fault: CallFault) -> bool:
+        """True when ``fault`` says the caller is over the service's rate."""
+
     def is_transient_item(self, code: str) -> bool:
         """True when an item that failed with ``code`` may succeed if sent again."""
 
@@ -88,6 +91,9 @@ TRANSIENT_CALL_CODES = frozenset(
      "TooManyRequestsException", "ServiceUnavailableException", "ServiceUnavailable"}
 )
 TOO_MANY_REQUESTS = 429
+THROTTLE_CODES = frozenset(
+    {"LimitExceededException", "ThrottlingException", "TooManyRequestsException"}
+)
 SERVER_ERROR = 500
 # Per-item codes worth another round in a new call (a new body, so a new token): the
 # service throttled or failed on that item alone. The model gives no hints; these are the
@@ -157,6 +163,9 @@ class BatchPutContactOperation:
             or fault.status == TOO_MANY_REQUESTS
             or fault.status >= SERVER_ERROR
         )
+
+    def is_throttle(self, fault: CallFault) -> bool:
+        return fault.status == TOO_MANY_REQUESTS or fault.code in THROTTLE_CODES
 
     def is_transient_item(self, code: str) -> bool:
         return code in TRANSIENT_ITEM_CODES

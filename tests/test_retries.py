@@ -12,11 +12,13 @@ from botocore.config import Config
 
 from connect_batch import (
     AccessDeniedError,
+    AdaptiveRateLimiter,
     ContactBatchClient,
     DeadlineExceededError,
     FailureCode,
     InputError,
     InstanceNotFoundError,
+    NoLimit,
     RunAbortedError,
 )
 from connect_batch.testing import Fault, no_sleep
@@ -178,6 +180,7 @@ def test_backoff_is_full_jitter_exponential_and_capped(fake_connect):
             max_attempts=6,
             initial_backoff=0.5,
             max_backoff=datetime.timedelta(seconds=3),
+            rate_limiter=NoLimit(),  # only the backoff's waits, not the pacing's
             sleep=sleeps.append,
         ).put_contacts(contacts(1))
         draws.append(sleeps)
@@ -206,7 +209,12 @@ def test_deadline_bounds_the_waits_of_a_throttled_run(fake_connect):
     clock = FakeClock()
     fake_connect.fake.throttle(rate=0, burst=0)
     client = fake_connect.batch_client(
-        max_attempts=100, deadline=5.0, initial_backoff=1.0, max_backoff=2.0, sleep=clock.sleep
+        max_attempts=100,
+        deadline=5.0,
+        initial_backoff=1.0,
+        max_backoff=2.0,
+        sleep=clock.sleep,
+        rate_limiter=AdaptiveRateLimiter(clock=clock, sleep=clock.sleep),  # paces on it too
     )
     client.policy = attrs.evolve(client.policy, clock=clock)
     result = client.put_contacts(contacts(60))

@@ -1,0 +1,117 @@
+"""Pacing: send calls no faster than the service's quota allows, shared by every thread.
+
+BatchPutContact's quota (10 calls/s, burst 15, per account and Region) is shared by every
+caller. A client that sends as fast as it can spends calls on 429s; one that paces itself
+near the quota wastes neither calls nor attempts. ``RateLimiter`` is the small protocol the
+engine talks to, so that a limiter shared between processes can be plugged in later;
+``AdaptiveRateLimiter`` is the in-process one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import attrs
+
+from connect_batch._errors import ConfigurationError
+
+# The default BatchPutContact quota (calls/s): where a limiter with no rate given starts.
+DEFAULT_QUOTA = 10.0
+
+
+class RateLimiter(Protocol):
+    """What the engine needs from a limiter.
+
+    ``acquire`` blocks until one call may be sent and returns an opaque *epoch* (or
+    ``None`` when the wait would outlast what is left of the run's deadline). After the
+    call, ``feedback`` reports whether it was throttled and returns True when the limiter
+    already knew: the throttle belongs to congestion it has slowed down for since the call
+    left (its epoch has moved on). The engine does not count such a throttle against the
+    batch's ``max_attempts``.
+    """
+
+    def acquire(self, max_wait: float | None = None) -> int | None:
+        """Block until a call may be sent and return the current epoch; return ``None`` at
+        once, without waiting, if that would take longer than ``max_wait`` seconds."""
+
+    def feedback(self, epoch: int, *, throttled: bool) -> bool:
+        """Record a call's result; True if a throttle was already known."""
+
+
+class NoLimit:
+    """No pacing: every call is sent at once, and no throttle is known in advance."""
+
+    def acquire(self, max_wait: float | None = None) -> int | None:  # noqa: ARG002
+        return 0
+
+    def feedback(self, epoch: int, *, throttled: bool) -> bool:  # noqa: ARG002 - protocol
+        return False
+
+
+@attrs.define
+class AdaptiveRateLimiter:
+    """Paces calls evenly at a rate it adjusts from the throttles it meets.
+
+    With ``max_rate`` given it starts there and never exceeds it, slowing down only when
+    throttled (other callers may share the quota) and returning to it. With none, it
+    starts at the default quota and probes upward slowly, so that it finds and follows the
+    ceiling as other callers take part of the shared quota. On a throttle the rate drops by
+    ``decrease`` once per *epoch*: throttles of calls sent before the drop are already
+    accounted for. Calls are spaced evenly (no bursts), so a rate at or below the
+    service's never drains its bucket.
+    """
+
+    max_rate: float | None = None
+    min_rate: float = 0.5
+    decrease: float = 0.85
+    # Rate added per successful call: faster before the first throttle, slow after.
+    probe_step: float = 0.05
+    cruise_step: float = 0.01
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _rate: float = attrs.field(init=False)
+    _epoch: int = attrs.field(init=False, default=0)
+    _next_slot: float = attrs.field(init=False, default=0.0)
+    _throttled_once: bool = attrs.field(init=False, default=False)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_rate is not None and not self.max_rate > 0:
+            raise ConfigurationError("max_requests_per_second must be > 0")
+        self._rate = self.max_rate if self.max_rate is not None else DEFAULT_QUOTA
+
+    @property
+    def rate(self) -> float:
+        """The current pace, in calls per second."""
+        return self._rate
+
+    def acquire(self, max_wait: float | None = None) -> int | None:
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next_slot)
+            if max_wait is not None and slot - now >= max_wait:
+                return None
+            self._next_slot = slot + 1.0 / self._rate
+            epoch = self._epoch
+        if slot > now:
+            self.sleep(slot - now)
+        return epoch
+
+    def feedback(self, epoch: int, *, throttled: bool) -> bool:
+        with self._lock:
+            if not throttled:
+                step = self.cruise_step if self._throttled_once else self.probe_step
+                grown = self._rate + step
+                self._rate = grown if self.max_rate is None else min(grown, self.max_rate)
+                return False
+            if epoch < self._epoch:
+                return True
+            self._throttled_once = True
+            self._epoch += 1
+            self._rate = max(self.min_rate, self._rate * self.decrease)
+            # Calls already spaced at the old pace are pushed back to the new one.
+            self._next_slot = max(self._next_slot, self.clock() + 1.0 / self._rate)
+            return False
