@@ -1,0 +1,279 @@
+"""Concurrency, pacing, streaming and the batcher, against the double's ledger."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+
+from connect_batch import (
+    AccessDeniedError,
+    AdaptiveRateLimiter,
+    ConnectBatchError,
+    ContactValidationError,
+    Failure,
+    NoLimit,
+    Success,
+)
+from connect_batch.testing import Fault
+from tests.builders import contact, contacts
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+# Concurrency ---------------------------------------------------------------------------
+
+
+def test_concurrent_batches_over_http_answer_every_input_once(http_connect):
+    http_connect.fake.latency = 0.02
+    http_connect.fake.plan(
+        *([Fault.throttle(), None, Fault.dropped(), Fault.error(after_commit=True), None] * 4)
+    )
+    inputs = contacts(500)
+    try:
+        result = http_connect.batch_client(concurrency=8, max_attempts=6).put_contacts(inputs)
+    finally:
+        http_connect.fake.reset_faults()
+    assert [s.request for s in result.succeeded] == inputs
+    assert http_connect.duplicates() == {}
+    assert {s.contact_id for s in result.succeeded} == {c.contact_id for c in http_connect.contacts}
+
+
+def test_concurrency_really_overlaps_calls(http_connect):
+    http_connect.fake.latency = 0.2
+    in_flight = peak = 0
+    lock = threading.Lock()
+    original = http_connect.client.batch_put_contact
+
+    def counting(**kwargs):
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            return original(**kwargs)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    http_connect.client.batch_put_contact = counting
+    try:
+        http_connect.batch_client(concurrency=4).put_contacts(contacts(200))
+    finally:
+        http_connect.fake.reset_faults()
+    assert peak == 4
+
+
+def test_a_stop_under_concurrency_still_answers_everything_read(fake_connect):
+    fake_connect.fake.plan(None, None, Fault.error(403, "AccessDeniedException"))
+    inputs = contacts(300)
+    with pytest.raises(AccessDeniedError) as caught:
+        fake_connect.batch_client(concurrency=3).put_contacts(inputs)
+    result = caught.value.result
+    assert sorted(o.position for o in (*result.succeeded, *result.failed)) == list(range(300))
+    assert {s.contact_id for s in result.succeeded} == {c.contact_id for c in fake_connect.contacts}
+
+
+def test_concurrency_must_be_positive(fake_connect):
+    with pytest.raises(ConnectBatchError, match="concurrency"):
+        fake_connect.batch_client(concurrency=0)
+
+
+# Pacing ---------------------------------------------------------------------------------
+
+
+def test_a_given_rate_spaces_calls_evenly():
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(max_rate=10, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(20):
+        limiter.acquire()
+        starts.append(clock.now)
+        limiter.feedback(0, throttled=False)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert all(gap == pytest.approx(0.1) for gap in gaps)
+    assert limiter.rate == 10  # never above the rate given
+
+
+def test_a_throttle_slows_the_pace_once_per_epoch():
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock=clock, sleep=clock.sleep)
+    epochs = [limiter.acquire() for _ in range(5)]  # five calls in flight together
+    start = limiter.rate
+    assert limiter.feedback(epochs[0], throttled=True) is False  # news: slow down
+    slowed = limiter.rate
+    assert slowed == pytest.approx(start * 0.85)
+    # The other four were sent before the slow-down: already known, no further drop.
+    assert [limiter.feedback(e, throttled=True) for e in epochs[1:]] == [True] * 4
+    assert limiter.rate == slowed
+
+
+def test_without_a_rate_the_pace_probes_upward_and_follows_the_ceiling():
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock=clock, sleep=clock.sleep)
+    for _ in range(100):
+        limiter.feedback(limiter.acquire() or 0, throttled=False)
+    assert limiter.rate > 10
+    epoch = limiter.acquire() or 0
+    limiter.feedback(epoch, throttled=True)
+    assert limiter.rate < 15 * 0.86
+
+
+def test_the_limiter_is_shared_by_every_thread_of_a_client(fake_connect):
+    client = fake_connect.batch_client(concurrency=4, max_requests_per_second=10)
+    assert isinstance(client.rate_limiter, AdaptiveRateLimiter)
+    assert client._engine(None)._limiter is client.rate_limiter
+
+
+def test_known_throttles_do_not_use_up_a_batchs_attempts(fake_connect):
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock=clock, sleep=clock.sleep)
+    stale = limiter.acquire() or 0
+    limiter.feedback(stale, throttled=True)  # another call's throttle: the limiter slowed
+
+    class StaleEpochs:
+        """Hands out the stale epoch: every throttle looks like one already known."""
+
+        def acquire(self, max_wait=None):
+            limiter.acquire(max_wait)
+            return stale
+
+        def feedback(self, epoch, *, throttled):
+            return limiter.feedback(epoch, throttled=throttled)
+
+    fake_connect.fake.plan(Fault.throttle(), Fault.throttle(), Fault.throttle())
+    client = fake_connect.batch_client(max_attempts=2, rate_limiter=StaleEpochs())
+    result = client.put_contacts(contacts(3))
+    # Three known throttles, then success: the batch's two attempts were never used up.
+    assert result.all_succeeded
+    assert [c.outcome for c in fake_connect.calls] == ["throttled"] * 3 + ["answered"]
+
+
+def test_permanent_throttling_still_ends_at_max_attempts_with_the_limiter(fake_connect):
+    fake_connect.fake.throttle(rate=0, burst=0)
+    client = fake_connect.batch_client(max_attempts=3, rate_limiter=AdaptiveRateLimiter(
+        sleep=lambda _s: None
+    ))
+    client.put_contacts(contacts(2))
+    assert len(fake_connect.calls) == 3
+
+
+# Streaming ------------------------------------------------------------------------------
+
+
+def test_iter_put_contacts_yields_outcomes_as_batches_complete(fake_connect):
+    client = fake_connect.batch_client()
+    calls_when_yielded = []
+    for outcome in client.iter_put_contacts(contacts(60)):
+        assert isinstance(outcome, Success | Failure)
+        calls_when_yielded.append(len(fake_connect.calls))
+    # The first batch's outcomes come out before the second call is made.
+    assert calls_when_yielded[:25] == [1] * 25
+    assert calls_when_yielded[-1] == 3
+
+
+def test_iter_put_contacts_reads_ahead_at_most_concurrency_batches(fake_connect):
+    read = 0
+
+    def source():
+        nonlocal read
+        for i in range(10_000):
+            read += 1
+            yield contact(i)
+
+    client = fake_connect.batch_client(concurrency=2)
+    outcomes = client.iter_put_contacts(source())
+    first = next(outcomes)
+    assert isinstance(first, Success)
+    assert read <= 3 * 25 + 1
+    outcomes.close()
+
+
+def test_iter_put_contacts_yields_every_outcome_before_a_stop(fake_connect):
+    fake_connect.fake.plan(None, Fault.error(403, "AccessDeniedException"))
+    seen = []
+    with pytest.raises(AccessDeniedError):
+        seen.extend(fake_connect.batch_client().iter_put_contacts(contacts(80)))
+    assert sorted(o.position for o in seen) == list(range(80))
+
+
+# The batcher ----------------------------------------------------------------------------
+
+
+def put_all(batcher, items):
+    with batcher:
+        for item in items:
+            batcher.put(item)
+
+
+def test_the_batcher_sends_every_25_and_the_rest_on_a_clean_exit(fake_connect):
+    client = fake_connect.batch_client()
+    with client.batcher() as batcher:
+        for i in range(60):
+            batcher.put(contact(i))
+            assert len(fake_connect.calls) == (i + 1) // 25
+    assert [len(c.request_identifiers) for c in fake_connect.calls] == [25, 25, 10]
+    assert len(batcher.result.succeeded) == 60
+    assert batcher.unsent == []
+
+
+def test_the_batcher_sends_nothing_more_after_the_block_raises(fake_connect):
+    client = fake_connect.batch_client()
+    inputs = contacts(30)
+    batcher = client.batcher()
+
+    def produce_then_break():
+        with batcher:
+            for item in inputs:
+                batcher.put(item)
+            raise RuntimeError("producer broke")
+
+    with pytest.raises(RuntimeError, match="producer broke"):
+        produce_then_break()
+    assert len(fake_connect.calls) == 1
+    assert batcher.unsent == inputs[25:]
+    assert [s.request for s in batcher.result.succeeded] == inputs[:25]
+
+
+def test_a_failing_call_in_the_batcher_keeps_its_contacts(fake_connect):
+    fake_connect.fake.plan(Fault.error(403, "AccessDeniedException"))
+    client = fake_connect.batch_client()
+    inputs = contacts(30)
+    batcher = client.batcher()
+    with pytest.raises(AccessDeniedError):
+        put_all(batcher, inputs)
+    # The refused 25 are answered in the result; nothing after them was buffered or sent.
+    assert [f.request for f in batcher.result.failed] == inputs[:25]
+    assert batcher.unsent == []
+    assert len(fake_connect.calls) == 1
+
+
+def test_the_batcher_refuses_a_bad_contact_at_put(fake_connect):
+    client = fake_connect.batch_client(rate_limiter=NoLimit())
+    batcher = client.batcher()
+    with pytest.raises(ContactValidationError):
+        put_all(batcher, [contact(0, request_identifier="x"), contact(1, request_identifier="x")])
+    assert fake_connect.calls == []
+    assert [c.request_identifier for c in batcher.unsent] == ["x"]
+
+
+def test_the_batcher_with_a_job_key_replays_on_rerun(fake_connect):
+    client = fake_connect.batch_client()
+    for _ in range(2):
+        with client.batcher(job_key="stream-7") as batcher:
+            for item in contacts(40):
+                batcher.put(item)
+    assert len(fake_connect.contacts) == 40
+    assert [c.outcome for c in fake_connect.calls] == ["answered"] * 2 + ["replayed"] * 2
