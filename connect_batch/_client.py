@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from connect_batch import _botocore
-from connect_batch._engine import INPUT_FAILED, AbortRun, Engine, Pending, Settled
+from connect_batch._engine import INPUT_FAILED, AbortRun, Engine, Pending
 from connect_batch._errors import (
     ConfigurationError,
     ContactValidationError,
@@ -43,23 +43,39 @@ def _identities_for(job_key: str) -> Identities:
     return JobIdentities(job_key)
 
 
-def _outcome(settled: Settled[ContactRequest]) -> Outcome:
-    if settled.resource_id is not None:
+class _Outcomes:
+    """Builds ``Success`` and ``Failure`` straight from the engine's pending inputs."""
+
+    @staticmethod
+    def success(pending: Pending[ContactRequest], resource_id: str) -> Outcome:
         return Success(
-            request_identifier=settled.key,
-            contact_id=settled.resource_id,
-            request=settled.item,
-            position=settled.position,
+            request_identifier=pending.key,
+            contact_id=resource_id,
+            request=pending.item,
+            position=pending.position,
         )
-    return Failure(
-        request_identifier=settled.key,
-        code=settled.code,
-        message=settled.message,
-        retryable=settled.retryable,
-        request=settled.item,
-        position=settled.position,
-        outcome_unknown=settled.outcome_unknown,
-    )
+
+    @staticmethod
+    def failure(
+        pending: Pending[ContactRequest],
+        code: str,
+        message: str,
+        *,
+        retryable: bool,
+        outcome_unknown: bool,
+    ) -> Outcome:
+        return Failure(
+            request_identifier=pending.key,
+            code=code,
+            message=message,
+            retryable=retryable,
+            request=pending.item,
+            position=pending.position,
+            outcome_unknown=outcome_unknown,
+        )
+
+
+_OUTCOMES = _Outcomes()
 
 
 class ContactBatchClient:
@@ -185,11 +201,12 @@ class ContactBatchClient:
         """
         return Batcher(self._engine(job_key), self._operation.max_items, self.policy)
 
-    def _engine(self, job_key: str | None) -> Engine[ContactRequest]:
+    def _engine(self, job_key: str | None) -> Engine[ContactRequest, Outcome]:
         return Engine(
             self._client,
             self._operation,
             self.policy,
+            _OUTCOMES,
             identities=self._identities if job_key is None else _identities_for(job_key),
             check_item=_check_contact,
             limiter=self.rate_limiter,
@@ -199,7 +216,7 @@ class ContactBatchClient:
     def _outcomes(
         self, contacts: Iterable[ContactRequest], job_key: str | None
     ) -> Iterator[Outcome]:
-        return (_outcome(settled) for settled in self._engine(job_key).run(contacts))
+        return self._engine(job_key).run(contacts)
 
 
 def _aborted(
@@ -233,7 +250,9 @@ class Batcher:
     ``result`` (or, unsent, kept in ``unsent``).
     """
 
-    def __init__(self, engine: Engine[ContactRequest], size: int, policy: RetryPolicy) -> None:
+    def __init__(
+        self, engine: Engine[ContactRequest, Outcome], size: int, policy: RetryPolicy
+    ) -> None:
         self._engine = engine
         self._size = size
         self._deadline_at = policy.deadline_at()
@@ -274,7 +293,7 @@ class Batcher:
     def _send(self) -> None:
         batch, self._buffer = self._buffer, []
         settled, abort = self._engine.settle(batch, next(self._numbers), self._deadline_at)
-        self._outcomes.extend(_outcome(s) for s in settled)
+        self._outcomes.extend(settled)
         self.result = BatchResult.from_outcomes(self._outcomes)
         if abort is not None:
             self._closed = True

@@ -1,7 +1,7 @@
 """The engine: chunk any iterable, give each call a ClientToken, retry, settle every item.
 
 It is told what the operation is (``BatchOperation``) and knows nothing of its field names.
-It yields one ``Settled`` per input, whatever happens; when the run must stop it first
+It yields one outcome per input, whatever happens; when the run must stop it first
 settles every input it has consumed, then raises.
 """
 
@@ -11,7 +11,7 @@ import concurrent.futures
 import itertools
 import logging
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -24,21 +24,36 @@ from connect_batch._pacing import NoLimit, RateLimiter
 from connect_batch._retry import RetryPolicy
 
 ItemT = TypeVar("ItemT")
+OutT = TypeVar("OutT")
+OutT_co = TypeVar("OutT_co", covariant=True)
 logger = logging.getLogger("connect_batch")
 
 
-@attrs.frozen(kw_only=True)
-class Settled(Generic[ItemT]):
-    """The engine's final word on one input."""
+@attrs.define(weakref_slot=False)
+class Pending(Generic[ItemT]):
+    """An input read and keyed, not yet settled."""
 
     position: int
     key: str
     item: ItemT
-    resource_id: str | None = None
-    code: str = ""
-    message: str = ""
-    retryable: bool = False
-    outcome_unknown: bool = False
+
+
+class OutcomeFactory(Protocol[ItemT, OutT_co]):
+    """Builds the caller's outcome values, so the engine makes one object per input."""
+
+    def success(self, pending: Pending[ItemT], resource_id: str) -> OutT_co:
+        """The input was created as ``resource_id``."""
+
+    def failure(
+        self,
+        pending: Pending[ItemT],
+        code: str,
+        message: str,
+        *,
+        retryable: bool,
+        outcome_unknown: bool,
+    ) -> OutT_co:
+        """The input was not (known to be) created."""
 
 
 INPUT_FAILED = "INPUT_FAILED"
@@ -71,25 +86,17 @@ class _DeadlinePassed(Exception):  # noqa: N818 - a control-flow signal
     pass
 
 
-@attrs.frozen
-class Pending(Generic[ItemT]):
-    """An input read and keyed, not yet settled."""
 
-    position: int
-    key: str
-    item: ItemT
-
-
-_Collected = tuple[list[Settled[ItemT]], "AbortRun | None"]
 
 
 @attrs.define
-class Engine(Generic[ItemT]):
+class Engine(Generic[ItemT, OutT]):
     """Runs a batch operation over an iterable with a retry policy."""
 
     _client: Any
     _operation: BatchOperation[ItemT]
     _policy: RetryPolicy
+    _outcomes: OutcomeFactory[ItemT, OutT]
     _identities: Identities = attrs.field(factory=RandomIdentities)
     _check_item: Callable[[object], None] | None = None
     _limiter: RateLimiter = attrs.field(factory=NoLimit)
@@ -100,8 +107,8 @@ class Engine(Generic[ItemT]):
         """The operation this engine runs."""
         return self._operation
 
-    def run(self, items: Iterable[ItemT]) -> Iterator[Settled[ItemT]]:
-        """Yield one ``Settled`` per input, as its batch completes.
+    def run(self, items: Iterable[ItemT]) -> Iterator[OutT]:
+        """Yield one outcome per input, as its batch completes.
 
         When the run cannot go on, every input consumed so far is settled first, then
         ``AbortRun`` or ``ContactValidationError`` is raised.
@@ -118,7 +125,7 @@ class Engine(Generic[ItemT]):
 
     def _run_serially(
         self, keyed: Iterator[Pending[ItemT]], deadline_at: float | None, *, in_memory: bool
-    ) -> Iterator[Settled[ItemT]]:
+    ) -> Iterator[OutT]:
         for number in itertools.count(1):
             batch = yield from self._take(keyed, self._operation.max_items)
             if not batch:
@@ -135,7 +142,7 @@ class Engine(Generic[ItemT]):
 
     def _run_concurrently(
         self, keyed: Iterator[Pending[ItemT]], deadline_at: float | None, *, in_memory: bool
-    ) -> Iterator[Settled[ItemT]]:
+    ) -> Iterator[OutT]:
         """Up to ``concurrency`` batches in flight; input is read only when a slot is free."""
         numbers = itertools.count(1)
         stop: BaseException | None = None
@@ -143,7 +150,7 @@ class Engine(Generic[ItemT]):
         with concurrent.futures.ThreadPoolExecutor(
             self._concurrency, thread_name_prefix="connect_batch"
         ) as pool:
-            in_flight: set[concurrent.futures.Future[_Collected[ItemT]]] = set()
+            in_flight: set[concurrent.futures.Future[tuple[list[OutT], AbortRun | None]]] = set()
             reading = True
             while True:
                 while reading and stop is None and len(in_flight) < self._concurrency:
@@ -179,7 +186,7 @@ class Engine(Generic[ItemT]):
 
     def _take(
         self, keyed: Iterator[Pending[ItemT]], count: int
-    ) -> Generator[Settled[ItemT], None, list[Pending[ItemT]]]:
+    ) -> Generator[OutT, None, list[Pending[ItemT]]]:
         """Read up to ``count`` inputs; if reading fails, settle what was read, then raise."""
         batch: list[Pending[ItemT]] = []
         try:
@@ -195,7 +202,7 @@ class Engine(Generic[ItemT]):
 
     def _past_deadline(
         self, batch: list[Pending[ItemT]], keyed: Iterator[Pending[ItemT]], *, in_memory: bool
-    ) -> Generator[Settled[ItemT], None, None]:
+    ) -> Generator[OutT, None, None]:
         """Answer what is left without sending it; stop reading an iterator."""
         rest = list(keyed) if in_memory else (yield from self._take(keyed, 1))
         logger.warning(
@@ -224,6 +231,7 @@ class Engine(Generic[ItemT]):
             except ContactValidationError as error:
                 raise error.at(position) from None
         key = self._operation.item_key(item)
+        generated = key is None
         if key is None:
             key = self._identities.request_identifier(position)
         if key in seen:
@@ -232,14 +240,17 @@ class Engine(Generic[ItemT]):
                 field="request_identifier",
                 position=position,
             )
-        seen.add(key)
+        if not generated:
+            # Only identifiers given by the caller are remembered: generated ones are unique
+            # by construction, and remembering them would make memory grow with the input.
+            seen.add(key)
         return Pending(position, key, item)
 
     def settle(
         self, batch: list[Pending[ItemT]], number: int, deadline_at: float | None
-    ) -> _Collected[ItemT]:
+    ) -> tuple[list[OutT], AbortRun | None]:
         """Settle one batch; an abort comes back as a value, after the batch's outcomes."""
-        settled: list[Settled[ItemT]] = []
+        settled: list[OutT] = []
         try:
             settled.extend(self._settle_batch(batch, number, deadline_at))
         except AbortRun as abort:
@@ -248,7 +259,7 @@ class Engine(Generic[ItemT]):
 
     def _settle_batch(
         self, batch: list[Pending[ItemT]], number: int, deadline_at: float | None
-    ) -> Iterator[Settled[ItemT]]:
+    ) -> Iterator[OutT]:
         pending = [(p, ItemAnswer()) for p in batch]
         for round_number in range(self._policy.max_item_retries + 1):
             if round_number:
@@ -359,7 +370,7 @@ class Engine(Generic[ItemT]):
 
     def _read(
         self, pending: list[Pending[ItemT]], answer: Answer, *, last_round: bool
-    ) -> Generator[Settled[ItemT], None, list[tuple[Pending[ItemT], ItemAnswer]]]:
+    ) -> Generator[OutT, None, list[tuple[Pending[ItemT], ItemAnswer]]]:
         """Settle what the answer settles; return the items worth another round."""
         if answer.strangers:
             logger.warning(
@@ -379,10 +390,7 @@ class Engine(Generic[ItemT]):
                     retryable=False, outcome_unknown=True,
                 )
             elif item_answer.resource_id is not None:
-                yield Settled(
-                    position=p.position, key=p.key, item=p.item,
-                    resource_id=item_answer.resource_id,
-                )
+                yield self._outcomes.success(p, item_answer.resource_id)
             else:
                 code = item_answer.code or FailureCode.UNKNOWN_OUTCOME
                 transient = self._operation.is_transient_item(code)
@@ -406,7 +414,7 @@ class Engine(Generic[ItemT]):
         number: int,
         token: str,
         stop: Exception,
-    ) -> Iterator[Settled[ItemT]]:
+    ) -> Iterator[OutT]:
         # Any attempt of this round may have created the contacts, not just the last.
         unknown = any(f.may_have_acted for f in faults)
         if faults:
@@ -426,28 +434,27 @@ class Engine(Generic[ItemT]):
 
     def _failed_all(
         self, pending: list[Pending[ItemT]], abort: AbortRun, faults: list[CallFault]
-    ) -> Iterator[Settled[ItemT]]:
+    ) -> Iterator[OutT]:
         unknown = any(f.may_have_acted for f in faults) or abort.cause is not None
         code = abort.code
         message = abort.fault.message if abort.fault else "the call raised an unexpected error"
         for p in pending:
             yield self._failed(p, code, message, retryable=False, outcome_unknown=unknown)
 
-    def _unsent(self, p: Pending[ItemT]) -> Settled[ItemT]:
+    def _unsent(self, p: Pending[ItemT]) -> OutT:
         return self._failed(
             p, FailureCode.NOT_SENT, "not sent: the run stopped first", retryable=True
         )
 
-    @staticmethod
     def _failed(
+        self,
         p: Pending[ItemT],
         code: str,
         message: str,
         *,
         retryable: bool,
         outcome_unknown: bool = False,
-    ) -> Settled[ItemT]:
-        return Settled(
-            position=p.position, key=p.key, item=p.item, code=str(code), message=message,
-            retryable=retryable, outcome_unknown=outcome_unknown,
+    ) -> OutT:
+        return self._outcomes.failure(
+            p, str(code), message, retryable=retryable, outcome_unknown=outcome_unknown
         )

@@ -84,6 +84,8 @@ def _check_length(field: str, value: object, *, low: int, high: int | None) -> N
 
 
 def _to_endpoint_type(value: EndpointType | str) -> EndpointType:
+    if value.__class__ is EndpointType:
+        return value  # type: ignore[return-value,unused-ignore]  # checked just above
     try:
         return EndpointType(value)
     except ValueError:
@@ -206,13 +208,25 @@ class OutboundStrategy:
         }
 
 
+_NO_ATTRIBUTES: Mapping[str, str] = types.MappingProxyType({})
+
+
 def _to_attributes(value: Mapping[str, str]) -> Mapping[str, str]:
     if not isinstance(value, Mapping):
         raise _invalid("attributes", "must be a mapping of str to str")
+    if not value:
+        return _NO_ATTRIBUTES
     for key, item in value.items():
-        _check_length("attributes key", key, low=1, high=MAX_ATTRIBUTE_LENGTH)
-        # The key is named in the field, never the value: values are personal data.
-        _check_length(f"attributes[{key!r}]", item, low=0, high=MAX_ATTRIBUTE_LENGTH)
+        # The fast test first; the slow one only to name what is wrong.
+        if not (
+            key.__class__ is str
+            and item.__class__ is str
+            and 0 < len(key) <= MAX_ATTRIBUTE_LENGTH
+            and len(item) <= MAX_ATTRIBUTE_LENGTH
+        ):
+            _check_length("attributes key", key, low=1, high=MAX_ATTRIBUTE_LENGTH)
+            # The key is named in the field, never the value: values are personal data.
+            _check_length(f"attributes[{key!r}]", item, low=0, high=MAX_ATTRIBUTE_LENGTH)
     return types.MappingProxyType(dict(value))
 
 
@@ -228,17 +242,16 @@ def _to_strategy(value: OutboundStrategy | Mapping[str, Any] | None) -> Outbound
     raise _invalid("outbound_strategy", "must be an OutboundStrategy or the API's dict")
 
 
-def _optional_length(low: int, high: int | None) -> Any:
-    def check(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
-        if value is not None:
-            _check_length(attribute.name, value, low=low, high=high)
+def _check_optional(field: str, value: str | None, low: int, high: int | None) -> None:
+    if value is not None and not (
+        value.__class__ is str and low <= len(value) and (high is None or len(value) <= high)
+    ):
+        _check_length(field, value, low=low, high=high)
 
-    return check
 
-
-def _endpoint(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, Endpoint):
-        raise _invalid(attribute.name, "must be an Endpoint")
+def _check_endpoint(field: str, value: object) -> None:
+    if value.__class__ is not Endpoint and not isinstance(value, Endpoint):
+        raise _invalid(field, "is required" if value is None else "must be an Endpoint")
 
 
 @attrs.frozen(kw_only=True)
@@ -250,25 +263,29 @@ class ContactRequest:
     in ``repr()``.
     """
 
-    customer_endpoint: Endpoint = attrs.field(validator=_endpoint)
-    campaign_id: str | None = attrs.field(
-        default=None, validator=_optional_length(1, MAX_CAMPAIGN_ID_LENGTH)
-    )
-    queue_id: str | None = attrs.field(default=None, validator=_optional_length(0, None))
-    system_endpoint: Endpoint | None = attrs.field(default=None, validator=_endpoint)
+    customer_endpoint: Endpoint
+    campaign_id: str | None = None
+    queue_id: str | None = None
+    system_endpoint: Endpoint | None = None
     attributes: Mapping[str, str] = attrs.field(
         factory=dict, converter=_to_attributes, repr=_attributes_repr, hash=False
     )
-    request_identifier: str | None = attrs.field(
-        default=None, validator=_optional_length(0, MAX_REQUEST_IDENTIFIER_LENGTH)
-    )
+    request_identifier: str | None = None
     outbound_strategy: OutboundStrategy | None = attrs.field(
         default=None, converter=_to_strategy
     )
 
     def __attrs_post_init__(self) -> None:
-        if self.customer_endpoint is None:
-            raise _invalid("customer_endpoint", "is required")
+        # Every rule in one pass rather than a validator call per field: these are built by
+        # the million, and the common case is all plain strings within their limits.
+        _check_endpoint("customer_endpoint", self.customer_endpoint)
+        if self.system_endpoint is not None:
+            _check_endpoint("system_endpoint", self.system_endpoint)
+        _check_optional("campaign_id", self.campaign_id, 1, MAX_CAMPAIGN_ID_LENGTH)
+        _check_optional("queue_id", self.queue_id, 0, None)
+        _check_optional(
+            "request_identifier", self.request_identifier, 0, MAX_REQUEST_IDENTIFIER_LENGTH
+        )
 
     @classmethod
     def from_api(cls, data: ContactDataRequestTypeDef | Mapping[str, Any]) -> ContactRequest:

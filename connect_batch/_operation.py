@@ -23,7 +23,7 @@ from connect_batch._models import ContactRequest
 ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
 
 
-@attrs.frozen
+@attrs.define(weakref_slot=False)
 class ItemAnswer:
     """The service's answer for one item: a resource id, or a failure code and message."""
 
