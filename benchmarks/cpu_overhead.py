@@ -5,14 +5,24 @@ and collect the answers, through the same boto3 client with canned in-process an
 (``_canned.py``), so no network is measured. The library is measured with its limiter
 doing its bookkeeping but not its waits. Rounds alternate; the median ratio is reported.
 
-    python -m benchmarks.cpu_overhead            # 20,000 contacts, 7 rounds
-    python -m benchmarks.cpu_overhead --quick    # a smoke run
+    python -m benchmarks.cpu_overhead              # 20,000 contacts, 7 rounds
+    python -m benchmarks.cpu_overhead --callgrind  # instruction counts, under valgrind
+    python -m benchmarks.cpu_overhead --quick      # a smoke run
+
+CPU seconds on a shared machine swing by 30% from round to round; instruction counts
+under ``valgrind --tool=callgrind`` repeat exactly, so ``--callgrind`` is the figure to
+quote. It runs each side in its own process, less a run that does everything but the
+work (interpreter start, imports, warm-up), and divides by the number of contacts.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -75,16 +85,58 @@ def cpu_seconds(work: Any, client: Any, count: int) -> float:
     return time.process_time() - start
 
 
+def instructions(side: str, count: int) -> int:
+    """Instructions one process executes for ``side``, counted by callgrind."""
+    out = subprocess.run(  # noqa: S603 - valgrind on our own interpreter and module
+        [
+            shutil.which("valgrind") or "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable, "-m", "benchmarks.cpu_overhead", "--child", side, str(count),
+        ],
+        check=True, capture_output=True, text=True,
+    )
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    assert found, out.stderr[-500:]
+    return int(found.group(1))
+
+
+def callgrind(count: int) -> None:
+    floor = instructions("none", count)
+    base = instructions("loop", count) - floor
+    ours = instructions("library", count) - floor
+    print(f"contacts: {count}; instructions per contact, interpreter start and warm-up removed")
+    print(f"hand-written boto3 loop: {base / count:,.0f}")
+    print(f"connect_batch:           {ours / count:,.0f}")
+    print(f"ratio (library / loop):  {ours / base:.3f}")
+
+
+def warm(client: Any) -> None:
+    cpu_seconds(hand_written, client, 500)  # botocore's caches, for both sides
+    cpu_seconds(library, client, 500)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="1,000 contacts, 2 rounds")
+    parser.add_argument("--callgrind", action="store_true", help="count instructions instead")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        side, count = args.child[0], int(args.child[1])
+        client = canned_client()
+        warm(client)
+        if side != "none":
+            cpu_seconds(library if side == "library" else hand_written, client, count)
+        return
+    if args.callgrind:
+        callgrind(1_000 if args.quick else 3_000)
+        return
     count, rounds = (1_000, 2) if args.quick else (args.contacts, args.rounds)
     client = canned_client()
-    cpu_seconds(hand_written, client, 500)  # warm up botocore's caches for both
-    cpu_seconds(library, client, 500)
+    warm(client)
     ratios, base, lib = [], [], []
     for _ in range(rounds):
         b = cpu_seconds(hand_written, client, count)

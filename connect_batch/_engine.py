@@ -57,6 +57,7 @@ class OutcomeFactory(Protocol[ItemT, OutT_co]):
 
 
 INPUT_FAILED = "INPUT_FAILED"
+_NOT_ANSWERED = ItemAnswer()
 
 
 class AbortRun(Exception):  # noqa: N818 - a control-flow signal, not an error users see
@@ -260,7 +261,7 @@ class Engine(Generic[ItemT, OutT]):
     def _settle_batch(
         self, batch: list[Pending[ItemT]], number: int, deadline_at: float | None
     ) -> Iterator[OutT]:
-        pending = [(p, ItemAnswer()) for p in batch]
+        pending = [(p, _NOT_ANSWERED) for p in batch]
         for round_number in range(self._policy.max_item_retries + 1):
             if round_number:
                 wait = self._policy.backoff(round_number)
@@ -389,8 +390,8 @@ class Engine(Generic[ItemT, OutT]):
                     "the service's answer did not settle this request",
                     retryable=False, outcome_unknown=True,
                 )
-            elif item_answer.resource_id is not None:
-                yield self._outcomes.success(p, item_answer.resource_id)
+            elif isinstance(item_answer, str):
+                yield self._outcomes.success(p, item_answer)
             else:
                 code = item_answer.code or FailureCode.UNKNOWN_OUTCOME
                 transient = self._operation.is_transient_item(code)

@@ -25,22 +25,21 @@ ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
 
 @attrs.define(weakref_slot=False)
 class ItemAnswer:
-    """The service's answer for one item: a resource id, or a failure code and message."""
+    """The service's failure answer for one item: a code and a message."""
 
-    resource_id: str | None = None
     code: str | None = None
     message: str = ""
 
 
 @attrs.frozen
 class Answer:
-    """One call's answer, keyed by item key.
+    """One call's answer, keyed by item key: a resource id (str) or an ``ItemAnswer`` failure.
 
     ``unclear`` holds keys the answer contradicts itself about (both lists, or an entry
     missing its fields); ``strangers`` counts entries for keys that were not sent.
     """
 
-    items: Mapping[str, ItemAnswer]
+    items: Mapping[str, str | ItemAnswer]
     unclear: frozenset[str] = frozenset()
     strangers: int = 0
 
@@ -151,8 +150,10 @@ class BatchPutContactOperation:
             else:
                 message = entry.get("FailureReasonMessage")
                 failed[key] = ItemAnswer(code=code, message=str(message or ""))
-        items = {k: ItemAnswer(resource_id=v) for k, v in created.items() if k not in unclear}
-        items.update((k, v) for k, v in failed.items() if k not in unclear)
+        items: dict[str, str | ItemAnswer] = dict(created)
+        items.update(failed)
+        for key in unclear:
+            items.pop(key, None)
         return Answer(items, frozenset(unclear), strangers)
 
     def is_transient(self, fault: CallFault) -> bool:
