@@ -95,6 +95,8 @@ class ContactBatchClient:
     what it created the first time instead of creating it again.
 
     One client may be shared by threads: each ``put_contacts`` call keeps its own state.
+    ``on_retry`` is called with the error code of every attempt about to be retried (for
+    progress displays; it must be quick and thread-safe).
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class ContactBatchClient:
         concurrency: int = 1,
         max_requests_per_second: float | None = None,
         rate_limiter: RateLimiter | None = None,
+        on_retry: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= MAX_INSTANCE_ID_LENGTH:
@@ -131,12 +134,18 @@ class ContactBatchClient:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ConfigurationError("concurrency must be an int >= 1")
         self.concurrency = concurrency
+        self.on_retry = on_retry
         self.rate_limiter: RateLimiter = (
             rate_limiter
             if rate_limiter is not None
             else AdaptiveRateLimiter(max_rate=max_requests_per_second, sleep=sleep)
         )
         _botocore.install(connect_client, self._operation.name)
+
+    @property
+    def operation(self) -> BatchPutContactOperation:
+        """The description of BatchPutContact this client runs."""
+        return self._operation
 
     @property
     def instance_id(self) -> str:
@@ -211,6 +220,7 @@ class ContactBatchClient:
             check_item=_check_contact,
             limiter=self.rate_limiter,
             concurrency=self.concurrency,
+            on_retry=self.on_retry,
         )
 
     def _outcomes(

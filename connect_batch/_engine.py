@@ -102,6 +102,10 @@ class Engine(Generic[ItemT, OutT]):
     _check_item: Callable[[object], None] | None = None
     _limiter: RateLimiter = attrs.field(factory=NoLimit)
     _concurrency: int = 1
+    # Resuming: a batch for which this returns True is neither sent nor answered.
+    _skip: Callable[[list[Pending[ItemT]]], bool] | None = None
+    # Told of every failed attempt that will be retried (for progress displays).
+    _on_retry: Callable[[str], None] | None = None
 
     @property
     def operation(self) -> BatchOperation[ItemT]:
@@ -131,6 +135,8 @@ class Engine(Generic[ItemT, OutT]):
             batch = yield from self._take(keyed, self._operation.max_items)
             if not batch:
                 return
+            if self._skip is not None and self._skip(batch):
+                continue  # settled in an earlier run; its number stays taken
             if deadline_at is not None and self._policy.clock() >= deadline_at:
                 yield from self._past_deadline(batch, keyed, in_memory=in_memory)
                 return
@@ -141,7 +147,7 @@ class Engine(Generic[ItemT, OutT]):
                     yield from (self._unsent(p) for p in keyed)
                 raise
 
-    def _run_concurrently(
+    def _run_concurrently(  # noqa: PLR0912 - read, submit, drain: one loop reads best
         self, keyed: Iterator[Pending[ItemT]], deadline_at: float | None, *, in_memory: bool
     ) -> Iterator[OutT]:
         """Up to ``concurrency`` batches in flight; input is read only when a slot is free."""
@@ -160,13 +166,16 @@ class Engine(Generic[ItemT, OutT]):
                     except (ContactValidationError, AbortRun) as error:
                         stop = error  # settle what is in flight before raising it
                         break
+                    number = next(numbers)
                     if not batch:
                         reading = False
+                    elif self._skip is not None and self._skip(batch):
+                        continue  # settled in an earlier run; its number stays taken
                     elif deadline_at is not None and self._policy.clock() >= deadline_at:
                         late, reading = batch, False
                     else:
                         in_flight.add(
-                            pool.submit(self.settle, batch, next(numbers), deadline_at)
+                            pool.submit(self.settle, batch, number, deadline_at)
                         )
                 if not in_flight:
                     break
@@ -353,6 +362,8 @@ class Engine(Generic[ItemT, OutT]):
                 if operation.abort_error(fault) is not None:
                     raise AbortRun(fault) from exc
                 if operation.is_transient(fault):
+                    if self._on_retry is not None:
+                        self._on_retry(fault.code)
                     raise _Retry(fault, counted=not forgive) from exc
                 return None
             self._limiter.feedback(epoch, throttled=False)

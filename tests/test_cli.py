@@ -1,0 +1,148 @@
+"""The connect-batch command, end to end through a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+
+from connect_batch.testing import ConnectDouble, Fault
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "contacts.csv"
+
+
+def cli(*args: str, **options) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "connect_batch", *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False, **options,
+    )
+
+
+def outcomes(path: pathlib.Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def served(moto_server):
+    client = boto3.client("connect", region_name="us-east-1", endpoint_url=moto_server)
+    double = ConnectDouble.create(client)
+    double.fake.reset_faults()
+    yield double, ["--endpoint-url", moto_server, "--region", "us-east-1",
+                   "--instance-id", double.instance_id]
+    double.fake.reset_faults()
+
+
+def write_csv(path: pathlib.Path, count: int, *, bad_rows: tuple[int, ...] = ()) -> pathlib.Path:
+    lines = ["phone,campaign_id,queue_id,first_name"]
+    for i in range(1, count + 1):
+        phone = "not-a-phone" if i in bad_rows else f"+1415555{i:04d}"
+        lines.append(f"{phone},campaign-1,queue-1,Person {i}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_example_runs_simulated_and_writes_one_outcome_per_row(tmp_path):
+    out = tmp_path / "outcomes.jsonl"
+    done = cli("put", str(EXAMPLE), "--simulate", "--out", str(out))
+    assert done.returncode == 1  # the example holds one invalid row
+    lines = outcomes(out)
+    assert sorted(line["row"] for line in lines) == list(range(1, 51))
+    invalid = [line for line in lines if "code" in line]
+    assert [(i["row"], i["code"], i["retryable"]) for i in invalid] == [
+        (18, "INVALID_INPUT", False)
+    ]
+    assert all(line["contact_id"] for line in lines if line["row"] != 18)
+    assert "CREATED: 49" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_every_row_created_exits_0_and_matches_the_ledger(tmp_path, served):
+    double, connection = served
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(write_csv(tmp_path / "c.csv", 60)), *connection, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    ledger = {c.request_identifier: c.contact_id for c in double.contacts}
+    assert {line["request_identifier"]: line["contact_id"] for line in outcomes(out)} == ledger
+    assert len(ledger) == 60
+
+
+def test_dry_run_validates_and_sends_nothing(tmp_path, served):
+    double, connection = served
+    source = write_csv(tmp_path / "c.csv", 10, bad_rows=(4,))
+    done = cli("put", str(source), *connection, "--dry-run", "--out", str(tmp_path / "o.jsonl"))
+    assert done.returncode == 1
+    assert "VALID: 9" in done.stdout
+    assert "INVALID_INPUT: 1" in done.stdout
+    assert double.calls == []
+
+
+def test_jsonl_with_national_numbers_and_defaults(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.jsonl"
+    source.write_text(
+        json.dumps({"phone": "(415) 555-0142", "tier": "gold"}) + "\n"
+        + json.dumps({"customer_address": "415 555 0143", "customer_type": "TELEPHONE_NUMBER"})
+        + "\n"
+    )
+    done = cli("put", str(source), *connection, "--default-region", "US",
+               "--campaign-id", "c-1", "--queue-id", "q-1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert sorted(c.customer_address for c in double.contacts) == ["+14155550142", "+14155550143"]
+    assert [c.attributes for c in double.contacts if c.attributes] == [{"tier": "gold"}]
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path):
+    missing = cli("put", str(tmp_path / "nope.csv"), "--simulate")
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0
+    unknown = cli("put", str(write_csv(tmp_path / "c.txt", 1)), "--simulate")
+    assert unknown.returncode == 2
+    assert "--format" in unknown.stderr
+
+
+def test_access_denied_is_one_line_pointing_to_outbound_campaigns(tmp_path, served):
+    double, connection = served
+    double.fake.plan(Fault.error(403, "AccessDeniedException"))
+    done = cli("put", str(write_csv(tmp_path / "c.csv", 5)), *connection, "--quiet")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "outbound campaigns" in done.stderr
+    assert "PutOutboundRequestBatch" in done.stderr
+
+
+def test_resume_after_a_killed_run_creates_nothing_twice(tmp_path, served):
+    double, connection = served
+    double.fake.latency = 0.05
+    source = write_csv(tmp_path / "c.csv", 300)
+    out = tmp_path / "o.jsonl"
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "connect_batch", "put", str(source), *connection,
+         "--out", str(out), "--quiet", "--concurrency", "2", "--max-rps", "20"],
+        cwd=ROOT, env=os.environ.copy(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or len(outcomes(out)) < 50):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    written_before = len(out.read_text().splitlines())
+    assert 0 < written_before < 300, "the kill should land mid-run"
+
+    done = cli("put", str(source), *connection, "--resume", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    # A line the kill cut short is skipped; its row is answered again by the rerun.
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line.endswith("}")]
+    assert sorted(line["row"] for line in lines) == list(range(1, 301))
+    assert double.duplicates() == {}
+    assert len(double.contacts) == 300
+    ledger = {c.request_identifier: c.contact_id for c in double.contacts}
+    assert all(ledger[line["request_identifier"]] == line["contact_id"] for line in lines)
