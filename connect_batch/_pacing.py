@@ -45,9 +45,11 @@ class NoLimit:
     """No pacing: every call is sent at once, and no throttle is known in advance."""
 
     def acquire(self, max_wait: float | None = None) -> int | None:  # noqa: ARG002
+        """Never waits."""
         return 0
 
     def feedback(self, epoch: int, *, throttled: bool) -> bool:  # noqa: ARG002 - protocol
+        """Learns nothing: no throttle is ever known in advance."""
         return False
 
 
@@ -89,6 +91,7 @@ class AdaptiveRateLimiter:
         return self._rate
 
     def acquire(self, max_wait: float | None = None) -> int | None:
+        """Wait for the next evenly spaced slot (unless it is further than ``max_wait``)."""
         with self._lock:
             now = self.clock()
             slot = max(now, self._next_slot)
@@ -101,6 +104,7 @@ class AdaptiveRateLimiter:
         return epoch
 
     def feedback(self, epoch: int, *, throttled: bool) -> bool:
+        """Speed up a little after a success; slow down once per epoch after a throttle."""
         with self._lock:
             if not throttled:
                 step = self.cruise_step if self._throttled_once else self.probe_step

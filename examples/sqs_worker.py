@@ -1,0 +1,151 @@
+"""An outbound-campaign worker: contacts arrive on an SQS queue, leave as Connect contacts.
+
+Each message carries ``{"contacts": [{"phone": ..., "campaign_id": ..., "queue_id": ...,
+"request_identifier": ..., "attributes": {...}}, ...]}``. The worker long-polls the queue
+and, for each message:
+
+1. builds the contacts (a contact that fails validation gets an answer at once and is
+   dropped: sending it again would fail the same way);
+2. puts the rest with ``job_key`` = the message id, so that if the worker dies before it
+   deletes the message, SQS redelivers it and the rerun replays instead of calling anyone
+   twice;
+3. sends the retryable failures back to the queue as a new message, delayed, and logs
+   the ones whose outcome is unknown for a person to look at (resending those could call
+   someone twice);
+4. deletes the message, only now that every contact in it has an outcome.
+
+If the service refuses the whole run (access denied, no such instance) the message is left
+alone: it comes back after its visibility timeout, and the worker stops.
+
+    python examples/sqs_worker.py --queue-url https://sqs... --instance-id ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import boto3
+
+from connect_batch import (
+    ContactBatchClient,
+    ContactRequest,
+    ContactValidationError,
+    Endpoint,
+    RunAbortedError,
+)
+
+logger = logging.getLogger("sqs_worker")
+RETRY_DELAY_SECONDS = 60
+
+
+@attrs.frozen
+class MessageReport:
+    """What one message became."""
+
+    created: int
+    invalid: int
+    requeued: int
+    unknown: int
+
+
+def contact_from(data: dict[str, Any]) -> ContactRequest:
+    """One contact from a message's JSON."""
+    return ContactRequest(
+        customer_endpoint=Endpoint.phone(str(data.get("phone", ""))),
+        campaign_id=data.get("campaign_id"),
+        queue_id=data.get("queue_id"),
+        request_identifier=data.get("request_identifier"),
+        attributes=data.get("attributes") or {},
+    )
+
+
+def contact_to(request: ContactRequest) -> dict[str, Any]:
+    """The message JSON for ``request`` (the inverse of ``contact_from``)."""
+    return {
+        "phone": request.customer_endpoint.address,
+        "campaign_id": request.campaign_id,
+        "queue_id": request.queue_id,
+        "request_identifier": request.request_identifier,
+        "attributes": dict(request.attributes),
+    }
+
+
+def process_message(
+    sqs: Any, queue_url: str, client: ContactBatchClient, message: dict[str, Any]
+) -> MessageReport:
+    """Put one message's contacts; requeue what may be retried; delete the message."""
+    body = json.loads(message["Body"])
+    contacts, invalid = [], 0
+    for index, data in enumerate(body.get("contacts", [])):
+        try:
+            contacts.append(contact_from(data))
+        except ContactValidationError as error:
+            invalid += 1
+            logger.warning("message %s contact %d invalid: %s", message["MessageId"], index, error)
+    # The message id names this input: a redelivered message replays, never duplicates.
+    result = client.put_contacts(contacts, job_key=message["MessageId"])
+    retry = result.retryable()
+    if retry:
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=json.dumps({"contacts": [contact_to(r) for r in retry]}),
+            DelaySeconds=RETRY_DELAY_SECONDS,
+        )
+    for failure in result.unknown():
+        logger.error(
+            "message %s: outcome unknown for %s (%s); not resent",
+            message["MessageId"], failure.request_identifier, failure.code,
+        )
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return MessageReport(
+        created=len(result.succeeded),
+        invalid=invalid,
+        requeued=len(retry),
+        unknown=len(result.unknown()),
+    )
+
+
+def run(
+    sqs: Any,
+    queue_url: str,
+    client: ContactBatchClient,
+    *,
+    wait_seconds: int = 20,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> list[MessageReport]:
+    """Long-poll ``queue_url`` and process messages while ``keep_going()``."""
+    reports: list[MessageReport] = []
+    while keep_going():
+        received = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+        )
+        for message in received.get("Messages", []):
+            try:
+                reports.append(process_message(sqs, queue_url, client, message))
+            except RunAbortedError as error:
+                # Nothing more can succeed; leave the message to come back, and stop.
+                logger.error("stopping: %s", error)  # noqa: TRY400 - one line, no traceback
+                return reports
+    return reports
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--queue-url", required=True)
+    parser.add_argument("--instance-id", required=True)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    client = ContactBatchClient(
+        boto3.client("connect"), instance_id=args.instance_id, concurrency=args.concurrency
+    )
+    run(boto3.client("sqs"), args.queue_url, client)
+
+
+if __name__ == "__main__":
+    main()

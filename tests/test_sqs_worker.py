@@ -1,0 +1,80 @@
+"""The example SQS worker, against moto's SQS and the Connect double."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from examples.sqs_worker import contact_to, process_message, run
+from tests.builders import contact
+
+
+@pytest.fixture
+def queue(fake_connect):
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="contacts")["QueueUrl"]
+    return sqs, url
+
+
+def send(sqs, url, contacts, extra=()):
+    body = {"contacts": [contact_to(c) for c in contacts] + list(extra)}
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+
+
+def receive_all(sqs, url):
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+        "Messages", []
+    )
+
+
+def test_each_message_is_put_and_deleted_once_every_contact_has_an_outcome(fake_connect, queue):
+    sqs, url = queue
+    for m in range(3):
+        send(sqs, url, [contact(m * 100 + i, request_identifier=f"m{m}-{i}") for i in range(30)])
+    messages_seen = iter([True, False])
+    reports = run(sqs, url, fake_connect.batch_client(), wait_seconds=0,
+                  keep_going=lambda: next(messages_seen))
+    assert [r.created for r in reports] == [30, 30, 30]
+    assert len(fake_connect.contacts) == 90
+    assert fake_connect.duplicates() == {}
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                      "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert attributes == {
+        "ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"
+    }
+
+
+def test_retryable_failures_go_back_delayed_and_invalid_ones_do_not(fake_connect, queue):
+    sqs, url = queue
+    inputs = [contact(i, request_identifier=f"r{i}") for i in range(10)]
+    fake_connect.fake.fail_items({"r3": "REQUEST_THROTTLED", "r7": "INTERNAL_ERROR"}, times=100)
+    send(sqs, url, inputs, extra=[{"phone": "not a phone"}])
+    [message] = receive_all(sqs, url)
+    report = process_message(sqs, url, fake_connect.batch_client(), message)
+    assert (report.created, report.invalid, report.requeued, report.unknown) == (8, 1, 2, 0)
+    # The requeued message is delayed: not receivable yet, and it holds exactly the two.
+    assert receive_all(sqs, url) == []
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert sorted(c.request_identifier for c in fake_connect.contacts) == sorted(
+        f"r{i}" for i in range(10) if i not in (3, 7)
+    )
+
+
+def test_a_redelivered_message_replays_instead_of_calling_twice(fake_connect, queue):
+    sqs, url = queue
+    send(sqs, url, [contact(i) for i in range(40)])
+    [message] = receive_all(sqs, url)
+    client = fake_connect.batch_client()
+    # The worker crashed after putting but before deleting: SQS hands the message out again.
+    first = client.put_contacts(
+        [contact(i) for i in range(40)], job_key=message["MessageId"]
+    )
+    report = process_message(sqs, url, client, message)
+    assert report.created == 40
+    assert len(fake_connect.contacts) == 40
+    assert {c.contact_id for c in fake_connect.contacts} == {s.contact_id for s in first.succeeded}
