@@ -8,6 +8,7 @@ import boto3
 from mypy_boto3_connect.type_defs import ContactDataRequestTypeDef
 
 from connect_batch import (
+    AdaptiveRateLimiter,
     BatchResult,
     ConnectBatchError,
     ContactBatchClient,
@@ -17,7 +18,9 @@ from connect_batch import (
     EndpointType,
     Failure,
     FailureCode,
+    NoLimit,
     OutboundStrategy,
+    RateLimiter,
     RunAbortedError,
     Success,
 )
@@ -69,6 +72,27 @@ def run() -> None:
     for failure in result.failed:
         retry: bool = failure.retryable and not failure.outcome_unknown
         print(failure.code == FailureCode.REQUEST_THROTTLED, retry)
+
+
+def stream() -> None:
+    client = ContactBatchClient(
+        boto3.client("connect"),
+        instance_id="instance",
+        concurrency=8,
+        max_requests_per_second=10,
+        on_retry=print,
+    )
+    limiter: RateLimiter = AdaptiveRateLimiter(max_rate=5)
+    print(limiter.acquire(1.0), NoLimit().feedback(0, throttled=True))
+    for outcome in client.iter_put_contacts(iter(build()), job_key="job"):
+        if isinstance(outcome, Success):
+            print(outcome.contact_id)
+        else:
+            print(outcome.code, outcome.outcome_unknown)
+    with client.batcher(job_key="job") as batcher:
+        batcher.put(build()[0])
+    unsent: list[ContactRequest] = batcher.unsent
+    print(batcher.result.counts(), unsent, batcher.result.retryable(), batcher.result.unknown())
 
 
 def test_double() -> None:
