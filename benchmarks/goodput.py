@@ -21,10 +21,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from connect_batch import ContactBatchClient, ContactRequest, Endpoint
-from connect_batch.testing import ConnectDouble, dummy_credentials, install
+from connect_batch.testing import ConnectDouble, dummy_credentials, moto_server
 
 RATE, BURST, LATENCY, CONCURRENCY = 10.0, 15, 0.03, 8
 QUOTA_CONTACTS = RATE * 25
@@ -95,47 +94,39 @@ def main() -> None:
     args = parser.parse_args()
     seconds = 3.0 if args.quick else args.seconds
     count = int(seconds * QUOTA_CONTACTS)
-    install()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("connect_batch").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
     print(f"simulated quota: {RATE:g} calls/s, burst {BURST}, {LATENCY * 1000:g} ms latency; "
           f"{count} contacts per mode, {CONCURRENCY} calls in flight")
     print("| mode | contacts/s | fraction of quota | calls | throttled |")
     print("|---|---|---|---|---|")
-    try:
-        with dummy_credentials():
-            for name, run, retry_mode, rate in MODES:
-                config = Config(
-                    retries={"mode": retry_mode or "legacy"},
-                    max_pool_connections=CONCURRENCY * 2,
-                )
-                client = boto3.client(
-                    "connect",
-                    region_name="us-east-1",
-                    endpoint_url=f"http://{host}:{port}",
-                    config=config,
-                )
-                double = ConnectDouble.create(client)
-                double.fake.reset_faults()
-                double.fake.latency = LATENCY
-                time.sleep(2)  # let any earlier mode's calls drain
-                double.fake.throttle(rate=RATE, burst=BURST)
-                start = time.monotonic()
-                run(client, double.instance_id, count, rate)
-                elapsed = time.monotonic() - start
-                calls = double.calls
-                throttled = sum(c.outcome == "throttled" for c in calls)
-                created = len(double.contacts)
-                assert created == count, (name, created)
-                per_second = created / elapsed
-                print(f"| {name} | {per_second:.1f} | {per_second / QUOTA_CONTACTS:.3f} | "
-                      f"{len(calls)} | {throttled / len(calls):.1%} |")
-                double.fake.reset_faults()
-    finally:
-        server.stop()
+    with moto_server() as endpoint, dummy_credentials():
+        for name, run, retry_mode, rate in MODES:
+            config = Config(
+                retries={"mode": retry_mode or "legacy"},
+                max_pool_connections=CONCURRENCY * 2,
+            )
+            client = boto3.client(
+                "connect",
+                region_name="us-east-1",
+                endpoint_url=endpoint,
+                config=config,
+            )
+            double = ConnectDouble.create(client)
+            double.fake.reset_faults()
+            double.fake.latency = LATENCY
+            time.sleep(2)  # let any earlier mode's calls drain
+            double.fake.throttle(rate=RATE, burst=BURST)
+            start = time.monotonic()
+            run(client, double.instance_id, count, rate)
+            elapsed = time.monotonic() - start
+            calls = double.calls
+            throttled = sum(c.outcome == "throttled" for c in calls)
+            created = len(double.contacts)
+            assert created == count, (name, created)
+            per_second = created / elapsed
+            print(f"| {name} | {per_second:.1f} | {per_second / QUOTA_CONTACTS:.3f} | "
+                  f"{len(calls)} | {throttled / len(calls):.1%} |")
+            double.fake.reset_faults()
 
 
 if __name__ == "__main__":

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from connect_batch.testing import ConnectDouble, dummy_credentials, install
+from connect_batch.testing import ConnectDouble, dummy_credentials
+from connect_batch.testing import moto_server as serve
 from tests.builders import contact, contacts
 
 __all__ = ["contact", "contacts"]
@@ -28,13 +27,8 @@ def _dummy_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """A moto server on a free loopback port, with BatchPutContact installed first."""
-    install()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with serve() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

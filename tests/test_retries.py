@@ -224,9 +224,10 @@ def test_deadline_bounds_the_waits_of_a_throttled_run(fake_connect):
     assert fake_connect.contacts == []
 
 
-def test_batches_after_the_deadline_are_answered_without_being_sent(fake_connect):
+def client_with_slow_calls(fake_connect, *, deadline):
+    """A client on a fake clock where every call takes 10 s, twice a 5 s deadline."""
     clock = FakeClock()
-    client = fake_connect.batch_client(deadline=datetime.timedelta(seconds=5))
+    client = fake_connect.batch_client(deadline=deadline)
     client.policy = attrs.evolve(client.policy, clock=clock)
     original = fake_connect.client.batch_put_contact
 
@@ -235,6 +236,11 @@ def test_batches_after_the_deadline_are_answered_without_being_sent(fake_connect
         return original(**kwargs)
 
     fake_connect.client.batch_put_contact = slow
+    return client
+
+
+def test_batches_after_the_deadline_are_answered_without_being_sent(fake_connect):
+    client = client_with_slow_calls(fake_connect, deadline=datetime.timedelta(seconds=5))
     result = client.put_contacts(contacts(60))
     assert len(result.succeeded) == 25
     assert [f.position for f in result.failed] == list(range(25, 60))
@@ -262,16 +268,7 @@ def test_an_iterable_that_raises_stops_the_run_carrying_what_was_created(fake_co
 
 
 def test_a_deadline_stops_reading_an_endless_iterator(fake_connect, caplog):
-    clock = FakeClock()
-    client = fake_connect.batch_client(deadline=5)
-    client.policy = attrs.evolve(client.policy, clock=clock)
-    original = fake_connect.client.batch_put_contact
-
-    def slow(**kwargs):
-        clock.now += 10
-        return original(**kwargs)
-
-    fake_connect.client.batch_put_contact = slow
+    client = client_with_slow_calls(fake_connect, deadline=5)
     pulled = 0
 
     def endless():

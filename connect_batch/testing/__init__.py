@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from types import TracebackType
@@ -40,6 +41,7 @@ __all__ = [
     "dummy_credentials",
     "install",
     "mock_connect",
+    "moto_server",
     "no_sleep",
 ]
 
@@ -147,6 +149,26 @@ class ConnectDouble:
             OutboundCallsEnabled=True,
         )
         return cls(client, instance["Id"], FakeConnect.of(DEFAULT_ACCOUNT, region))
+
+
+@contextlib.contextmanager
+def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run moto's server, BatchPutContact installed, on loopback; yield its endpoint URL.
+
+    The server runs in this process, so ``FakeConnect.of()`` (and ``ConnectDouble``) reach
+    the same ledger and knobs as its clients do over HTTP. ``port=0`` picks a free port.
+    """
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only server mode needs it
+
+    install()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    try:
+        yield f"http://{bound_host}:{bound_port}"
+    finally:
+        server.stop()
 
 
 def new_double(region: str = DEFAULT_REGION) -> ConnectDouble:

@@ -12,9 +12,7 @@ import random
 import tempfile
 import time
 
-from moto.server import ThreadedMotoServer
-
-from connect_batch.testing import dummy_credentials, install
+from connect_batch.testing import dummy_credentials, moto_server
 from tests.faults.harness import SCENARIOS, Report, kill_and_rerun, run
 
 KILL_RUNS_SHARE = 2  # kill scenarios are slower; run half as many
@@ -24,32 +22,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20, help="runs per scenario")
     args = parser.parse_args()
-    install()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("connect_batch").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
     rows: list[tuple[str, str, list[Report]]] = []
     started = time.monotonic()
-    try:
-        with dummy_credentials():
-            for scenario in SCENARIOS:
-                reports = [run(scenario, endpoint, seed) for seed in range(args.runs)]
-                rows.append((scenario.name, scenario.description, reports))
-            rng = random.Random(0)
-            with tempfile.TemporaryDirectory() as folder:
-                out = pathlib.Path(folder) / "result.json"
-                kills = [
-                    kill_and_rerun(endpoint, (rng.uniform(0, 0.45), rng.uniform(0, 0.45)), out)
-                    for _ in range(max(1, args.runs // KILL_RUNS_SHARE))
-                ]
-            rows.append(
-                ("process killed", "SIGKILL twice at random points, then rerun", kills)
-            )
-    finally:
-        server.stop()
+    with moto_server() as endpoint, dummy_credentials():
+        for scenario in SCENARIOS:
+            reports = [run(scenario, endpoint, seed) for seed in range(args.runs)]
+            rows.append((scenario.name, scenario.description, reports))
+        rng = random.Random(0)
+        with tempfile.TemporaryDirectory() as folder:
+            out = pathlib.Path(folder) / "result.json"
+            kills = [
+                kill_and_rerun(endpoint, (rng.uniform(0, 0.45), rng.uniform(0, 0.45)), out)
+                for _ in range(max(1, args.runs // KILL_RUNS_SHARE))
+            ]
+        rows.append(
+            ("process killed", "SIGKILL twice at random points, then rerun", kills)
+        )
     print("| fault | what happens | runs | contacts | created | succeeded | unknown, created "
           "| duplicates | lost | answered once | attempts/token ≤ max |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

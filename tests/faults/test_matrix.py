@@ -20,14 +20,19 @@ def test_scenario_keeps_every_invariant(moto_server, scenario, seed):
     assert report.inputs == scenario.count
 
 
-def test_connection_refused_until_the_service_comes_up(moto_server):
+def behind_a_doorway(moto_server):
+    """A double on the server, and a client that reaches it through a closed doorway."""
     host, port = moto_server.removeprefix("http://").split(":")
     doorway = Doorway((host, int(port)))
     setup_client = boto3.client("connect", region_name="us-east-1", endpoint_url=moto_server)
-    double = ConnectDouble.create(setup_client)
     client = boto3.client(
         "connect", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{doorway.port}"
     )
+    return doorway, ConnectDouble.create(setup_client), client
+
+
+def test_connection_refused_until_the_service_comes_up(moto_server):
+    doorway, double, client = behind_a_doorway(moto_server)
     # The first wait between attempts is when the service "comes up".
     batch_client = ContactBatchClient(
         client,
@@ -48,13 +53,7 @@ def test_connection_refused_until_the_service_comes_up(moto_server):
 
 
 def test_connection_refused_throughout_reports_failures_that_did_not_happen(moto_server):
-    host, port = moto_server.removeprefix("http://").split(":")
-    doorway = Doorway((host, int(port)))
-    setup_client = boto3.client("connect", region_name="us-east-1", endpoint_url=moto_server)
-    double = ConnectDouble.create(setup_client)
-    client = boto3.client(
-        "connect", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{doorway.port}"
-    )
+    _doorway, double, client = behind_a_doorway(moto_server)
     result = ContactBatchClient(
         client, instance_id=double.instance_id, max_attempts=2, sleep=lambda _s: None
     ).put_contacts(mixed_inputs(random.Random(1), 5))
