@@ -112,12 +112,19 @@ def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) 
     return Row(number, request)
 
 
-def outcome_line(row: int, outcome: Outcome) -> dict[str, Any]:
+def outcome_line(row: int, outcome: Outcome, job_key: str) -> dict[str, Any]:
+    """One line of the outcomes file; ``job_key`` lets ``--resume`` use the same tokens."""
     line: dict[str, Any] = {"row": row, "request_identifier": outcome.request_identifier}
     if isinstance(outcome, Success):
         line["contact_id"] = outcome.contact_id
     else:
-        line.update(code=str(outcome.code), message=outcome.message, retryable=outcome.retryable)
+        line.update(
+            code=str(outcome.code),
+            message=outcome.message,
+            retryable=outcome.retryable,
+            outcome_unknown=outcome.outcome_unknown,
+        )
+    line["job_key"] = job_key
     return line
 
 
@@ -324,7 +331,7 @@ def put(args: argparse.Namespace) -> int:
         else:
             client = stack.enter_context(_connect(args))
             client.on_retry = progress.retry
-            job_key = args.job_key or _job_key(args.file, client.instance_id)
+            job_key = _resolve_job_key(args, client.instance_id, done)
             _send(client, valid, done, job_key=job_key, emit=emit)
     progress.summary(sys.stdout)
     if args.dry_run:
@@ -360,11 +367,33 @@ def _send(
             if number in done:
                 continue  # answered in the earlier run; replayed here
             code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
-            emit(outcome_line(number, outcome), code)
+            emit(outcome_line(number, outcome, job_key), code)
     except AbortRun as abort:
         # Every row the run had read is in the outcomes file by now; say why it stopped.
         error = _aborted(client.operation, abort, BatchResult())
         raise UsageError(str(error)) from None
+
+
+def _resolve_job_key(
+    args: argparse.Namespace, instance_id: str, done: Mapping[int, Mapping[str, Any]]
+) -> str:
+    """The key the calls go under: when resuming, always the one the file was written with.
+
+    Resending a row that may have been created under another key could create it twice,
+    so a resume that names a different key is refused.
+    """
+    recorded = {str(line["job_key"]) for line in done.values() if line.get("job_key")}
+    if len(recorded) > 1:
+        raise UsageError(f"{args.resume}: written under several job keys; cannot resume")
+    if recorded:
+        (key,) = recorded
+        if args.job_key and args.job_key != key:
+            raise UsageError(
+                f"--job-key differs from the one {args.resume} was written with ({key!r}); "
+                "resuming under another key could create contacts twice"
+            )
+        return key
+    return str(args.job_key or _job_key(args.file, instance_id))
 
 
 def _ends_with_newline(path: pathlib.Path) -> bool:

@@ -146,3 +146,13 @@ def test_resume_after_a_killed_run_creates_nothing_twice(tmp_path, served):
     assert len(double.contacts) == 300
     ledger = {c.request_identifier: c.contact_id for c in double.contacts}
     assert all(ledger[line["request_identifier"]] == line["contact_id"] for line in lines)
+
+
+def test_resume_refuses_another_job_key(tmp_path, served):
+    _double, connection = served
+    source = write_csv(tmp_path / "c.csv", 3)
+    out = tmp_path / "o.jsonl"
+    assert cli("put", str(source), *connection, "--out", str(out), "--quiet").returncode == 0
+    refused = cli("put", str(source), *connection, "--resume", str(out), "--job-key", "other")
+    assert refused.returncode == 2
+    assert "could create contacts twice" in refused.stderr
