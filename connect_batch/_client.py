@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from connect_batch import _botocore
-from connect_batch._engine import INPUT_FAILED, AbortRun, Engine, Pending
+from connect_batch._engine import CANCELLED, INPUT_FAILED, AbortRun, Engine, Pending
 from connect_batch._errors import (
     ConfigurationError,
     ContactValidationError,
@@ -242,6 +242,8 @@ def _aborted(
             code=abort.code,
             result=result,
         )
+    if abort.code == CANCELLED:
+        return RunAbortedError("the run was closed early", code=abort.code, result=result)
     name = type(abort.cause).__name__
     if abort.code == INPUT_FAILED:
         return InputError(
@@ -301,8 +303,16 @@ class Batcher:
             self.result = BatchResult.from_outcomes(self._outcomes)
 
     def _send(self) -> None:
-        batch, self._buffer = self._buffer, []
-        settled, abort = self._engine.settle(batch, next(self._numbers), self._deadline_at)
+        batch = self._buffer
+        try:
+            settled, abort = self._engine.settle(batch, next(self._numbers), self._deadline_at)
+        except BaseException:
+            # Interrupted mid-call (KeyboardInterrupt, say): the batch stays in the buffer,
+            # so it ends up in ``unsent``, though it may have reached the service; resend it
+            # only under the same job key.
+            self._closed = True
+            raise
+        self._buffer = []
         self._outcomes.extend(settled)
         self.result = BatchResult.from_outcomes(self._outcomes)
         if abort is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import logging
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -57,6 +58,7 @@ class OutcomeFactory(Protocol[ItemT, OutT_co]):
 
 
 INPUT_FAILED = "INPUT_FAILED"
+CANCELLED = "CANCELLED"
 _NOT_ANSWERED = ItemAnswer()
 
 
@@ -106,6 +108,7 @@ class Engine(Generic[ItemT, OutT]):
     _skip: Callable[[list[Pending[ItemT]]], bool] | None = None
     # Told of every failed attempt that will be retried (for progress displays).
     _on_retry: Callable[[str], None] | None = None
+    _cancelled: threading.Event = attrs.field(init=False, factory=threading.Event)
 
     @property
     def operation(self) -> BatchOperation[ItemT]:
@@ -154,10 +157,11 @@ class Engine(Generic[ItemT, OutT]):
         numbers = itertools.count(1)
         stop: BaseException | None = None
         late: list[Pending[ItemT]] = []
-        with concurrent.futures.ThreadPoolExecutor(
+        pool = concurrent.futures.ThreadPoolExecutor(
             self._concurrency, thread_name_prefix="connect_batch"
-        ) as pool:
-            in_flight: set[concurrent.futures.Future[tuple[list[OutT], AbortRun | None]]] = set()
+        )
+        in_flight: set[concurrent.futures.Future[tuple[list[OutT], AbortRun | None]]] = set()
+        try:
             reading = True
             while True:
                 while reading and stop is None and len(in_flight) < self._concurrency:
@@ -174,9 +178,7 @@ class Engine(Generic[ItemT, OutT]):
                     elif deadline_at is not None and self._policy.clock() >= deadline_at:
                         late, reading = batch, False
                     else:
-                        in_flight.add(
-                            pool.submit(self.settle, batch, number, deadline_at)
-                        )
+                        in_flight.add(pool.submit(self.settle, batch, number, deadline_at))
                 if not in_flight:
                     break
                 done, in_flight = concurrent.futures.wait(
@@ -187,12 +189,19 @@ class Engine(Generic[ItemT, OutT]):
                     yield from settled
                     if abort is not None and stop is None:
                         stop, reading = abort, False
-        if late:
-            yield from self._past_deadline(late, keyed, in_memory=in_memory)
+        finally:
+            # Closed early (the caller stopped iterating): no attempt starts from now on.
+            if in_flight:
+                self._cancelled.set()
+            pool.shutdown(wait=True, cancel_futures=True)
         if stop is not None:
+            # A stop outranks the deadline: what was read late is answered as not sent.
+            yield from (self._unsent(p) for p in late)
             if in_memory and isinstance(stop, AbortRun):
                 yield from (self._unsent(p) for p in keyed)
             raise stop
+        if late:
+            yield from self._past_deadline(late, keyed, in_memory=in_memory)
 
     def _take(
         self, keyed: Iterator[Pending[ItemT]], count: int
@@ -329,6 +338,8 @@ class Engine(Generic[ItemT, OutT]):
         forgiven = [0]  # throttles the limiter already knew about
 
         def attempt() -> Answer | None:
+            if self._cancelled.is_set():
+                raise AbortRun(None, None, code=CANCELLED)
             if deadline_at is not None and self._policy.clock() >= deadline_at:
                 raise _DeadlinePassed
             epoch = self._limiter.acquire(
@@ -346,8 +357,10 @@ class Engine(Generic[ItemT, OutT]):
                 if fault is None:
                     raise AbortRun(None, exc) from exc
                 faults.append(fault)
-                throttled = operation.is_throttle(fault)
-                known = self._limiter.feedback(epoch, throttled=throttled)
+                # Only throttles and successes tell the limiter about the rate.
+                known = operation.is_throttle(fault) and self._limiter.feedback(
+                    epoch, throttled=True
+                )
                 # A throttle the limiter had already slowed down for is congestion it knows
                 # about, not a failure of this batch: it does not use up an attempt (up to
                 # max_attempts such throttles a batch, so that nothing retries forever).
@@ -377,7 +390,14 @@ class Engine(Generic[ItemT, OutT]):
         retrying = self._policy.retrying(
             retry_on=_Retry, deadline_at=deadline_at, counted=lambda: counted[0]
         )
-        result: Answer | None = retrying(attempt)
+        try:
+            result: Answer | None = retrying(attempt)
+        except (_Retry, _DeadlinePassed, AbortRun):
+            raise
+        except Exception as exc:
+            # Anything else (a hook, a limiter, a sleep that raised): the run cannot go on,
+            # and this call may have reached the service.
+            raise AbortRun(None, exc) from exc
         return result
 
     def _read(

@@ -91,17 +91,26 @@ class AdaptiveRateLimiter:
         return self._rate
 
     def acquire(self, max_wait: float | None = None) -> int | None:
-        """Wait for the next evenly spaced slot (unless it is further than ``max_wait``)."""
-        with self._lock:
-            now = self.clock()
-            slot = max(now, self._next_slot)
-            if max_wait is not None and slot - now >= max_wait:
-                return None
-            self._next_slot = slot + 1.0 / self._rate
-            epoch = self._epoch
-        if slot > now:
-            self.sleep(slot - now)
-        return epoch
+        """Wait for the next evenly spaced slot (unless it is further than ``max_wait``).
+
+        The epoch returned is the one in force when the call leaves: if the pace dropped
+        while this call waited, it queues again at the new pace.
+        """
+        while True:
+            with self._lock:
+                now = self.clock()
+                slot = max(now, self._next_slot)
+                if max_wait is not None and slot - now >= max_wait:
+                    return None
+                self._next_slot = slot + 1.0 / self._rate
+                epoch = self._epoch
+            if slot > now:
+                self.sleep(slot - now)
+                if max_wait is not None:
+                    max_wait -= slot - now
+            with self._lock:
+                if self._epoch == epoch:
+                    return epoch
 
     def feedback(self, epoch: int, *, throttled: bool) -> bool:
         """Speed up a little after a success; slow down once per epoch after a throttle."""
@@ -116,6 +125,7 @@ class AdaptiveRateLimiter:
             self._throttled_once = True
             self._epoch += 1
             self._rate = max(self.min_rate, self._rate * self.decrease)
-            # Calls already spaced at the old pace are pushed back to the new one.
+            # The next slot is at the new pace; calls already waiting for a slot at the old
+            # one see the epoch change when they wake, and queue again.
             self._next_slot = max(self._next_slot, self.clock() + 1.0 / self._rate)
             return False

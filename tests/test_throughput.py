@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 
 import pytest
 
@@ -277,3 +278,65 @@ def test_the_batcher_with_a_job_key_replays_on_rerun(fake_connect):
                 batcher.put(item)
     assert len(fake_connect.contacts) == 40
     assert [c.outcome for c in fake_connect.calls] == ["answered"] * 2 + ["replayed"] * 2
+
+
+# Review fixes --------------------------------------------------------------------------
+
+
+def test_a_hook_that_raises_under_concurrency_still_answers_everything(fake_connect):
+    fake_connect.fake.plan(*([Fault.throttle()] * 3))
+
+    def broken_hook(_code):
+        raise RuntimeError("progress display broke")
+
+    client = fake_connect.batch_client(concurrency=3, on_retry=broken_hook)
+    with pytest.raises(ConnectBatchError) as caught:
+        client.put_contacts(contacts(150))
+    result = caught.value.result
+    assert sorted(o.position for o in (*result.succeeded, *result.failed)) == list(range(150))
+    assert {s.contact_id for s in result.succeeded} <= {c.contact_id for c in fake_connect.contacts}
+    created = {c.request_identifier for c in fake_connect.contacts}
+    reported = {s.request_identifier for s in result.succeeded} | {
+        f.request_identifier for f in result.failed if f.outcome_unknown
+    }
+    assert created <= reported
+
+
+def test_closing_the_stream_early_starts_no_more_attempts(fake_connect):
+    fake_connect.fake.latency = 0.05
+    client = fake_connect.batch_client(concurrency=2)
+    outcomes = client.iter_put_contacts(contacts(1000))
+    next(outcomes)
+    outcomes.close()
+    calls = len(fake_connect.calls)
+    assert calls <= 4  # the two first batches and at most the two in flight at close
+    time.sleep(0.2)
+    assert len(fake_connect.calls) == calls
+
+
+def test_a_call_queued_before_a_slow_down_takes_a_new_slot_and_epoch():
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(max_rate=10, clock=clock, sleep=clock.sleep)
+    first = limiter.acquire()
+    waiting_epochs = []
+
+    def sleep_and_slow_down(seconds):
+        # While the second call sleeps for its slot, a throttle slows the pace.
+        clock.sleep(seconds)
+        if not waiting_epochs:
+            waiting_epochs.append(limiter.feedback(first, throttled=True))
+
+    limiter.sleep = sleep_and_slow_down
+    second = limiter.acquire()
+    assert second == first + 1  # it left under the new epoch, so its throttle would count
+    assert limiter.feedback(second, throttled=True) is False
+
+
+def test_the_batcher_keeps_an_interrupted_batch(fake_connect):
+    client = fake_connect.batch_client(sleep=lambda _s: (_ for _ in ()).throw(KeyboardInterrupt))
+    fake_connect.fake.plan(Fault.throttle())
+    inputs = contacts(25)
+    batcher = client.batcher()
+    with pytest.raises(KeyboardInterrupt):
+        put_all(batcher, inputs)
+    assert batcher.unsent == inputs
