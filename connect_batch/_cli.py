@@ -50,7 +50,7 @@ class Row:
 
 def read_records(path: pathlib.Path, fmt: str) -> Iterator[dict[str, str]]:
     """The file's rows as dicts of strings."""
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         if fmt == "csv":
             yield from csv.DictReader(handle)
             return
@@ -103,7 +103,7 @@ def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) 
             queue_id=record.get("queue_id") or args.queue_id,
             system_endpoint=system,
             attributes={
-                k: v for k, v in record.items() if k not in KNOWN_COLUMNS and k and v != ""
+                k: v for k, v in record.items() if k not in KNOWN_COLUMNS and k and v
             },
             request_identifier=record.get("request_identifier") or None,
         )
@@ -128,18 +128,29 @@ def outcome_line(row: int, outcome: Outcome, job_key: str) -> dict[str, Any]:
     return line
 
 
-def previous_outcomes(path: pathlib.Path | None) -> dict[int, dict[str, Any]]:
-    """Rows already answered in an outcomes file, by row number."""
+def previous_lines(path: pathlib.Path | None) -> list[dict[str, Any]]:
+    """The whole lines of an outcomes file, in order."""
     if path is None or not path.exists():
-        return {}
-    done: dict[int, dict[str, Any]] = {}
+        return []
+    lines: list[dict[str, Any]] = []
     with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            # A line cut short by a crash is ignored: its row is simply put again.
-            with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError):
-                record = json.loads(line)
-                done[int(record["row"])] = record
-    return done
+        for text in handle:
+            # A line cut short by a crash is ignored: its row is simply answered again.
+            with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError, ValueError):
+                record = json.loads(text)
+                record["row"] = int(record["row"])
+                lines.append(record)
+    return lines
+
+
+def _retry_again(line: Mapping[str, Any] | None) -> bool:
+    """A failure that was not created and may succeed: worth a new call on resume."""
+    return (
+        line is not None
+        and "contact_id" not in line
+        and bool(line.get("retryable"))
+        and not line.get("outcome_unknown", True)
+    )
 
 
 class Progress:
@@ -199,7 +210,7 @@ class Progress:
 
     def _status(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        failed = self.done - self.counts["CREATED"]
+        failed = self.done - self.counts["CREATED"] - self.counts["VALID"]
         return (
             f"created {self.counts['CREATED']}  failed {failed}  retrying {self.retrying}  "
             f"{self.counts['CREATED'] / elapsed:.1f} contacts/s"
@@ -264,8 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return put(args)
-    except UsageError as error:
+    except (UsageError, ConnectBatchError) as error:
         print(f"connect-batch: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError as error:
+        print(f"connect-batch: {error.strerror or error}: {error.filename}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("connect-batch: interrupted", file=sys.stderr)
@@ -287,58 +301,111 @@ def _rows(args: argparse.Namespace) -> list[Row]:
     if not args.file.exists():
         raise UsageError(f"{args.file}: no such file")
     try:
-        return [
+        rows = [
             build_row(number, record, args)
             for number, record in enumerate(read_records(args.file, _format(args)), 1)
         ]
     except (UnicodeDecodeError, csv.Error) as error:
         raise UsageError(f"{args.file}: cannot be read ({type(error).__name__})") from None
+    first_with: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        key = row.request.request_identifier if row.request is not None else None
+        if key is None:
+            continue
+        if key in first_with:
+            rows[index] = Row(
+                row.number, None, f"request_identifier: repeats row {first_with[key]}"
+            )
+        else:
+            first_with[key] = row.number
+    return rows
+
+
+def _check_region(args: argparse.Namespace) -> None:
+    if args.default_region is None:
+        return
+    import phonenumbers
+
+    args.default_region = args.default_region.upper()
+    if args.default_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(f"--default-region {args.default_region}: not a known country code")
 
 
 def put(args: argparse.Namespace) -> int:
     """The ``put`` command."""
     if args.resume and args.out and args.resume != args.out:
         raise UsageError("--resume appends to its own file; give --out the same path or omit it")
-    out_path: pathlib.Path | None = args.resume or args.out
+    _check_region(args)
+    out_path: pathlib.Path | None = None if args.dry_run else (args.resume or args.out)
     rows = _rows(args)
-    done = previous_outcomes(args.resume)
-    stream = sys.stderr
+    earlier = previous_lines(args.resume)
+    latest: dict[int, dict[str, Any]] = {line["row"]: line for line in earlier}
+    by_key: dict[str, dict[int, dict[str, Any]]] = collections.defaultdict(dict)
+    for line in earlier:
+        by_key[str(line.get("job_key"))][line["row"]] = line
+    todo = sum(r.number not in latest or _retry_again(latest[r.number]) for r in rows)
     with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
+        if args.dry_run:
+            for row in rows:
+                progress.record("VALID" if row.request is not None else INVALID_INPUT)
+            progress.summary(sys.stdout)
+            return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
+        client = stack.enter_context(_connect(args))
+        client.on_retry = progress.retry
+        base_key = _resolve_job_key(args, client.instance_id, earlier)
         out: IO[str] | None = None
         if out_path is not None:
             out = stack.enter_context(out_path.open("a" if args.resume else "w", encoding="utf-8"))
             if args.resume and out_path.stat().st_size and not _ends_with_newline(out_path):
                 out.write("\n")  # end a line a crash cut short, so the next one stands alone
-        progress = stack.enter_context(
-            Progress(sum(r.number not in done for r in rows), quiet=args.quiet, stream=stream)
-        )
 
         def emit(line: dict[str, Any], code: str) -> None:
+            latest[line["row"]] = line
+            by_key[line["job_key"]][line["row"]] = line
             if out is not None:
                 out.write(json.dumps(line) + "\n")
                 out.flush()
             progress.record(code)
 
         for row in rows:
-            if row.request is None and row.number not in done:
+            if row.request is None and row.number not in latest:
                 emit({"row": row.number, "request_identifier": None, "code": INVALID_INPUT,
-                      "message": row.error, "retryable": False}, INVALID_INPUT)
-        valid = [row for row in rows if row.request is not None]
-        if args.dry_run:
-            for row in valid:
-                if row.number not in done:
-                    progress.record("VALID")
-        else:
-            client = stack.enter_context(_connect(args))
-            client.on_retry = progress.retry
-            job_key = _resolve_job_key(args, client.instance_id, done)
-            _send(client, valid, done, job_key=job_key, emit=emit)
+                      "message": row.error, "retryable": False, "outcome_unknown": False,
+                      "job_key": base_key}, INVALID_INPUT)
+        _put_in_passes(client, [r for r in rows if r.request is not None], by_key,
+                       base_key=base_key, resume=bool(args.resume), emit=emit)
     progress.summary(sys.stdout)
-    if args.dry_run:
-        return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
-    previously_failed = any("contact_id" not in d for d in done.values())
-    created_now = progress.counts["CREATED"]
-    return ALL_CREATED if created_now == progress.done and not previously_failed else SOME_FAILED
+    created = all("contact_id" in latest.get(row.number, {}) for row in rows)
+    return ALL_CREATED if created else SOME_FAILED
+
+
+def _put_in_passes(
+    client: ContactBatchClient,
+    rows: list[Row],
+    by_key: Mapping[str, Mapping[int, Mapping[str, Any]]],
+    *,
+    base_key: str,
+    resume: bool,
+    emit: Any,
+) -> None:
+    """Put ``rows`` under the base key, then, when resuming, retry what may be retried.
+
+    Each pass has a key of its own, derived from the pass before and the rows it retries,
+    so that a crash in any pass is resumed under that pass's very tokens. A resume adds at
+    most one new pass.
+    """
+    key, new_passes = base_key, 0
+    known = set(by_key)
+    while rows:
+        new_passes += key not in known
+        _send(client, rows, by_key.get(key, {}), job_key=key, emit=emit)
+        if not resume or (new_passes >= 1 and key not in known):
+            return
+        answered = by_key.get(key, {})
+        rows = [row for row in rows if _retry_again(answered.get(row.number))]
+        numbers = ",".join(str(row.number) for row in rows)
+        key = f"{base_key}/retry/" + hashlib.sha256(f"{key}|{numbers}".encode()).hexdigest()[:16]
 
 
 def _send(
@@ -375,25 +442,21 @@ def _send(
 
 
 def _resolve_job_key(
-    args: argparse.Namespace, instance_id: str, done: Mapping[int, Mapping[str, Any]]
+    args: argparse.Namespace, instance_id: str, earlier: list[dict[str, Any]]
 ) -> str:
-    """The key the calls go under: when resuming, always the one the file was written with.
+    """The key the calls go under: when resuming, the one the file was written with.
 
     Resending a row that may have been created under another key could create it twice,
-    so a resume that names a different key is refused.
+    so a resume under another key, or of another input, is refused.
     """
-    recorded = {str(line["job_key"]) for line in done.values() if line.get("job_key")}
-    if len(recorded) > 1:
-        raise UsageError(f"{args.resume}: written under several job keys; cannot resume")
-    if recorded:
-        (key,) = recorded
-        if args.job_key and args.job_key != key:
-            raise UsageError(
-                f"--job-key differs from the one {args.resume} was written with ({key!r}); "
-                "resuming under another key could create contacts twice"
-            )
-        return key
-    return str(args.job_key or _job_key(args.file, instance_id))
+    expected = str(args.job_key or _job_key(args.file, instance_id))
+    recorded = {str(line["job_key"]).split("/retry/")[0] for line in earlier if "job_key" in line}
+    if recorded and recorded != {expected}:
+        raise UsageError(
+            f"{args.resume} was written for another input or job key; resuming it here "
+            "could create contacts twice (pass the original --job-key if the input is the same)"
+        )
+    return expected
 
 
 def _ends_with_newline(path: pathlib.Path) -> bool:

@@ -6,16 +6,19 @@ and, for each message:
 
 1. builds the contacts (a contact that fails validation gets an answer at once and is
    dropped: sending it again would fail the same way);
-2. puts the rest with ``job_key`` = the message id, so that if the worker dies before it
-   deletes the message, SQS redelivers it and the rerun replays instead of calling anyone
-   twice;
-3. sends the retryable failures back to the queue as a new message, delayed, and logs
-   the ones whose outcome is unknown for a person to look at (resending those could call
-   someone twice);
+2. puts the rest with ``job_key`` = the message id (or the key a requeued message
+   carries), so that if the worker dies before it deletes the message, SQS redelivers it
+   and the rerun replays instead of calling anyone twice;
+3. sends the retryable failures back to the queue as a new message, delayed, under a job
+   key derived from this one (so a redelivered original requeues under the same key, and
+   its copy replays too), at most ``MAX_GENERATIONS`` times; and logs the ones whose
+   outcome is unknown for a person to look at (resending those could call someone twice);
 4. deletes the message, only now that every contact in it has an outcome.
 
-If the service refuses the whole run (access denied, no such instance) the message is left
-alone: it comes back after its visibility timeout, and the worker stops.
+A message that cannot be read (not JSON, a contact that is not an object, identifiers
+repeated) is logged and left alone: the queue's redrive policy moves it to a dead-letter
+queue, and the messages behind it go on. If the service refuses the whole run (access
+denied, no such instance) the message is left alone too, and the worker stops.
 
     python examples/sqs_worker.py --queue-url https://sqs... --instance-id ...
 """
@@ -41,6 +44,11 @@ from connect_batch import (
 
 logger = logging.getLogger("sqs_worker")
 RETRY_DELAY_SECONDS = 60
+MAX_GENERATIONS = 5
+
+
+class UnreadableMessage(Exception):  # noqa: N818 - names the message, not an error kind
+    """The message cannot be turned into contacts; it is left for the dead-letter queue."""
 
 
 @attrs.frozen
@@ -75,27 +83,53 @@ def contact_to(request: ContactRequest) -> dict[str, Any]:
     }
 
 
+def read_body(message: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The message's JSON and its list of contacts, or ``UnreadableMessage``."""
+    try:
+        body = json.loads(message["Body"])
+        items = body["contacts"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise UnreadableMessage(type(error).__name__) from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise UnreadableMessage("contacts must be a list of objects")
+    return body, items
+
+
 def process_message(
     sqs: Any, queue_url: str, client: ContactBatchClient, message: dict[str, Any]
 ) -> MessageReport:
     """Put one message's contacts; requeue what may be retried; delete the message."""
-    body = json.loads(message["Body"])
+    body, items = read_body(message)
+    job_key = str(body.get("job_key") or message["MessageId"])
+    generation = int(body.get("generation", 0))
     contacts, invalid = [], 0
-    for index, data in enumerate(body.get("contacts", [])):
+    for index, data in enumerate(items):
         try:
             contacts.append(contact_from(data))
         except ContactValidationError as error:
             invalid += 1
             logger.warning("message %s contact %d invalid: %s", message["MessageId"], index, error)
-    # The message id names this input: a redelivered message replays, never duplicates.
-    result = client.put_contacts(contacts, job_key=message["MessageId"])
+    try:
+        # The job key names this input: a redelivered message replays, never duplicates.
+        result = client.put_contacts(contacts, job_key=job_key)
+    except ContactValidationError as error:  # e.g. identifiers repeated within the message
+        raise UnreadableMessage(str(error)) from None
     retry = result.retryable()
-    if retry:
+    if retry and generation < MAX_GENERATIONS:
         sqs.send_message(
             QueueUrl=queue_url,
-            MessageBody=json.dumps({"contacts": [contact_to(r) for r in retry]}),
+            MessageBody=json.dumps(
+                {
+                    "contacts": [contact_to(r) for r in retry],
+                    "job_key": f"{job_key}/retry-{generation + 1}",
+                    "generation": generation + 1,
+                }
+            ),
             DelaySeconds=RETRY_DELAY_SECONDS,
         )
+    elif retry:
+        logger.error("message %s: %d contacts still failing after %d retries; dropped",
+                     message["MessageId"], len(retry), MAX_GENERATIONS)
     for failure in result.unknown():
         logger.error(
             "message %s: outcome unknown for %s (%s); not resent",
@@ -105,7 +139,7 @@ def process_message(
     return MessageReport(
         created=len(result.succeeded),
         invalid=invalid,
-        requeued=len(retry),
+        requeued=len(retry) if generation < MAX_GENERATIONS else 0,
         unknown=len(result.unknown()),
     )
 
@@ -127,6 +161,11 @@ def run(
         for message in received.get("Messages", []):
             try:
                 reports.append(process_message(sqs, queue_url, client, message))
+            except UnreadableMessage as error:
+                logger.error(  # noqa: TRY400 - one line, no traceback
+                    "message %s unreadable (%s); left for the dead-letter queue",
+                    message["MessageId"], error,
+                )
             except RunAbortedError as error:
                 # Nothing more can succeed; leave the message to come back, and stop.
                 logger.error("stopping: %s", error)  # noqa: TRY400 - one line, no traceback

@@ -156,3 +156,63 @@ def test_resume_refuses_another_job_key(tmp_path, served):
     refused = cli("put", str(source), *connection, "--resume", str(out), "--job-key", "other")
     assert refused.returncode == 2
     assert "could create contacts twice" in refused.stderr
+
+
+def test_resume_puts_retryable_failures_again_and_nothing_twice(tmp_path, served):
+    double, connection = served
+    source = write_csv(tmp_path / "c.csv", 60)
+    out = tmp_path / "o.jsonl"
+    double.fake.plan(None, *([Fault.throttle()] * 2))  # the second batch runs out of attempts
+    first = cli("put", str(source), *connection, "--out", str(out), "--quiet",
+                "--max-attempts", "2", "--concurrency", "1")
+    assert first.returncode == 1
+    failed = [line for line in outcomes(out) if "code" in line]
+    assert {(f["code"], f["retryable"], f["outcome_unknown"]) for f in failed} == {
+        ("LimitExceededException", True, False)
+    }
+    again = cli("put", str(source), *connection, "--resume", str(out), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert len(double.contacts) == 60
+    assert double.duplicates() == {}
+    latest = {line["row"]: line for line in outcomes(out)}
+    assert all("contact_id" in line for line in latest.values())
+
+
+def test_resume_refuses_the_outcomes_of_another_input(tmp_path, served):
+    _double, connection = served
+    out = tmp_path / "o.jsonl"
+    cli("put", str(write_csv(tmp_path / "a.csv", 2)), *connection, "--out", str(out), "--quiet")
+    other = write_csv(tmp_path / "b.csv", 3)
+    refused = cli("put", str(other), *connection, "--resume", str(out), "--quiet")
+    assert refused.returncode == 2
+    assert "another input" in refused.stderr
+
+
+def test_rows_repeating_an_identifier_are_invalid_not_a_crash(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.csv"
+    source.write_text(
+        "\ufeffphone,request_identifier,campaign_id,queue_id\n"  # a BOM, as Excel writes
+        "+14155550101,crm-1,c,q\n+14155550102,crm-1,c,q\n+14155550103,crm-3,c,q\n"
+    )
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--out", str(out), "--quiet")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    by_row = {line["row"]: line for line in outcomes(out)}
+    assert by_row[2]["code"] == "INVALID_INPUT"
+    assert "contact_id" in by_row[1]
+    assert "contact_id" in by_row[3]
+    assert len(double.contacts) == 2
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--concurrency", "0"], ["--max-attempts", "0"], ["--default-region", "XX"],
+     ["--out", "/nonexistent/dir/o.jsonl"]],
+)
+def test_bad_options_exit_2_with_one_line(tmp_path, options):
+    done = cli("put", str(EXAMPLE), "--simulate", "--quiet", *options)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0

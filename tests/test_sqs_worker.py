@@ -78,3 +78,48 @@ def test_a_redelivered_message_replays_instead_of_calling_twice(fake_connect, qu
     assert report.created == 40
     assert len(fake_connect.contacts) == 40
     assert {c.contact_id for c in fake_connect.contacts} == {s.contact_id for s in first.succeeded}
+
+
+def test_a_crash_after_requeueing_does_not_call_anyone_twice(fake_connect, queue):
+    sqs, url = queue
+    inputs = [contact(i, request_identifier=f"r{i}") for i in range(5)]
+    fake_connect.fake.fail_items({"r1": "REQUEST_THROTTLED"}, times=1)
+    send(sqs, url, inputs)
+    [message] = receive_all(sqs, url)
+    requeued: list[str] = []
+    original_send = sqs.send_message
+
+    def spy(**kwargs):
+        requeued.append(kwargs["MessageBody"])
+        return original_send(**kwargs)
+
+    sqs.send_message = spy
+    client = fake_connect.batch_client(max_item_retries=0)
+    process_message(sqs, url, client, message)
+    # The worker died before its delete landed: SQS hands the original out again.
+    process_message(sqs, url, client, message)
+    assert len(requeued) == 2
+    assert requeued[0] == requeued[1]  # the same contacts under the same derived job key
+    # Both copies are delivered (without their delay, for the test), and both processed.
+    for body in requeued:
+        original_send(QueueUrl=url, MessageBody=body)
+    copies = receive_all(sqs, url)
+    assert len(copies) == 2
+    for copy in copies:
+        process_message(sqs, url, client, copy)
+    assert len(fake_connect.fake.created_for("r1")) == 1
+    assert fake_connect.duplicates() == {}
+    assert len(fake_connect.contacts) == 5
+
+
+def test_an_unreadable_message_is_left_and_the_rest_go_on(fake_connect, queue, caplog):
+    sqs, url = queue
+    sqs.send_message(QueueUrl=url, MessageBody="not json")
+    send(sqs, url, [contact(1, request_identifier="d"), contact(2, request_identifier="d")])
+    send(sqs, url, [contact(3)])
+    rounds = iter([True, False])
+    reports = run(sqs, url, fake_connect.batch_client(), wait_seconds=0,
+                  keep_going=lambda: next(rounds))
+    assert [r.created for r in reports] == [1]
+    assert len(fake_connect.contacts) == 1
+    assert sum("dead-letter" in r.getMessage() for r in caplog.records) == 2
