@@ -78,23 +78,19 @@ class RetryPolicy:
         *,
         retry_on: type[BaseException],
         deadline_at: float | None,
-        counted: Callable[[], int] | None = None,
+        counted: Callable[[], int],
     ) -> tenacity.Retrying:
         """A tenacity ``Retrying`` for one batch: ``retry_on`` errors are retried.
 
-        ``counted`` says how many attempts so far count against ``max_attempts`` (all of
-        them when not given); an attempt that did not count is retried without a wait.
+        ``counted`` says how many attempts so far count against ``max_attempts``; an attempt
+        that did not count (its error says ``counted = False``) is retried without a wait.
         """
-        stop: tenacity.stop.stop_base = (
-            tenacity.stop_after_attempt(self.max_attempts)
-            if counted is None
-            else _StopAfterCounted(self.max_attempts, counted)
-        )
+        stop: tenacity.stop.stop_base = _StopAfterCounted(self.max_attempts, counted)
         if deadline_at is not None:
             stop = stop | _StopBefore(deadline_at, self.clock)
         return tenacity.Retrying(
             stop=stop,
-            wait=_FullJitter(self.initial_backoff, self.max_backoff, counted),
+            wait=_CountedBackoff(self.backoff, counted),
             retry=tenacity.retry_if_exception_type(retry_on),
             sleep=self.sleep,
             reraise=True,
@@ -111,23 +107,18 @@ class _StopAfterCounted(tenacity.stop.stop_base):
 
 
 @attrs.frozen
-class _FullJitter(tenacity.wait.wait_base):
-    """tenacity's full-jitter exponential wait, numbered by counted attempts only."""
+class _CountedBackoff(tenacity.wait.wait_base):
+    """The policy's full-jitter backoff, numbered by counted attempts only."""
 
-    initial: float
-    maximum: float
-    counted: Callable[[], int] | None
+    backoff: Callable[[int], float]
+    counted: Callable[[], int]
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
         if getattr(error, "counted", True) is False:
             return 0.0
-        number = self.counted() if self.counted is not None else retry_state.attempt_number
-        state = tenacity.RetryCallState(retry_state.retry_object, None, (), {})
-        state.attempt_number = max(1, number)
-        wait = tenacity.wait_random_exponential(multiplier=self.initial, max=self.maximum)
-        return float(wait(state))
+        return self.backoff(max(1, self.counted()))
 
 
 @attrs.frozen
