@@ -4,6 +4,8 @@ Validates each contact, sends at most 25 per call under one ClientToken per batc
 what can be retried without creating a contact twice, and answers every input exactly once.
 """
 
+import logging
+
 from connect_batch._client import Batcher, ContactBatchClient
 from connect_batch._errors import (
     AccessDeniedError,
@@ -25,6 +27,10 @@ from connect_batch._models import (
 from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
 from connect_batch._pacing import AdaptiveRateLimiter, NoLimit, RateLimiter
 from connect_batch._retry import RetryPolicy
+
+# A library's loggers print nothing unless the application configures logging: without a
+# handler here, a run's WARNING would reach stderr through logging.lastResort.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AccessDeniedError",

@@ -1,8 +1,11 @@
-"""Logging: one DEBUG line per call, a WARNING when retries run out, no personal data."""
+"""Logging: one DEBUG line per call, a WARNING when retries run out, no personal data, and
+nothing printed unless the application configured logging."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 from connect_batch.testing import Fault
 from tests.builders import contacts
@@ -41,3 +44,24 @@ def test_no_phone_number_or_attribute_value_reaches_a_log_record(fake_connect, c
         assert request.customer_endpoint.address not in text
         for value in request.attributes.values():
             assert value not in text
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def test_the_library_logger_has_a_null_handler():
+    handlers = logging.getLogger("connect_batch").handlers
+    assert any(isinstance(h, logging.NullHandler) for h in handlers)
+
+
+def test_a_warning_prints_nothing_unless_the_application_configured_logging():
+    warn = 'import connect_batch, logging; logging.getLogger("connect_batch").warning("x")'
+    unconfigured = run_python(warn)
+    assert unconfigured.returncode == 0
+    assert unconfigured.stderr == ""
+    configured = run_python(f"import logging; logging.basicConfig(); {warn}")
+    assert configured.returncode == 0
+    assert configured.stderr == "WARNING:connect_batch:x\n"
