@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import flask
@@ -38,6 +38,8 @@ MAX_TOKEN_LENGTH = 500
 MAX_REQUEST_IDENTIFIER_LENGTH = 80
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 ROUTE = "{0}/contact/batch/(?P<InstanceId>[^/]+)$"
+GARBLED_BODY = "<html>gateway</html>"
+TRUNCATED_AT = 20  # bytes of the real answer a truncated answer carries
 _STATE_ATTRIBUTE = "_connect_batch_fake"
 _install_lock = threading.Lock()
 
@@ -59,9 +61,12 @@ class CreatedContact:
 class CallRecord:
     """One HTTP attempt that reached the fake, and what became of it.
 
-    ``outcome`` is one of ``answered``, ``replayed`` (same token and body as an earlier
-    call), ``throttled``, ``error`` (a whole-call error answered), ``dropped`` (acted on,
-    connection cut), ``reset`` (connection cut, nothing done), ``late`` (answered late).
+    ``outcome`` is one of ``answered``, ``replayed`` (the remembered answer to an earlier
+    call with the same token: same body, or any body when ``FakeConnect.compare_bodies`` is
+    off), ``throttled``, ``error`` (a whole-call error answered), ``dropped`` (acted on,
+    connection cut), ``reset`` (connection cut, nothing done), ``late`` (answered late),
+    ``garbled`` (acted on, answered 200 with a body that is not JSON), ``truncated`` (acted
+    on, answered 200 with the JSON body cut short). ``status`` is 200 for the last two.
     """
 
     instance_id: str
@@ -81,6 +86,13 @@ class Fault:
     avoids creating them twice. ``Fault.dropped()`` creates them and cuts the connection
     instead of answering; ``Fault.reset()`` cuts it before doing anything; ``Fault.slow(s)``
     creates them and answers ``s`` seconds late (a read timeout for a client that waits less).
+    ``Fault.garbled()`` creates them and answers 200 with an HTML page instead of JSON (a
+    proxy or gateway in the way); ``Fault.truncated()`` creates them and answers 200 with only
+    the first bytes of the JSON answer (over HTTP, with a ``Content-Length`` promising the
+    whole body, then the connection shut). botocore parses either into a response without
+    ``SuccessfulRequestList`` or ``FailedRequestList``. In every case where the contacts are
+    created, the token is remembered: a later call with the same token and body gets the real
+    answer.
     """
 
     status: int
@@ -88,6 +100,7 @@ class Fault:
     after_commit: bool = False
     cut: bool = False
     delay: float = 0.0
+    mangle: Literal["garbled", "truncated"] | None = None
 
     @classmethod
     def throttle(cls) -> Fault:
@@ -120,6 +133,16 @@ class Fault:
         """Contacts created, the answer sent ``seconds`` late."""
         return cls(status=200, code="slow", after_commit=True, delay=seconds)
 
+    @classmethod
+    def garbled(cls) -> Fault:
+        """Contacts created, then a 200 whose body is HTML, not JSON."""
+        return cls(status=200, code="garbled", after_commit=True, mangle="garbled")
+
+    @classmethod
+    def truncated(cls) -> Fault:
+        """Contacts created, then a 200 whose JSON body is cut off after a few bytes."""
+        return cls(status=200, code="truncated", after_commit=True, mangle="truncated")
+
 
 class ConnectionCut(Exception):  # noqa: N818 - names what happened, not an error
     """The fake will not answer this call; ``acted`` says whether it created contacts."""
@@ -127,6 +150,15 @@ class ConnectionCut(Exception):  # noqa: N818 - names what happened, not an erro
     def __init__(self, *, acted: bool) -> None:
         super().__init__("connection cut by the fake")
         self.acted = acted
+
+
+class MangledAnswer(Exception):  # noqa: N818 - names what happened, not an error
+    """The fake acted, and answers 200 with ``answer`` garbled or truncated (``kind``)."""
+
+    def __init__(self, kind: Literal["garbled", "truncated"], answer: str) -> None:
+        super().__init__(f"answer {kind} by the fake")
+        self.kind = kind
+        self.answer = answer
 
 
 class _TokenBucket:
@@ -158,6 +190,8 @@ class FakeConnect:
         self._bucket: _TokenBucket | None = None
         self._omitted: set[str] = set()
         self.latency = 0.0
+        # False: replay by token alone, as a service that ignores the body on a known token.
+        self.compare_bodies = True
 
     @classmethod
     def of(cls, account_id: str = "123456789012", region: str = "us-east-1") -> FakeConnect:
@@ -198,6 +232,7 @@ class FakeConnect:
             self._item_faults.clear()
             self._bucket = None
             self.latency = 0.0
+            self.compare_bodies = True
 
     # What tests read.
     def created_for(self, request_identifier: str) -> list[CreatedContact]:
@@ -215,7 +250,12 @@ class FakeConnect:
 
     # The service.
     def handle(self, instance_id: str, body: Mapping[str, Any], *, instance_exists: bool) -> str:
-        """Answer one BatchPutContact call, as the service would."""
+        """Answer one BatchPutContact call, as the service would.
+
+        Raises ``ConnectionCut`` for a call that gets no answer and ``MangledAnswer`` for one
+        answered with a body the client cannot parse; ``install()``'s handler turns each into
+        what a client sees on the wire.
+        """
         if self.latency:
             time.sleep(self.latency)
         token = str(body.get("ClientToken") or uuid.uuid4())
@@ -239,6 +279,9 @@ class FakeConnect:
             elif fault.cut:
                 record.done(0, "dropped")
                 raise ConnectionCut(acted=True)
+            elif fault.mangle is not None:
+                record.done(200, fault.mangle)
+                raise MangledAnswer(fault.mangle, answer)
             else:
                 raise record.error(fault.status, fault.code, "fault injected after commit")
         if fault is not None and fault.delay:
@@ -266,7 +309,7 @@ class FakeConnect:
             answer = json.dumps(self._create(instance_id, token, items))
             self._answers[(instance_id, token)] = (fingerprint, answer)
             return answer, "answered"
-        if remembered[0] != fingerprint:
+        if self.compare_bodies and remembered[0] != fingerprint:
             raise record.error(
                 409, "IdempotencyException", "ClientToken reused with a different body"
             )
@@ -385,7 +428,7 @@ def _state(backend: ConnectBackend) -> FakeConnect:
     return state
 
 
-def _batch_put_contact(self: ConnectResponse) -> str:
+def _batch_put_contact(self: ConnectResponse) -> str | tuple[int, dict[str, str], str]:
     instance_id = self._get_instance_id()
     body = json.loads(self.body) if self.body else {}
     backend = self.connect_backend
@@ -393,6 +436,8 @@ def _batch_put_contact(self: ConnectResponse) -> str:
         return _state(backend).handle(
             instance_id, body, instance_exists=instance_id in backend.instances
         )
+    except MangledAnswer as mangled:
+        return _mangled_answer(mangled)
     except ConnectionCut as cut:
         if flask.has_request_context():
             # Server mode: cut the TCP connection so the client sees it drop at once.
@@ -406,6 +451,29 @@ def _batch_put_contact(self: ConnectResponse) -> str:
         )
 
 
+def _mangled_answer(mangled: MangledAnswer) -> tuple[int, dict[str, str], str]:
+    if mangled.kind == "garbled":
+        return 200, {"Content-Type": "text/html"}, GARBLED_BODY
+    whole = mangled.answer.encode()
+    head = whole[: min(TRUNCATED_AT, len(whole) - 1)]
+    connection = (
+        flask.request.environ.get("werkzeug.socket") if flask.has_request_context() else None
+    )
+    if connection is None:
+        # In-process there is no connection to cut: answer the head alone, which is what
+        # botocore makes of a truncated body anyway (not JSON).
+        return 200, {"Content-Type": "application/json"}, head.decode("utf-8", "replace")
+    # Server mode: promise the whole body, send its head, and shut the connection.
+    connection.sendall(
+        b"HTTP/1.1 200 OK\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(whole)).encode() + b"\r\n"
+        b"\r\n" + head
+    )
+    connection.shutdown(socket.SHUT_RDWR)
+    raise ConnectionResetError("answer truncated by the fake")
+
+
 def install() -> None:
     """Teach moto's Connect backend BatchPutContact (idempotent).
 
@@ -416,4 +484,3 @@ def install() -> None:
         if getattr(ConnectResponse, "batch_put_contact", None) is not _batch_put_contact:
             # moto finds handlers by name on the class; there is no registry to add to.
             setattr(ConnectResponse, "batch_put_contact", _batch_put_contact)  # noqa: B010
-
