@@ -1,4 +1,4 @@
-"""Make botocore send one HTTP attempt for the library's calls, leaving the client otherwise alone.
+"""The only module that talks to botocore's machinery: one attempt per call, and what was sent.
 
 botocore retries on its own (``legacy`` mode: 5 attempts) and would multiply the library's
 attempts. Changing the client's retry config would change every other operation the caller
@@ -6,6 +6,10 @@ uses it for, so instead one handler is registered on ``needs-retry.<service>.<Op
 ahead of botocore's own. While a library call is in progress in this context it ends
 botocore's loop after the first attempt by raising what botocore would have raised after
 its last. Calls the caller makes themselves, and every other operation, are untouched.
+
+A second handler, on ``before-send.<service>.<Operation>``, marks the moment the request is
+handed to the HTTP layer. An exception raised before that mark (no credentials, a
+credential refresh that failed, parameters botocore refused) proves that nothing was sent.
 """
 
 from __future__ import annotations
@@ -15,12 +19,23 @@ import contextvars
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError
+import attrs
+import botocore.exceptions
+from botocore.exceptions import ClientError, NoRegionError, ParamValidationError
 
-_single_attempt: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "connect_batch_single_attempt", default=False
-)
 _FIRST_ERROR_STATUS = 300
+
+
+@attrs.define
+class CallMark:
+    """One library call in progress; ``sent`` turns True when the request leaves for HTTP."""
+
+    sent: bool = False
+
+
+_current: contextvars.ContextVar[CallMark | None] = contextvars.ContextVar(
+    "connect_batch_call", default=None
+)
 
 
 def _end_after_first_attempt(
@@ -29,7 +44,7 @@ def _end_after_first_attempt(
     operation: Any,
     **_: Any,
 ) -> None:
-    if not _single_attempt.get():
+    if _current.get() is None:
         return
     if caught_exception is not None:
         raise caught_exception
@@ -37,21 +52,88 @@ def _end_after_first_attempt(
         raise ClientError(response[1], operation.name)  # type: ignore[arg-type]
 
 
+def _mark_sent(**_: Any) -> None:
+    mark = _current.get()
+    if mark is not None:
+        mark.sent = True
+
+
 def install(client: Any, operation_name: str) -> None:
-    """Register the single-attempt handler on ``client`` (idempotent)."""
+    """Register the single-attempt and sent-mark handlers on ``client`` (idempotent)."""
     service_id = client.meta.service_model.service_id.hyphenize()
-    client.meta.events.register_first(
+    events = client.meta.events
+    events.register_first(
         f"needs-retry.{service_id}.{operation_name}",
         _end_after_first_attempt,
         unique_id=f"connect_batch.single-attempt.{service_id}.{operation_name}",
     )
+    # First, so that it runs before any handler that answers in place of HTTP (moto's).
+    events.register_first(
+        f"before-send.{service_id}.{operation_name}",
+        _mark_sent,
+        unique_id=f"connect_batch.sent-mark.{service_id}.{operation_name}",
+    )
 
 
 @contextlib.contextmanager
-def single_attempt() -> Iterator[None]:
-    """Within this block, installed operations make exactly one HTTP attempt per call."""
-    token = _single_attempt.set(True)
+def single_attempt() -> Iterator[CallMark]:
+    """Within this block, installed operations make exactly one HTTP attempt per call.
+
+    The ``CallMark`` yielded says whether the request was handed to the HTTP layer.
+    """
+    mark = CallMark()
+    token = _current.set(mark)
     try:
-        yield
+        yield mark
     finally:
-        _single_attempt.reset(token)
+        _current.reset(token)
+
+
+_CREDENTIAL_ERRORS = tuple(
+    error
+    for error in (
+        getattr(botocore.exceptions, name, None)
+        for name in (
+            "NoCredentialsError",
+            "PartialCredentialsError",
+            "CredentialRetrievalError",
+            "TokenRetrievalError",
+            "SSOError",
+            "SSOTokenLoadError",
+            "UnauthorizedSSOTokenError",
+            "RefreshWithMFAUnsupportedError",
+            "MetadataRetrievalError",
+            "NoAuthTokenError",
+        )
+    )
+    if isinstance(error, type)
+)
+
+
+def unsent_reason(exc: BaseException) -> str:
+    """What to fix when botocore raised ``exc`` before sending (no personal data in it).
+
+    botocore's own message is left out on purpose: ``ParamValidationError`` quotes values.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, _CREDENTIAL_ERRORS):
+        return (
+            f"botocore found no usable AWS credentials ({name}); nothing was sent. Configure "
+            "credentials for the boto3 session (environment, profile, role or SSO login), "
+            "then run again"
+        )
+    if isinstance(exc, NoRegionError):
+        return (
+            f"no AWS Region is configured ({name}); nothing was sent. Pass region_name to the "
+            "boto3 client or set AWS_DEFAULT_REGION, then run again"
+        )
+    if isinstance(exc, ParamValidationError):
+        return (
+            f"botocore refused the request's parameters before sending ({name}); nothing was "
+            "sent. The library validates every field first, so this points to a botocore "
+            "model newer or older than the library expects: upgrade connect-batch and botocore"
+        )
+    return (
+        f"the boto3 client raised {name} before the request was sent; nothing was sent. "
+        "Fix the client's configuration (credentials, Region, event handlers), then run again"
+    )

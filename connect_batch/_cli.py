@@ -129,7 +129,7 @@ def outcome_line(row: int, outcome: Outcome, job_key: str) -> dict[str, Any]:
 
 
 def previous_lines(path: pathlib.Path | None) -> list[dict[str, Any]]:
-    """The whole lines of an outcomes file, in order."""
+    """The whole lines of an outcomes file, in order: row lines and pass lines."""
     if path is None or not path.exists():
         return []
     lines: list[dict[str, Any]] = []
@@ -138,19 +138,70 @@ def previous_lines(path: pathlib.Path | None) -> list[dict[str, Any]]:
             # A line cut short by a crash is ignored: its row is simply answered again.
             with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError, ValueError):
                 record = json.loads(text)
-                record["row"] = int(record["row"])
+                if "pass" in record:
+                    record["rows"] = [int(n) for n in record["rows"]]
+                    record["pass"] = str(record["pass"])
+                else:
+                    record["row"] = int(record["row"])
                 lines.append(record)
     return lines
 
 
-def _retry_again(line: Mapping[str, Any] | None) -> bool:
-    """A failure that was not created and may succeed: worth a new call on resume."""
-    return (
-        line is not None
-        and "contact_id" not in line
-        and bool(line.get("retryable"))
-        and not line.get("outcome_unknown", True)
+def _settled(line: Mapping[str, Any] | None) -> bool:
+    """True when a line settles its row for good: created, or known not created."""
+    return line is not None and ("contact_id" in line or not line.get("outcome_unknown", True))
+
+
+@attrs.define
+class Ledger:
+    """What an outcomes file says, row by row and pass by pass.
+
+    A *pass* is one job key and the rows it carries: the base pass carries every valid
+    row; each retry pass (a ``{"pass": key, "rows": [...]}`` line, written before it sends
+    anything) carries rows known not created by the passes before it.
+    """
+
+    by_key: dict[str, dict[int, dict[str, Any]]] = attrs.field(
+        factory=lambda: collections.defaultdict(dict)
     )
+    passes: dict[str, list[int]] = attrs.field(factory=dict)
+    created: set[int] = attrs.field(factory=set)
+
+    @classmethod
+    def read(cls, lines: list[dict[str, Any]]) -> Ledger:
+        ledger = cls()
+        for line in lines:
+            if "pass" in line:
+                ledger.passes.setdefault(line["pass"], line["rows"])
+            else:
+                ledger.add(line)
+        return ledger
+
+    def add(self, line: dict[str, Any]) -> None:
+        self.by_key[str(line.get("job_key"))][line["row"]] = line
+        if "contact_id" in line:
+            self.created.add(line["row"])
+
+    def unknown(self, rows: list[int]) -> list[int]:
+        """Rows with no contact that some pass left unknown (or never answered)."""
+        return [
+            n for n in rows
+            if n not in self.created
+            and any(
+                not _settled(answers.get(n))
+                for key, answers in self.by_key.items()
+                if n in answers or n in self.passes.get(key, ())
+            )
+        ]
+
+    def retry_candidates(self, rows: list[int]) -> list[int]:
+        """Rows known not created by every pass that carried them, and worth another try."""
+        unknown = set(self.unknown(rows))
+        return [
+            n for n in rows
+            if n not in self.created and n not in unknown
+            and any(answers.get(n, {}).get("retryable") for answers in self.by_key.values())
+        ]
 
 
 class Progress:
@@ -282,7 +333,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"connect-batch: {error.strerror or error}: {error.filename}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
-        print("connect-batch: interrupted", file=sys.stderr)
+        where = args.resume or args.out
+        hint = (
+            f"; the calls in flight finished and their outcomes are in {where}. Run the same "
+            f"command with --resume {where} to settle the rest"
+            if where is not None and not getattr(args, "dry_run", False) else ""
+        )
+        print(f"connect-batch: interrupted{hint}", file=sys.stderr)
         return 130
 
 
@@ -339,11 +396,10 @@ def put(args: argparse.Namespace) -> int:
     out_path: pathlib.Path | None = None if args.dry_run else (args.resume or args.out)
     rows = _rows(args)
     earlier = previous_lines(args.resume)
-    latest: dict[int, dict[str, Any]] = {line["row"]: line for line in earlier}
-    by_key: dict[str, dict[int, dict[str, Any]]] = collections.defaultdict(dict)
-    for line in earlier:
-        by_key[str(line.get("job_key"))][line["row"]] = line
-    todo = sum(r.number not in latest or _retry_again(latest[r.number]) for r in rows)
+    ledger = Ledger.read(earlier)
+    valid = [r for r in rows if r.request is not None]
+    numbers = [r.number for r in rows]
+    todo = len(rows) - len(ledger.created & set(numbers))
     with contextlib.ExitStack() as stack:
         progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
         if args.dry_run:
@@ -360,85 +416,110 @@ def put(args: argparse.Namespace) -> int:
             if args.resume and out_path.stat().st_size and not _ends_with_newline(out_path):
                 out.write("\n")  # end a line a crash cut short, so the next one stands alone
 
-        def emit(line: dict[str, Any], code: str) -> None:
-            latest[line["row"]] = line
-            by_key[line["job_key"]][line["row"]] = line
+        def write(line: dict[str, Any]) -> None:
             if out is not None:
                 out.write(json.dumps(line) + "\n")
                 out.flush()
+
+        def emit(line: dict[str, Any], code: str) -> None:
+            ledger.add(line)
+            write(line)
             progress.record(code)
 
+        answered = {n for answers in ledger.by_key.values() for n in answers}
         for row in rows:
-            if row.request is None and row.number not in latest:
+            if row.request is None and row.number not in answered:
                 emit({"row": row.number, "request_identifier": None, "code": INVALID_INPUT,
                       "message": row.error, "retryable": False, "outcome_unknown": False,
                       "job_key": base_key}, INVALID_INPUT)
-        _put_in_passes(client, [r for r in rows if r.request is not None], by_key,
-                       base_key=base_key, resume=bool(args.resume), emit=emit)
+        try:
+            _put_in_passes(client, valid, ledger, base_key=base_key,
+                           resume=bool(args.resume), emit=emit, write=write)
+        except KeyboardInterrupt:
+            progress.summary(sys.stdout)
+            raise
     progress.summary(sys.stdout)
-    created = all("contact_id" in latest.get(row.number, {}) for row in rows)
+    created = all(row.number in ledger.created for row in rows)
     return ALL_CREATED if created else SOME_FAILED
 
 
 def _put_in_passes(
     client: ContactBatchClient,
     rows: list[Row],
-    by_key: Mapping[str, Mapping[int, Mapping[str, Any]]],
+    ledger: Ledger,
     *,
     base_key: str,
     resume: bool,
     emit: Any,
+    write: Any,
 ) -> None:
-    """Put ``rows`` under the base key, then, when resuming, retry what may be retried.
+    """Settle every pass the file records, under its own tokens; then maybe start one more.
 
-    Each pass has a key of its own, derived from the pass before and the rows it retries,
-    so that a crash in any pass is resumed under that pass's very tokens. A resume adds at
-    most one new pass.
+    The base pass carries every valid row under the base key. A resume first runs each
+    recorded pass again on its own rows, so that rows whose outcome is unknown are settled
+    by the very tokens that may have created them (the service replays those). Only when no
+    row is left unknown does it start one new pass, for the rows every earlier pass answered
+    as failed and retryable: they are known not created, so new tokens cannot call anyone
+    twice.
     """
-    key, new_passes = base_key, 0
-    known = set(by_key)
-    while rows:
-        new_passes += key not in known
-        _send(client, rows, by_key.get(key, {}), job_key=key, emit=emit)
-        if not resume or (new_passes >= 1 and key not in known):
-            return
-        answered = by_key.get(key, {})
-        rows = [row for row in rows if _retry_again(answered.get(row.number))]
-        numbers = ",".join(str(row.number) for row in rows)
-        key = f"{base_key}/retry/" + hashlib.sha256(f"{key}|{numbers}".encode()).hexdigest()[:16]
+    by_number = {row.number: row for row in rows}
+    ledger.passes.setdefault(base_key, list(by_number))
+    passes = [(base_key, list(by_number))]
+    passes += [(key, numbers) for key, numbers in ledger.passes.items() if key != base_key]
+    for key, numbers in passes:
+        _send(client, [by_number[n] for n in numbers if n in by_number], ledger, key, emit)
+    if not resume or ledger.unknown(list(by_number)):
+        return
+    retry = ledger.retry_candidates(list(by_number))
+    if not retry:
+        return
+    key = f"{base_key}/retry-{len(passes)}"
+    write({"pass": key, "base": base_key, "rows": retry})
+    ledger.passes[key] = retry
+    _send(client, [by_number[n] for n in retry], ledger, key, emit)
 
 
 def _send(
     client: ContactBatchClient,
     rows: list[Row],
-    done: Mapping[int, Mapping[str, Any]],
-    *,
+    ledger: Ledger,
     job_key: str,
     emit: Any,
 ) -> None:
     by_position = [row.number for row in rows]
+    done = ledger.by_key.get(job_key, {})
 
     def settled_before(batch: list[Pending[ContactRequest]]) -> bool:
-        # A batch every row of which has an outcome already is not sent again. Any other
-        # batch is, whole: under the same job key its calls replay what was done before.
-        return all(by_position[p.position] in done for p in batch)
+        # A batch every row of which is settled for good under this key is not sent again.
+        # Any other batch is, whole: under the same job key its calls replay what was done.
+        return all(_settled(done.get(by_position[p.position])) for p in batch)
 
     engine = attrs.evolve(
         client._engine(job_key),  # noqa: SLF001 - the CLI resumes at batch boundaries
         skip=settled_before,
     )
+
+    def record(outcome: Outcome) -> None:
+        number = by_position[outcome.position]
+        if _settled(done.get(number)):
+            return  # settled in an earlier run; replayed here
+        code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
+        emit(outcome_line(number, outcome, job_key), code)
+
     requests = [row.request for row in rows if row.request is not None]
+    run = engine.run(requests)
     try:
-        for outcome in engine.run(requests):
-            number = by_position[outcome.position]
-            if number in done:
-                continue  # answered in the earlier run; replayed here
-            code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
-            emit(outcome_line(number, outcome, job_key), code)
+        for outcome in run:
+            record(outcome)
     except AbortRun as abort:
         # Every row the run had read is in the outcomes file by now; say why it stopped.
         error = _aborted(client.operation, abort, BatchResult())
         raise UsageError(str(error)) from None
+    except BaseException:
+        # Interrupted: the calls in flight finished; write their outcomes before leaving.
+        for outcome in run.leftover:
+            record(outcome)
+        raise
 
 
 def _resolve_job_key(
@@ -450,7 +531,12 @@ def _resolve_job_key(
     so a resume under another key, or of another input, is refused.
     """
     expected = str(args.job_key or _job_key(args.file, instance_id))
-    recorded = {str(line["job_key"]).split("/retry/")[0] for line in earlier if "job_key" in line}
+    pass_keys = {line["pass"] for line in earlier if "pass" in line}
+    recorded = {str(line["base"]) for line in earlier if "pass" in line and "base" in line}
+    recorded |= {
+        str(line["job_key"]) for line in earlier
+        if "job_key" in line and line["job_key"] not in pass_keys
+    }
     if recorded and recorded != {expected}:
         raise UsageError(
             f"{args.resume} was written for another input or job key; resuming it here "

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from connect_batch import _botocore
-from connect_batch._engine import CANCELLED, INPUT_FAILED, AbortRun, Engine, Pending
+from connect_batch._engine import AbortRun, Engine, Pending, Run, Stop, Work
 from connect_batch._errors import (
     ConfigurationError,
     ContactValidationError,
     DeadlineExceededError,
     InputError,
+    NotSentError,
     RunAbortedError,
 )
 from connect_batch._identity import Identities, JobIdentities, RandomIdentities
 from connect_batch._models import ContactRequest
 from connect_batch._operation import BatchOperation, BatchPutContactOperation
-from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
+from connect_batch._outcomes import BatchResult, Failure, Outcome, Success
 from connect_batch._pacing import AdaptiveRateLimiter, RateLimiter
 from connect_batch._retry import Duration, RetryPolicy
 
@@ -159,16 +162,20 @@ class ContactBatchClient:
 
         ``contacts`` may be any iterable; it is read lazily, 25 at a time. A list is checked
         whole before anything is sent. Raises ``ContactValidationError`` for bad input and
-        ``RunAbortedError`` (``AccessDeniedError``, ``InstanceNotFoundError``) when nothing more
-        can succeed; both carry ``result``, answering every input consumed until then.
+        ``RunAbortedError`` (``AccessDeniedError``, ``InstanceNotFoundError``, ...) when
+        nothing more can succeed; both carry ``result``, answering every input consumed
+        until then. An interrupt (``KeyboardInterrupt``, ``SystemExit``) lets the calls in
+        flight finish, starts no new attempt, and propagates as it was, with a ``result``
+        attribute that answers every input consumed.
 
         ``job_key`` (default: the client's) names this input: run the same input again under
         the same key and the service replays instead of creating. Two *different* inputs
         under one key share tokens, and the service refuses the second (409).
         """
+        run = self._engine(job_key).run(contacts)
         outcomes: list[Outcome] = []
         try:
-            outcomes.extend(self._outcomes(contacts, job_key))
+            outcomes.extend(run)
         except ContactValidationError as error:
             if not outcomes:
                 raise
@@ -178,11 +185,15 @@ class ContactBatchClient:
             raise _aborted(self._operation, abort, BatchResult.from_outcomes(outcomes)) from (
                 abort.cause or abort.__cause__
             )
+        except BaseException as interrupt:
+            outcomes.extend(run.leftover)
+            _attach_result(interrupt, BatchResult.from_outcomes(outcomes))
+            raise
         return BatchResult.from_outcomes(outcomes)
 
     def iter_put_contacts(
         self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
-    ) -> Iterator[Outcome]:
+    ) -> OutcomeStream:
         """Like ``put_contacts``, but yield each ``Success`` or ``Failure`` as its batch ends.
 
         The input is read lazily with a look-ahead of at most ``concurrency`` batches, and
@@ -190,25 +201,22 @@ class ContactBatchClient:
         run stops, every outcome, those the stop settled included, is yielded before the
         exception is raised; its ``result`` is empty, since everything was yielded already.
         Outcomes come in the order batches complete; ``position`` gives the input order.
+
+        To stop early, leave a ``with`` block or call ``close()``: no new attempt starts,
+        calls in flight finish, and the outcomes not yet yielded are returned (and kept in
+        ``rest``). See ``OutcomeStream``.
         """
-        try:
-            yield from self._outcomes(contacts, job_key)
-        except ContactValidationError as error:
-            position = error.position if error.position is not None else 0
-            raise error.at(position, BatchResult()) from None
-        except AbortRun as abort:
-            cause = abort.cause or abort.__cause__
-            raise _aborted(self._operation, abort, BatchResult()) from cause
+        return OutcomeStream(self._engine(job_key).run(contacts), self._operation)
 
     def batcher(self, *, job_key: str | None = None) -> Batcher:
         """A buffered writer for contacts produced one at a time.
 
         ``with client.batcher() as b: b.put(contact)`` sends every 25 contacts. A clean
         exit sends the rest, and ``b.result`` holds the ``BatchResult``. If the block raises,
-        nothing more is sent: ``b.unsent`` keeps what was buffered, ``b.result`` what was
-        settled.
+        nothing more is sent: ``b.unsent`` keeps what was buffered and never handed to a
+        call, ``b.result`` answers everything that was. One batcher may be shared by threads.
         """
-        return Batcher(self._engine(job_key), self._operation.max_items, self.policy)
+        return Batcher(self._engine(job_key), self._operation.max_items)
 
     def _engine(self, job_key: str | None) -> Engine[ContactRequest, Outcome]:
         return Engine(
@@ -223,10 +231,66 @@ class ContactBatchClient:
             on_retry=self.on_retry,
         )
 
-    def _outcomes(
-        self, contacts: Iterable[ContactRequest], job_key: str | None
-    ) -> Iterator[Outcome]:
-        return self._engine(job_key).run(contacts)
+
+def _attach_result(error: BaseException, result: BatchResult) -> None:
+    """Give an interrupt the run's result, leaving the exception what it was."""
+    with contextlib.suppress(AttributeError):  # an exception type with __slots__
+        error.result = result  # type: ignore[attr-defined]
+
+
+class OutcomeStream(Iterator[Outcome]):
+    """The outcomes of ``iter_put_contacts``, one per input, as their batches complete.
+
+    An iterator that can be stopped without losing an answer. ``close()`` stops the run:
+    no new attempt starts, the calls in flight finish, and it returns a ``BatchResult`` of
+    every outcome settled but not yielded (the in-flight batches, inputs read but not sent),
+    also kept in ``rest``. Use it as a context manager so that a ``break`` or an exception
+    in the loop closes it; an exception leaving the block carries ``result`` = ``rest``.
+    """
+
+    def __init__(self, run: Run[Outcome], operation: BatchOperation[ContactRequest]) -> None:
+        self._run = run
+        self._operation = operation
+        self.rest = BatchResult()
+
+    def __iter__(self) -> OutcomeStream:
+        return self
+
+    def __next__(self) -> Outcome:
+        try:
+            return next(self._run)
+        except ContactValidationError as error:
+            position = error.position if error.position is not None else 0
+            raise error.at(position, BatchResult()) from None
+        except AbortRun as abort:
+            cause = abort.cause or abort.__cause__
+            raise _aborted(self._operation, abort, BatchResult()) from cause
+        except StopIteration:
+            raise
+        except BaseException as interrupt:
+            self.rest = BatchResult.from_outcomes(self._run.close())
+            _attach_result(interrupt, self.rest)
+            raise
+
+    def close(self) -> BatchResult:
+        """Stop the run; return (and keep in ``rest``) the outcomes not yet yielded."""
+        left = self._run.close()
+        if left:
+            self.rest = BatchResult.from_outcomes([*self.rest.succeeded, *self.rest.failed, *left])
+        return self.rest
+
+    def __enter__(self) -> OutcomeStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        rest = self.close()
+        if exc is not None and getattr(exc, "result", None) is None:
+            _attach_result(exc, rest)
 
 
 def _aborted(
@@ -236,16 +300,20 @@ def _aborted(
         error = operation.abort_error(abort.fault) or RunAbortedError
         message = operation.abort_message(abort.fault)
         return error(message, code=abort.fault.code, result=result)
-    if abort.code == FailureCode.DEADLINE_EXCEEDED:
+    if abort.reason is Stop.DEADLINE:
         return DeadlineExceededError(
-            "the run's deadline passed; the rest of the input was not read",
+            "the run's deadline can no longer be met; the rest of the input was not read",
             code=abort.code,
             result=result,
         )
-    if abort.code == CANCELLED:
-        return RunAbortedError("the run was closed early", code=abort.code, result=result)
     name = type(abort.cause).__name__
-    if abort.code == INPUT_FAILED:
+    if abort.reason is Stop.NOT_SENT:
+        return NotSentError(
+            f"{operation.name}: " + _botocore.unsent_reason(abort.cause or abort),
+            code=name,
+            result=result,
+        )
+    if abort.reason is Stop.INPUT_FAILED:
         return InputError(
             f"reading the contacts raised {name}; the run stopped", code=name, result=result
         )
@@ -258,22 +326,28 @@ class Batcher:
     """Sends contacts given one at a time, 25 per call; see ``ContactBatchClient.batcher``.
 
     Unlike boto3's DynamoDB ``batch_writer``, it sends nothing more once the block has
-    raised, and a call that fails never loses the buffer: its contacts are settled in
-    ``result`` (or, unsent, kept in ``unsent``).
+    raised, and a call that fails never loses the buffer: every contact handed to a call is
+    answered in ``result``, even when the call is interrupted; ``unsent`` holds only
+    contacts never handed to one.
+
+    It may be shared by threads: ``put`` is safe to call from several at once, each full
+    batch is sent by the thread whose ``put`` filled it (so up to one call per producer
+    thread is in flight), and leaving the block waits for the calls in flight.
     """
 
-    def __init__(
-        self, engine: Engine[ContactRequest, Outcome], size: int, policy: RetryPolicy
-    ) -> None:
+    def __init__(self, engine: Engine[ContactRequest, Outcome], size: int) -> None:
         self._engine = engine
         self._size = size
-        self._deadline_at = policy.deadline_at()
+        engine.start_clock()
+        self._lock = threading.Condition()
         self._buffer: list[Pending[ContactRequest]] = []
         self._seen: set[str] = set()
         self._outcomes: list[Outcome] = []
         self._positions = itertools.count()
         self._numbers = itertools.count(1)
+        self._sending = 0
         self._closed = False
+        self._abort: AbortRun | None = None
         self.unsent: list[ContactRequest] = []
         self.result = BatchResult()
 
@@ -282,11 +356,19 @@ class Batcher:
 
     def put(self, contact: ContactRequest) -> None:
         """Buffer ``contact``; send the buffer when it holds 25."""
-        if self._closed:
-            raise ConfigurationError("this batcher is closed; start another")
-        self._buffer.append(self._engine.key(contact, next(self._positions), self._seen))
-        if len(self._buffer) >= self._size:
-            self._send()
+        with self._lock:
+            if self._closed:
+                raise ConfigurationError("this batcher is closed; start another")
+            self._buffer.append(self._engine.key(contact, next(self._positions), self._seen))
+            if len(self._buffer) < self._size:
+                return
+            batch = self._take()
+        self._send(*batch)
+
+    def _take(self) -> tuple[list[Pending[ContactRequest]], int]:
+        batch, self._buffer = self._buffer, []
+        self._sending += 1
+        return batch, next(self._numbers)
 
     def __exit__(
         self,
@@ -294,29 +376,39 @@ class Batcher:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        with self._lock:
+            rest = self._take() if exc is None and self._buffer and not self._closed else None
         try:
-            if exc is None and self._buffer and not self._closed:
-                self._send()
+            if rest is not None:
+                self._send(*rest)
         finally:
-            self._closed = True
-            self.unsent = [p.item for p in self._buffer]
-            self.result = BatchResult.from_outcomes(self._outcomes)
+            with self._lock:
+                self._closed = True
+                while self._sending:
+                    self._lock.wait()
+                self.unsent = [p.item for p in self._buffer]
+                self.result = BatchResult.from_outcomes(self._outcomes)
 
-    def _send(self) -> None:
-        batch = self._buffer
+    def _send(self, batch: list[Pending[ContactRequest]], number: int) -> None:
+        work: Work[ContactRequest, Outcome] = Work(batch)
+        abort: AbortRun | None = None
         try:
-            settled, abort = self._engine.settle(batch, next(self._numbers), self._deadline_at)
+            abort = self._engine.settle(batch, number, work)
         except BaseException:
-            # Interrupted mid-call (KeyboardInterrupt, say): the batch stays in the buffer,
-            # so it ends up in ``unsent``, though it may have reached the service; resend it
-            # only under the same job key.
-            self._closed = True
+            # Interrupted mid-call: settle answered the batch (outcome unknown if the call
+            # may have reached the service), so it is in ``result``, never in ``unsent``.
+            with self._lock:
+                self._closed = True
             raise
-        self._buffer = []
-        self._outcomes.extend(settled)
-        self.result = BatchResult.from_outcomes(self._outcomes)
+        finally:
+            with self._lock:
+                self._outcomes.extend(work.outcomes)
+                self.result = BatchResult.from_outcomes(self._outcomes)
+                self._sending -= 1
+                self._lock.notify_all()
+                if abort is not None:
+                    self._closed = True
         if abort is not None:
-            self._closed = True
             raise _aborted(self._engine.operation, abort, self.result) from (
                 abort.cause or abort.__cause__
             )

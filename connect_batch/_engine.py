@@ -1,16 +1,32 @@
-"""The engine: chunk any iterable, give each call a ClientToken, retry, settle every item.
+"""The engine: chunk any iterable, give each call a ClientToken, retry, settle every input.
 
 It is told what the operation is (``BatchOperation``) and knows nothing of its field names.
-It yields one outcome per input, whatever happens; when the run must stop it first
-settles every input it has consumed, then raises.
+It answers every input it consumes exactly once, whatever happens: when the run must stop,
+is interrupted (``KeyboardInterrupt``, ``SystemExit``) or is closed early, it first settles
+what it consumed, then raises.
+
+**Known not created.** A ``Failure`` says ``outcome_unknown=False`` only when (a) the service
+answered for the input, under the last token that carried it, that it failed; or (b) no token
+that could carry it left this process and no earlier run can have sent one, which is the
+case only without a job key (``Identities.durable`` is False). Everything else that is not a
+success is ``outcome_unknown=True``.
+
+Layout: ``Engine.run`` is one scheduling loop (serial is ``concurrency=1``) that reads the
+input lazily and keeps up to ``concurrency`` batches in flight on a thread pool;
+``Engine.settle`` settles one batch, round by round; ``_Round`` is one round's bookkeeping:
+its token, its attempts and what they met.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
+import contextvars
+import enum
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -57,39 +73,145 @@ class OutcomeFactory(Protocol[ItemT, OutT_co]):
         """The input was not (known to be) created."""
 
 
-INPUT_FAILED = "INPUT_FAILED"
-CANCELLED = "CANCELLED"
-_NOT_ANSWERED = ItemAnswer()
+class Stop(str, enum.Enum):
+    """Why a run stopped before its input ran out."""
+
+    REFUSED = "REFUSED"  # the service refused in a way no other batch can get past
+    NOT_SENT = "NOT_SENT"  # botocore raised before sending (credentials, parameters)
+    UNEXPECTED = "UNEXPECTED"  # the client raised something the library does not know
+    INPUT_FAILED = "INPUT_FAILED"  # the caller's iterable raised
+    DEADLINE = "DEADLINE"  # the deadline passed with an iterator left unread
 
 
 class AbortRun(Exception):  # noqa: N818 - a control-flow signal, not an error users see
-    """The run must stop: after ``fault``, or ``cause``, or for the reason ``code`` names."""
+    """The run must stop, for ``reason``; ``fault`` or ``cause`` says what happened."""
 
     def __init__(
         self,
-        fault: CallFault | None,
-        cause: BaseException | None = None,
+        reason: Stop,
         *,
-        code: str | None = None,
+        fault: CallFault | None = None,
+        cause: BaseException | None = None,
     ) -> None:
-        self.code = code or (fault.code if fault else type(cause).__name__)
-        super().__init__(self.code)
+        super().__init__(reason.value)
+        self.reason = reason
         self.fault = fault
         self.cause = cause
 
+    @property
+    def code(self) -> str:
+        """The code the run's failures carry."""
+        if self.fault is not None:
+            return self.fault.code
+        if self.reason is Stop.DEADLINE:
+            return FailureCode.DEADLINE_EXCEEDED.value
+        return type(self.cause).__name__
+
 
 class _Retry(Exception):  # noqa: N818 - a control-flow signal for tenacity
-    def __init__(self, fault: CallFault, *, counted: bool = True) -> None:
+    def __init__(self, fault: CallFault, *, known_throttle: bool = False) -> None:
         super().__init__(fault.code)
         self.fault = fault
-        self.counted = counted
+        # A throttle the limiter had already slowed down for: its pace is the wait.
+        self.known_throttle = known_throttle
+
+
+class _Final(Exception):  # noqa: N818 - a control-flow signal
+    """A whole-call error no retry of this call can fix (400, 409, ...)."""
+
+    def __init__(self, fault: CallFault) -> None:
+        super().__init__(fault.code)
+        self.fault = fault
 
 
 class _DeadlinePassed(Exception):  # noqa: N818 - a control-flow signal
     pass
 
 
+class _Cancelled(Exception):  # noqa: N818 - a control-flow signal
+    pass
 
+
+@attrs.define(weakref_slot=False)
+class _Round:
+    """One round of one batch: the items it carries under one token, and its attempts."""
+
+    items: list[Pending[Any]]
+    token: str
+    faults: list[CallFault] = attrs.field(factory=list)
+    attempts: int = 0  # HTTP attempts handed to botocore, each counted against max_attempts
+    call: _botocore.CallMark | None = None  # the attempt in progress, if any
+
+    def may_have_acted(self) -> bool:
+        """True when any attempt of this round may have reached the service and acted."""
+        in_progress = self.call is not None and self.call.sent
+        return in_progress or any(f.may_have_acted for f in self.faults)
+
+
+class Work(Generic[ItemT, OutT]):
+    """One batch being settled: its outcomes so far, safe to read from another thread.
+
+    ``abandon`` answers what is still open as interrupted and ignores whatever the thread
+    settling the batch finds out afterwards, so that no input is answered twice.
+    """
+
+    def __init__(self, batch: list[Pending[ItemT]]) -> None:
+        self.batch = batch
+        self.outcomes: list[OutT] = []
+        self._settled: set[int] = set()
+        self._abandoned = False
+        self._lock = threading.Lock()
+
+    def add(self, pending: Pending[ItemT], outcome: OutT) -> None:
+        with self._lock:
+            if self._abandoned or pending.position in self._settled:
+                return
+            self._settled.add(pending.position)
+            self.outcomes.append(outcome)
+
+    def open(self) -> list[Pending[ItemT]]:
+        """The batch's inputs not yet answered."""
+        with self._lock:
+            return [p for p in self.batch if p.position not in self._settled]
+
+    def abandon(self, answer: Callable[[Pending[ItemT]], OutT]) -> list[OutT]:
+        """Answer every open input with ``answer``; return all the batch's outcomes."""
+        with self._lock:
+            for p in self.batch:
+                if p.position not in self._settled:
+                    self._settled.add(p.position)
+                    self.outcomes.append(answer(p))
+            self._abandoned = True
+            return list(self.outcomes)
+
+
+class Run(Generic[OutT]):
+    """The outcomes of one run, as an iterator.
+
+    ``close()`` stops the run: no new attempt starts, calls in flight finish, and it
+    returns the outcomes not yet yielded. When the run is interrupted while it is being
+    read (``KeyboardInterrupt`` in ``next()``), those outcomes are in ``leftover``.
+    """
+
+    def __init__(self, engine: Engine[Any, OutT], items: Iterable[Any]) -> None:
+        self.leftover: list[OutT] = []
+        self._outcomes = engine.schedule(items, self.leftover)
+
+    def __iter__(self) -> Run[OutT]:
+        return self
+
+    def __next__(self) -> OutT:
+        return next(self._outcomes)
+
+    def close(self) -> list[OutT]:
+        """Stop the run; return every outcome it settled that was not yielded."""
+        self._outcomes.close()
+        left = list(self.leftover)
+        self.leftover.clear()
+        return left
+
+
+_NOT_ANSWERED = ItemAnswer()
 
 
 @attrs.define
@@ -109,64 +231,59 @@ class Engine(Generic[ItemT, OutT]):
     # Told of every failed attempt that will be retried (for progress displays).
     _on_retry: Callable[[str], None] | None = None
     _cancelled: threading.Event = attrs.field(init=False, factory=threading.Event)
+    _deadline_missed: threading.Event = attrs.field(init=False, factory=threading.Event)
+    _deadline_at: float | None = attrs.field(init=False, default=None)
 
     @property
     def operation(self) -> BatchOperation[ItemT]:
         """The operation this engine runs."""
         return self._operation
 
-    def run(self, items: Iterable[ItemT]) -> Iterator[OutT]:
-        """Yield one outcome per input, as its batch completes.
+    @property
+    def durable(self) -> bool:
+        """True when the run's tokens outlive it (a job key): an earlier run may have sent them."""
+        return self._identities.durable
 
-        When the run cannot go on, every input consumed so far is settled first, then
+    def start_clock(self) -> None:
+        """Start the deadline now (``run`` does this itself)."""
+        self._deadline_at = self._policy.deadline_at()
+
+    def run(self, items: Iterable[ItemT]) -> Run[OutT]:
+        """The outcomes of putting ``items``, one per input, as batches complete.
+
+        When the run cannot go on, every input consumed so far is answered first, then
         ``AbortRun`` or ``ContactValidationError`` is raised.
         """
+        return Run(self, items)
+
+    # The scheduling loop.
+    def schedule(  # noqa: PLR0912, PLR0915 - read, submit, settle, stop: one loop reads best
+        self, items: Iterable[ItemT], leftover: list[OutT]
+    ) -> Generator[OutT, None, None]:
+        """Yield one outcome per input; on an interrupt, put the unyielded ones in ``leftover``."""
         in_memory = isinstance(items, Sequence)
         # A sequence is checked whole first, so that bad input stops the run before anything
         # at all is sent; an iterator is read one batch at a time.
         keyed = iter(list(self._keyed(items))) if in_memory else self._keyed(items)
-        deadline_at = self._policy.deadline_at()
-        if self._concurrency == 1:
-            yield from self._run_serially(keyed, deadline_at, in_memory=in_memory)
-        else:
-            yield from self._run_concurrently(keyed, deadline_at, in_memory=in_memory)
-
-    def _run_serially(
-        self, keyed: Iterator[Pending[ItemT]], deadline_at: float | None, *, in_memory: bool
-    ) -> Iterator[OutT]:
-        for number in itertools.count(1):
-            batch = yield from self._take(keyed, self._operation.max_items)
-            if not batch:
-                return
-            if self._skip is not None and self._skip(batch):
-                continue  # settled in an earlier run; its number stays taken
-            if deadline_at is not None and self._policy.clock() >= deadline_at:
-                yield from self._past_deadline(batch, keyed, in_memory=in_memory)
-                return
-            try:
-                yield from self._settle_batch(batch, number, deadline_at)
-            except AbortRun:
-                if in_memory:  # already read: answer it too
-                    yield from (self._unsent(p) for p in keyed)
-                raise
-
-    def _run_concurrently(  # noqa: PLR0912 - read, submit, drain: one loop reads best
-        self, keyed: Iterator[Pending[ItemT]], deadline_at: float | None, *, in_memory: bool
-    ) -> Iterator[OutT]:
-        """Up to ``concurrency`` batches in flight; input is read only when a slot is free."""
+        self.start_clock()
+        ready: collections.deque[OutT] = collections.deque()
+        in_flight: dict[concurrent.futures.Future[AbortRun | None], Work[ItemT, OutT]] = {}
+        late: list[Pending[ItemT]] = []
         numbers = itertools.count(1)
         stop: BaseException | None = None
-        late: list[Pending[ItemT]] = []
+        deadline_stop = False
         pool = concurrent.futures.ThreadPoolExecutor(
             self._concurrency, thread_name_prefix="connect_batch"
         )
-        in_flight: set[concurrent.futures.Future[tuple[list[OutT], AbortRun | None]]] = set()
         try:
             reading = True
             while True:
                 while reading and stop is None and len(in_flight) < self._concurrency:
+                    if self._past_deadline():
+                        reading, deadline_stop = False, True
+                        break
                     try:
-                        batch = yield from self._take(keyed, self._operation.max_items)
+                        batch = self._take(keyed, self._operation.max_items, ready)
                     except (ContactValidationError, AbortRun) as error:
                         stop = error  # settle what is in flight before raising it
                         break
@@ -175,67 +292,134 @@ class Engine(Generic[ItemT, OutT]):
                         reading = False
                     elif self._skip is not None and self._skip(batch):
                         continue  # settled in an earlier run; its number stays taken
-                    elif deadline_at is not None and self._policy.clock() >= deadline_at:
-                        late, reading = batch, False
+                    elif self._past_deadline():
+                        late, reading, deadline_stop = batch, False, True
                     else:
-                        in_flight.add(pool.submit(self.settle, batch, number, deadline_at))
+                        work: Work[ItemT, OutT] = Work(batch)
+                        context = contextvars.copy_context()
+                        future = pool.submit(context.run, self.settle, batch, number, work)
+                        in_flight[future] = work
+                while ready:
+                    yield ready.popleft()
                 if not in_flight:
                     break
-                done, in_flight = concurrent.futures.wait(
+                done, _ = concurrent.futures.wait(
                     in_flight, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 for future in done:
-                    settled, abort = future.result()
-                    yield from settled
+                    ready.extend(in_flight.pop(future).outcomes)
+                    abort = future.result()
                     if abort is not None and stop is None:
                         stop, reading = abort, False
+            # Every batch sent is settled; answer what was read but not sent.
+            if stop is not None:
+                ready.extend(self._unsent(p) for p in late)
+                if in_memory and isinstance(stop, AbortRun):
+                    ready.extend(self._unsent(p) for p in keyed)
+            elif deadline_stop:
+                stop = self._answer_past_deadline(late, keyed, ready, in_memory=in_memory)
+            while ready:
+                yield ready.popleft()
+        except BaseException:
+            # Interrupted (KeyboardInterrupt, SystemExit) or closed early (GeneratorExit):
+            # no attempt starts from now on; calls in flight finish and are answered.
+            self._cancelled.set()
+            leftover.extend(ready)
+            try:
+                leftover.extend(self._drain(in_flight))
+            finally:
+                leftover.extend(self._unsent(p) for p in late)
+                if in_memory:
+                    leftover.extend(self._unsent(p) for p in keyed)
+            raise
         finally:
-            # Closed early (the caller stopped iterating): no attempt starts from now on.
-            if in_flight:
-                self._cancelled.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
         if stop is not None:
-            # A stop outranks the deadline: what was read late is answered as not sent.
-            yield from (self._unsent(p) for p in late)
-            if in_memory and isinstance(stop, AbortRun):
-                yield from (self._unsent(p) for p in keyed)
             raise stop
-        if late:
-            yield from self._past_deadline(late, keyed, in_memory=in_memory)
+
+    def _past_deadline(self) -> bool:
+        if self._deadline_missed.is_set():
+            return True
+        return self._deadline_at is not None and self._policy.clock() >= self._deadline_at
+
+    def _drain(
+        self, in_flight: dict[concurrent.futures.Future[AbortRun | None], Work[ItemT, OutT]]
+    ) -> list[OutT]:
+        """Wait for calls in flight to finish; a second interrupt stops the wait."""
+        settled: list[OutT] = []
+        try:
+            while in_flight:
+                done, _ = concurrent.futures.wait(
+                    in_flight, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in done:
+                    settled.extend(in_flight.pop(future).outcomes)
+        except BaseException:
+            # Interrupted again: stop waiting. What is still in flight may have acted.
+            for work in in_flight.values():
+                settled.extend(work.abandon(self._interrupted_in_flight))
+            in_flight.clear()
+            raise
+        finally:
+            if in_flight:
+                logger.warning(
+                    "%s: stopped waiting for %d call(s) in flight; their items are reported "
+                    "with outcome_unknown=True", self._operation.name, len(in_flight),
+                )
+        return settled
+
+    def _answer_past_deadline(
+        self,
+        late: list[Pending[ItemT]],
+        keyed: Iterator[Pending[ItemT]],
+        ready: collections.deque[OutT],
+        *,
+        in_memory: bool,
+    ) -> BaseException | None:
+        """Answer what was read late; read an iterator at most one input further."""
+        ready.extend(self._deadline_exceeded(p) for p in late)
+        if in_memory:
+            rest = list(keyed)
+        else:
+            # One more input tells whether any was left unread. If reading it raises, that
+            # error ends the run; what was read before is answered already.
+            try:
+                rest = self._take(keyed, 1, ready)
+            except (ContactValidationError, AbortRun) as error:
+                self._log_deadline(len(late), unread=True)
+                return error
+        ready.extend(self._deadline_exceeded(p) for p in rest)
+        if late or rest:
+            self._log_deadline(len(late) + len(rest), unread=bool(rest) and not in_memory)
+        if rest and not in_memory:
+            return AbortRun(Stop.DEADLINE)
+        return None
+
+    def _log_deadline(self, count: int, *, unread: bool) -> None:
+        logger.warning(
+            "%s: the run's deadline can no longer be met; %d unsent item(s) reported "
+            "DEADLINE_EXCEEDED%s", self._operation.name, count,
+            " and the rest of the input left unread" if unread else "",
+        )
 
     def _take(
-        self, keyed: Iterator[Pending[ItemT]], count: int
-    ) -> Generator[OutT, None, list[Pending[ItemT]]]:
-        """Read up to ``count`` inputs; if reading fails, settle what was read, then raise."""
+        self, keyed: Iterator[Pending[ItemT]], count: int, ready: collections.deque[OutT]
+    ) -> list[Pending[ItemT]]:
+        """Read up to ``count`` inputs; if reading fails, answer what was read, then raise."""
         batch: list[Pending[ItemT]] = []
         try:
             batch.extend(itertools.islice(keyed, count))
         except ContactValidationError:
-            yield from (self._unsent(p) for p in batch)
+            ready.extend(self._unsent(p) for p in batch)
             raise
         except Exception as exc:
             # The caller's iterable raised: the run cannot go on, but what it did stands.
-            yield from (self._unsent(p) for p in batch)
-            raise AbortRun(None, exc, code=INPUT_FAILED) from exc
+            ready.extend(self._unsent(p) for p in batch)
+            raise AbortRun(Stop.INPUT_FAILED, cause=exc) from exc
+        except BaseException:
+            ready.extend(self._unsent(p) for p in batch)  # interrupted while reading
+            raise
         return batch
-
-    def _past_deadline(
-        self, batch: list[Pending[ItemT]], keyed: Iterator[Pending[ItemT]], *, in_memory: bool
-    ) -> Generator[OutT, None, None]:
-        """Answer what is left without sending it; stop reading an iterator."""
-        rest = list(keyed) if in_memory else (yield from self._take(keyed, 1))
-        logger.warning(
-            "%s: the run's deadline passed; %d unsent item(s) reported DEADLINE_EXCEEDED%s",
-            self._operation.name, len(batch) + len(rest),
-            "" if in_memory or not rest else " and the rest of the input left unread",
-        )
-        for p in (*batch, *rest):
-            yield self._failed(
-                p, FailureCode.DEADLINE_EXCEEDED, "not sent: the run's deadline passed",
-                retryable=True,
-            )
-        if rest and not in_memory:
-            raise AbortRun(None, None, code=FailureCode.DEADLINE_EXCEEDED)
 
     def _keyed(self, items: Iterable[ItemT]) -> Iterator[Pending[ItemT]]:
         seen: set[str] = set()
@@ -243,103 +427,117 @@ class Engine(Generic[ItemT, OutT]):
             yield self.key(item, position, seen)
 
     def key(self, item: ItemT, position: int, seen: set[str]) -> Pending[ItemT]:
-        """Check ``item`` and give it its key; ``seen`` holds the run's keys so far."""
+        """Check ``item`` and give it its key; ``seen`` holds the run's given keys so far."""
         if self._check_item is not None:
             try:
                 self._check_item(item)
             except ContactValidationError as error:
                 raise error.at(position) from None
         key = self._operation.item_key(item)
-        generated = key is None
         if key is None:
-            key = self._identities.request_identifier(position)
+            # Under a job key, the identifier depends on the item's content too: a service
+            # that replayed an old answer by token alone would name identifiers not sent.
+            content = self._operation.fingerprint(item) if self.durable else ""
+            return Pending(position, self._identities.request_identifier(position, content), item)
         if key in seen:
             raise ContactValidationError(
                 "request_identifier repeats an earlier input's in this call",
                 field="request_identifier",
                 position=position,
             )
-        if not generated:
-            # Only identifiers given by the caller are remembered: generated ones are unique
-            # by construction, and remembering them would make memory grow with the input.
-            seen.add(key)
+        # Only identifiers given by the caller are remembered: generated ones are unique
+        # by construction.
+        seen.add(key)
         return Pending(position, key, item)
 
+    # One batch.
     def settle(
-        self, batch: list[Pending[ItemT]], number: int, deadline_at: float | None
-    ) -> tuple[list[OutT], AbortRun | None]:
-        """Settle one batch; an abort comes back as a value, after the batch's outcomes."""
-        settled: list[OutT] = []
+        self, batch: list[Pending[ItemT]], number: int, work: Work[ItemT, OutT]
+    ) -> AbortRun | None:
+        """Settle one batch into ``work``; a run-stopping error comes back as a value.
+
+        If this thread is interrupted, the inputs still open are answered first (their
+        outcome unknown if a call may have reached the service), then the interrupt goes on.
+        """
+        current: _Round | None = None
         try:
-            settled.extend(self._settle_batch(batch, number, deadline_at))
-        except AbortRun as abort:
-            return settled, abort
-        return settled, None
+            pending = [(p, _NOT_ANSWERED) for p in batch]
+            for round_number in range(self._policy.max_item_retries + 1):
+                if round_number and not self._wait_to_resubmit(round_number, number, pending, work):
+                    return None
+                items = [p for p, _ in pending]
+                current = _Round(items, self._identities.client_token(number, round_number))
+                answer, abort = self._call(current, number, round_number, work)
+                if answer is None:
+                    return abort
+                last_round = round_number == self._policy.max_item_retries
+                pending = self._read(current, answer, work, last_round=last_round)
+                if not pending:
+                    return None
+        except BaseException:
+            round_ = current
+            work.abandon(lambda p: self._interrupted(p, round_))
+            raise
+        return None
 
-    def _settle_batch(
-        self, batch: list[Pending[ItemT]], number: int, deadline_at: float | None
-    ) -> Iterator[OutT]:
-        pending = [(p, _NOT_ANSWERED) for p in batch]
-        for round_number in range(self._policy.max_item_retries + 1):
-            if round_number:
-                wait = self._policy.backoff(round_number)
-                if deadline_at is not None and self._policy.clock() + wait >= deadline_at:
-                    logger.warning(
-                        "%s batch=%d: deadline too near to resubmit %d item(s); reported failed"
-                        " and retryable", self._operation.name, number, len(pending),
-                    )
-                    for p, seen in pending:
-                        yield self._failed(p, seen.code or "", seen.message, retryable=True)
-                    return
-                self._policy.sleep(wait)
-            items = [p for p, _ in pending]
-            # A new body needs a new token: the service refuses a token reused with a
-            # different body (409). Retries of this same body, in _send, reuse it.
-            token = self._identities.client_token(number, round_number)
-            faults: list[CallFault] = []
-            try:
-                answer = self._send(
-                    pending=items, token=token, number=number, round_number=round_number,
-                    faults=faults, deadline_at=deadline_at,
-                )
-            except (_Retry, _DeadlinePassed) as stop:
-                yield from self._give_up(items, faults, number, token, stop)
-                return
-            except AbortRun as abort:
-                yield from self._failed_all(items, abort, faults)
-                raise
-            if answer is None:  # a final whole-call error, such as InvalidRequestException
-                last = faults[-1]
-                # An earlier attempt of this same call may still have created the contacts.
-                unknown = any(f.may_have_acted for f in faults)
-                for p in items:
-                    yield self._failed(
-                        p, last.code, last.message, retryable=False, outcome_unknown=unknown
-                    )
-                return
-            last_round = round_number == self._policy.max_item_retries
-            pending = yield from self._read(items, answer, last_round=last_round)
-            if not pending:
-                return
-
-    def _send(
+    def _wait_to_resubmit(
         self,
-        *,
-        pending: list[Pending[ItemT]],
-        token: str,
-        number: int,
         round_number: int,
-        faults: list[CallFault],
-        deadline_at: float | None,
-    ) -> Answer | None:
-        operation = self._operation
-        keys = [p.key for p in pending]
-        counted = [0]  # attempts that count against max_attempts
-        forgiven = [0]  # throttles the limiter already knew about
+        number: int,
+        pending: list[tuple[Pending[ItemT], ItemAnswer]],
+        work: Work[ItemT, OutT],
+    ) -> bool:
+        """Back off before a resubmission round; False (and answered) if the deadline is near."""
+        wait = self._policy.backoff(round_number)
+        if self._deadline_at is not None and self._policy.clock() + wait >= self._deadline_at:
+            self._deadline_missed.set()
+            self._resubmission_cut_short(number, pending, work)
+            return False
+        try:
+            self._sleep(wait)
+        except _Cancelled:
+            for p, _ in pending:
+                work.add(p, self._interrupted(p, None))
+            return False
+        return True
 
-        def attempt() -> Answer | None:
+    def _call(
+        self, current: _Round, number: int, round_number: int, work: Work[ItemT, OutT]
+    ) -> tuple[Answer | None, AbortRun | None]:
+        """The round's answer; or ``None`` once its items are answered (and why the run stops)."""
+        try:
+            return self._send(current, number, round_number), None
+        except (_Retry, _DeadlinePassed) as stop:
+            self._give_up(current, number, stop, work)
+        except _Final as final:
+            self._final(current, final.fault, work)
+        except _Cancelled:
+            for p in current.items:
+                work.add(p, self._interrupted(p, current))
+        except AbortRun as abort:
+            self._aborted(current, abort, work)
+            return None, abort
+        return None, None
+
+    def _sleep(self, seconds: float) -> None:
+        """The policy's sleep; the real one is cut short when the run is interrupted."""
+        if self._policy.sleep is time.sleep:
+            self._cancelled.wait(seconds)
+        else:
+            self._policy.sleep(seconds)
+        if self._cancelled.is_set():
+            raise _Cancelled
+
+    def _send(self, current: _Round, number: int, round_number: int) -> Answer:
+        """Make the round's call, retrying it under the same token up to ``max_attempts``."""
+        operation = self._operation
+        keys = [p.key for p in current.items]
+        items = [(p.key, p.item) for p in current.items]
+
+        def attempt() -> Answer:
             if self._cancelled.is_set():
-                raise AbortRun(None, None, code=CANCELLED)
+                raise _Cancelled
+            deadline_at = self._deadline_at
             if deadline_at is not None and self._policy.clock() >= deadline_at:
                 raise _DeadlinePassed
             epoch = self._limiter.acquire(
@@ -347,62 +545,105 @@ class Engine(Generic[ItemT, OutT]):
             )
             if epoch is None:
                 raise _DeadlinePassed
+            if self._cancelled.is_set():
+                raise _Cancelled
+            current.attempts += 1
             try:
-                with _botocore.single_attempt():
-                    response = operation.call(
-                        self._client, [(p.key, p.item) for p in pending], token
-                    )
+                with _botocore.single_attempt() as current.call:
+                    response = operation.call(self._client, items, current.token)
             except Exception as exc:
+                mark, current.call = current.call, None
                 fault = fault_from(exc)
                 if fault is None:
-                    raise AbortRun(None, exc) from exc
-                faults.append(fault)
-                # Only throttles and successes tell the limiter about the rate.
-                known = operation.is_throttle(fault) and self._limiter.feedback(
-                    epoch, throttled=True
+                    if mark is not None and not mark.sent:
+                        current.attempts -= 1  # nothing left this process
+                        raise AbortRun(Stop.NOT_SENT, cause=exc) from exc
+                    raise AbortRun(Stop.UNEXPECTED, cause=exc) from exc
+                return self._failed_attempt(
+                    current, fault, epoch=epoch, number=number, round_number=round_number,
+                    exc=exc,
                 )
-                # A throttle the limiter had already slowed down for is congestion it knows
-                # about, not a failure of this batch: it does not use up an attempt (up to
-                # max_attempts such throttles a batch, so that nothing retries forever).
-                forgive = known and forgiven[0] < self._policy.max_attempts
-                forgiven[0] += forgive
-                counted[0] += not forgive
-                logger.debug(
-                    "%s batch=%d round=%d attempt=%d items=%d token=%s -> %s (HTTP %s)%s",
-                    operation.name, number, round_number, len(faults), len(pending), token,
-                    fault.code, fault.status, " known to the limiter" if forgive else "",
-                )
-                if operation.abort_error(fault) is not None:
-                    raise AbortRun(fault) from exc
-                if operation.is_transient(fault):
-                    if self._on_retry is not None:
-                        self._on_retry(fault.code)
-                    raise _Retry(fault, counted=not forgive) from exc
-                return None
+            current.call = None
             self._limiter.feedback(epoch, throttled=False)
             answer = operation.read(response, keys)
+            if not answer.readable:
+                # A 200 whose body is cut off or is not JSON: the same token replays the
+                # real answer, so it is retried like a lost one.
+                fault = CallFault(
+                    code=FailureCode.UNREADABLE_ANSWER.value,
+                    message="the service answered 200 with a body that could not be read",
+                    status=None,
+                    may_have_acted=True,
+                )
+                return self._failed_attempt(
+                    current, fault, epoch=None, number=number, round_number=round_number,
+                    exc=None,
+                )
             logger.debug(
                 "%s batch=%d round=%d attempt=%d items=%d token=%s -> answered",
-                operation.name, number, round_number, len(faults) + 1, len(pending), token,
+                operation.name, number, round_number, current.attempts, len(keys),
+                current.token,
             )
             return answer
 
         retrying = self._policy.retrying(
-            retry_on=_Retry, deadline_at=deadline_at, counted=lambda: counted[0]
+            retry_on=_Retry,
+            deadline_at=self._deadline_at,
+            attempts=lambda: current.attempts,
+            sleep=self._sleep,
         )
         try:
-            result: Answer | None = retrying(attempt)
-        except (_Retry, _DeadlinePassed, AbortRun):
+            result: Answer = retrying(attempt)
+        except _Retry:
+            if current.attempts < self._policy.max_attempts:
+                self._deadline_missed.set()  # tenacity stopped for the deadline
+            raise
+        except _DeadlinePassed:
+            self._deadline_missed.set()
+            raise
+        except (_Final, _Cancelled, AbortRun):
             raise
         except Exception as exc:
             # Anything else (a hook, a limiter, a sleep that raised): the run cannot go on,
             # and this call may have reached the service.
-            raise AbortRun(None, exc) from exc
+            raise AbortRun(Stop.UNEXPECTED, cause=exc) from exc
         return result
 
+    def _failed_attempt(
+        self,
+        current: _Round,
+        fault: CallFault,
+        *,
+        epoch: int | None,
+        number: int,
+        round_number: int,
+        exc: BaseException | None,
+    ) -> Answer:
+        """Classify one failed attempt: raise what the retry loop and ``settle`` act on."""
+        operation = self._operation
+        current.faults.append(fault)
+        # Only throttles and successes tell the limiter about the rate.
+        known = (
+            epoch is not None
+            and operation.is_throttle(fault)
+            and self._limiter.feedback(epoch, throttled=True)
+        )
+        logger.debug(
+            "%s batch=%d round=%d attempt=%d items=%d token=%s -> %s (HTTP %s)",
+            operation.name, number, round_number, current.attempts, len(current.items),
+            current.token, fault.code, fault.status,
+        )
+        if operation.abort_error(fault) is not None:
+            raise AbortRun(Stop.REFUSED, fault=fault) from exc
+        if fault.code == FailureCode.UNREADABLE_ANSWER or operation.is_transient(fault):
+            if self._on_retry is not None:
+                self._on_retry(fault.code)
+            raise _Retry(fault, known_throttle=known) from exc
+        raise _Final(fault) from exc
+
     def _read(
-        self, pending: list[Pending[ItemT]], answer: Answer, *, last_round: bool
-    ) -> Generator[OutT, None, list[tuple[Pending[ItemT], ItemAnswer]]]:
+        self, current: _Round, answer: Answer, work: Work[ItemT, OutT], *, last_round: bool
+    ) -> list[tuple[Pending[ItemT], ItemAnswer]]:
         """Settle what the answer settles; return the items worth another round."""
         if answer.strangers:
             logger.warning(
@@ -411,26 +652,27 @@ class Engine(Generic[ItemT, OutT]):
             )
         again: list[tuple[Pending[ItemT], ItemAnswer]] = []
         gave_up = 0
-        for p in pending:
+        for p in current.items:
             item_answer = answer.items.get(p.key)
             if item_answer is None:
                 # Left out of the answer, or contradicted: the contact may exist, so it is
                 # never sent again under a new token.
-                yield self._failed(
+                work.add(p, self._failed(
                     p, FailureCode.UNKNOWN_OUTCOME,
                     "the service's answer did not settle this request",
                     retryable=False, outcome_unknown=True,
-                )
+                ))
             elif isinstance(item_answer, str):
-                yield self._outcomes.success(p, item_answer)
+                work.add(p, self._outcomes.success(p, item_answer))
             else:
                 code = item_answer.code or FailureCode.UNKNOWN_OUTCOME
                 transient = self._operation.is_transient_item(code)
                 if transient and not last_round:
                     again.append((p, item_answer))
                 else:
+                    # The service answered for it under the last token that carried it.
                     gave_up += transient
-                    yield self._failed(p, code, item_answer.message, retryable=transient)
+                    work.add(p, self._failed(p, code, item_answer.message, retryable=transient))
         if gave_up:
             logger.warning(
                 "%s: %d item(s) still failing with a transient code after %d resubmission(s);"
@@ -439,43 +681,103 @@ class Engine(Generic[ItemT, OutT]):
             )
         return again
 
-    def _give_up(
+    def _resubmission_cut_short(
         self,
-        pending: list[Pending[ItemT]],
-        faults: list[CallFault],
         number: int,
-        token: str,
-        stop: Exception,
-    ) -> Iterator[OutT]:
-        # Any attempt of this round may have created the contacts, not just the last.
-        unknown = any(f.may_have_acted for f in faults)
-        if faults:
-            last = faults[-1]
+        pending: list[tuple[Pending[ItemT], ItemAnswer]],
+        work: Work[ItemT, OutT],
+    ) -> None:
+        logger.warning(
+            "%s batch=%d: deadline too near to resubmit %d item(s); reported failed and "
+            "retryable", self._operation.name, number, len(pending),
+        )
+        for p, seen in pending:
+            # The next round's token never left this run; under a job key, an earlier run
+            # may have sent it.
+            work.add(p, self._failed(
+                p, seen.code or "", seen.message, retryable=True, outcome_unknown=self.durable
+            ))
+
+    def _give_up(
+        self, current: _Round, number: int, stop: Exception, work: Work[ItemT, OutT]
+    ) -> None:
+        unknown = self.durable or current.may_have_acted()
+        if current.faults:
+            last = current.faults[-1]
             code, message = last.code, last.message
         else:
-            code, message = FailureCode.DEADLINE_EXCEEDED, "the run's deadline passed"
+            code, message = FailureCode.DEADLINE_EXCEEDED, "not sent: the run's deadline passed"
         why = "deadline passed" if isinstance(stop, _DeadlinePassed) else "retries exhausted"
         logger.warning(
-            "%s batch=%d token=%s: %s after %d attempt(s), last error %s; "
-            "%d item(s) reported failed and retryable%s",
-            self._operation.name, number, token, why, len(faults), code, len(pending),
-            " (the service may have created them)" if unknown else "",
+            "%s batch=%d token=%s: %s after %d attempt(s), last error %s; %d item(s) reported "
+            "failed and retryable%s", self._operation.name, number, current.token, why,
+            current.attempts, code, len(current.items),
+            ", outcome unknown" if unknown else "",
         )
-        for p in pending:
-            yield self._failed(p, code, message, retryable=True, outcome_unknown=unknown)
+        for p in current.items:
+            work.add(p, self._failed(p, code, message, retryable=True, outcome_unknown=unknown))
 
-    def _failed_all(
-        self, pending: list[Pending[ItemT]], abort: AbortRun, faults: list[CallFault]
-    ) -> Iterator[OutT]:
-        unknown = any(f.may_have_acted for f in faults) or abort.cause is not None
-        code = abort.code
-        message = abort.fault.message if abort.fault else "the call raised an unexpected error"
-        for p in pending:
-            yield self._failed(p, code, message, retryable=False, outcome_unknown=unknown)
+    def _final(self, current: _Round, fault: CallFault, work: Work[ItemT, OutT]) -> None:
+        if self._operation.is_token_conflict(fault):
+            # The token was used before with another body: whatever that call created exists.
+            message = (
+                f"{fault.code}: this batch's ClientToken was used before with a different "
+                "body. Under a job_key this means the job's input changed since an earlier "
+                "run (an item edited, added, removed or moved), and the contacts that run "
+                "created exist. Run the original input again under the same job_key to settle "
+                "them; send changed items only under a new job_key."
+            )
+            unknown = True
+        else:
+            message = fault.message
+            unknown = self.durable or current.may_have_acted()
+        for p in current.items:
+            work.add(p, self._failed(
+                p, fault.code, message, retryable=False, outcome_unknown=unknown
+            ))
+
+    def _aborted(self, current: _Round, abort: AbortRun, work: Work[ItemT, OutT]) -> None:
+        if abort.reason is Stop.NOT_SENT:
+            code, retryable = FailureCode.NOT_SENT.value, True
+            message = "not sent: " + _botocore.unsent_reason(abort.cause or abort)
+            unknown = self.durable or current.may_have_acted()
+        elif abort.fault is not None:
+            code, retryable, message = abort.fault.code, False, abort.fault.message
+            unknown = self.durable or current.may_have_acted()
+        else:
+            code, retryable = abort.code, False
+            message = "the call raised an unexpected error"
+            unknown = True
+        for p in current.items:
+            work.add(p, self._failed(
+                p, code, message, retryable=retryable, outcome_unknown=unknown
+            ))
+
+    # Outcomes.
+    def _interrupted(self, p: Pending[ItemT], current: _Round | None) -> OutT:
+        acted = current is not None and current.may_have_acted()
+        return self._failed(
+            p, FailureCode.INTERRUPTED, "the run was interrupted before this was settled",
+            retryable=True, outcome_unknown=self.durable or acted,
+        )
+
+    def _interrupted_in_flight(self, p: Pending[ItemT]) -> OutT:
+        return self._failed(
+            p, FailureCode.INTERRUPTED,
+            "the run stopped waiting for this call; the service may have acted on it",
+            retryable=True, outcome_unknown=True,
+        )
+
+    def _deadline_exceeded(self, p: Pending[ItemT]) -> OutT:
+        return self._failed(
+            p, FailureCode.DEADLINE_EXCEEDED, "not sent: the run's deadline passed",
+            retryable=True, outcome_unknown=self.durable,
+        )
 
     def _unsent(self, p: Pending[ItemT]) -> OutT:
         return self._failed(
-            p, FailureCode.NOT_SENT, "not sent: the run stopped first", retryable=True
+            p, FailureCode.NOT_SENT, "not sent: the run stopped first",
+            retryable=True, outcome_unknown=self.durable,
         )
 
     def _failed(

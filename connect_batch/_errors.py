@@ -7,6 +7,7 @@
         ├── AccessDeniedError                     403 AccessDeniedException
         ├── InstanceNotFoundError                 404 ResourceNotFoundException
         ├── DeadlineExceededError                 deadline passed, iterator left unread
+        ├── NotSentError                          botocore raised before sending (credentials)
         └── InputError                            the caller's iterable raised
 
 Partial failure is not an exception: it is data in ``BatchResult``. An exception that stops a
@@ -96,6 +97,14 @@ class DeadlineExceededError(RunAbortedError):
     """The run's deadline passed with input left unread (an iterator, not a sequence)."""
 
 
+class NotSentError(RunAbortedError):
+    """botocore raised before the request left (no credentials, no Region, parameters).
+
+    Nothing of the batch that met it was sent; the message says what to fix. The original
+    error is the ``__cause__``.
+    """
+
+
 class InputError(RunAbortedError):
     """Reading the caller's iterable raised; the original error is the ``__cause__``."""
 
@@ -105,7 +114,8 @@ class CallFault:
     """What went wrong with one HTTP attempt, read from botocore's exception.
 
     ``may_have_acted`` is True when the service could have created contacts although the
-    call failed: no answer arrived (a read timeout, a dropped connection) or it answered 5xx.
+    call failed: no answer arrived (a read timeout, a dropped connection), it answered 5xx,
+    or a proxy answered 408 in its place.
     Such a batch may only ever be retried under the same ClientToken.
     """
 
@@ -120,6 +130,7 @@ _NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
 # The request may have reached the service and no answer came back.
 _NO_ANSWER = (HTTPClientError, BotocoreConnectionError)
 _SERVER_ERROR = 500
+_REQUEST_TIMEOUT = 408
 
 
 def fault_from(exc: BaseException) -> CallFault | None:
@@ -134,7 +145,7 @@ def fault_from(exc: BaseException) -> CallFault | None:
             code=str(error.get("Code") or "Unknown"),
             message=str(error.get("Message") or ""),
             status=status,
-            may_have_acted=status is None or status >= _SERVER_ERROR,
+            may_have_acted=status is None or status >= _SERVER_ERROR or status == _REQUEST_TIMEOUT,
         )
     if isinstance(exc, _NOT_SENT):
         return CallFault(

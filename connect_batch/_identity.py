@@ -3,7 +3,9 @@
 Without a job key both are random, which is safe within one run: the library never sends a
 new token for a body whose answer it did not see. With a job key both are derived from it,
 so a run that is killed and started again on the same input sends the very same calls and
-the service replays its earlier answers instead of creating contacts twice.
+the service replays its earlier answers instead of creating contacts twice. Such tokens are
+*durable*: an earlier run may have sent any of them, so nothing sent under one is ever known
+not to exist unless the service said so.
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ import attrs
 class Identities(Protocol):
     """Names a run's inputs and calls."""
 
-    def request_identifier(self, position: int) -> str:
-        """An identifier for the input at ``position`` that came without one (<= 80 chars)."""
+    @property
+    def durable(self) -> bool:
+        """True when the same names come back in another run (so one may have sent them)."""
+
+    def request_identifier(self, position: int, content: str) -> str:
+        """An identifier (<= 80 chars) for the input at ``position`` that came without one.
+
+        ``content`` is the input's fingerprint when ``durable`` (else empty).
+        """
 
     def client_token(self, batch: int, round_number: int) -> str:
         """The ClientToken for round ``round_number`` of batch ``batch`` (<= 500 chars)."""
@@ -28,7 +37,9 @@ class Identities(Protocol):
 class RandomIdentities:
     """Fresh uuid4 values: unique, and never the same twice."""
 
-    def request_identifier(self, position: int) -> str:  # noqa: ARG002 - protocol signature
+    durable = False
+
+    def request_identifier(self, position: int, content: str) -> str:  # noqa: ARG002
         return uuid.uuid4().hex
 
     def client_token(self, batch: int, round_number: int) -> str:  # noqa: ARG002
@@ -47,17 +58,23 @@ def _digest(*parts: str) -> str:
 class JobIdentities:
     """Values derived from ``job_key`` and *where* an input or call sits in the run.
 
-    Positions, not contents, on purpose: if a rerun's input differs from the first run's,
-    a call under a remembered token carries a different body and the service refuses it
-    (409) rather than creating a second contact for somebody. Deriving from contents would
-    give edited or shifted inputs new tokens, and so new contacts for the others in their
-    batch.
+    Tokens come from positions, not contents, on purpose: if a rerun's input differs from
+    the first run's, a call under a remembered token carries a different body and the
+    service refuses it (409) rather than creating a second contact for somebody. Tokens
+    derived from contents would give edited or shifted inputs new tokens, and so new
+    contacts for the others in their batch.
+
+    Generated RequestIdentifiers come from the position *and* the content: so if a service
+    replayed an old answer by token alone, for a body that has since changed, the answer
+    would name identifiers this run did not send, and the library reports those inputs as
+    unknown instead of taking the old answer for theirs.
     """
 
     job_key: str
+    durable = True
 
-    def request_identifier(self, position: int) -> str:
-        return _digest("request", self.job_key, str(position))[:40]
+    def request_identifier(self, position: int, content: str) -> str:
+        return _digest("request", self.job_key, str(position), content)[:40]
 
     def client_token(self, batch: int, round_number: int) -> str:
         return _digest("token", self.job_key, str(batch), str(round_number))

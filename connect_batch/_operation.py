@@ -7,6 +7,7 @@ would be another description, not another engine.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -37,11 +38,14 @@ class Answer:
 
     ``unclear`` holds keys the answer contradicts itself about (both lists, or an entry
     missing its fields); ``strangers`` counts entries for keys that were not sent.
+    ``readable`` is False for a body that is not an answer at all (cut off, not JSON): the
+    engine retries such a call under the same token, which replays the real answer.
     """
 
     items: Mapping[str, str | ItemAnswer]
     unclear: frozenset[str] = frozenset()
     strangers: int = 0
+    readable: bool = True
 
 
 class BatchOperation(Protocol[ItemT_contra]):
@@ -58,6 +62,9 @@ class BatchOperation(Protocol[ItemT_contra]):
     def item_key(self, item: ItemT_contra) -> str | None:
         """The caller-given key tying an item to its answer, or ``None`` to generate one."""
 
+    def fingerprint(self, item: ItemT_contra) -> str:
+        """A stable text of everything ``item`` sends, for job-derived identifiers."""
+
     def call(
         self, client: Any, items: Sequence[tuple[str, ItemT_contra]], token: str
     ) -> Mapping[str, Any]:
@@ -71,6 +78,9 @@ class BatchOperation(Protocol[ItemT_contra]):
 
     def is_throttle(self, fault: CallFault) -> bool:
         """True when ``fault`` says the caller is over the service's rate."""
+
+    def is_token_conflict(self, fault: CallFault) -> bool:
+        """True when ``fault`` says the token was used before with a different body."""
 
     def is_transient_item(self, code: str) -> bool:
         """True when an item that failed with ``code`` may succeed if sent again."""
@@ -90,10 +100,13 @@ TRANSIENT_CALL_CODES = frozenset(
      "TooManyRequestsException", "ServiceUnavailableException", "ServiceUnavailable"}
 )
 TOO_MANY_REQUESTS = 429
+# A proxy's "Request Timeout": the same call, under the same token, may go through.
+REQUEST_TIMEOUT = 408
 THROTTLE_CODES = frozenset(
     {"LimitExceededException", "ThrottlingException", "TooManyRequestsException"}
 )
 SERVER_ERROR = 500
+CONFLICT = 409
 # Per-item codes worth another round in a new call (a new body, so a new token): the
 # service throttled or failed on that item alone. The model gives no hints; these are the
 # only two that read as transient. Every other code describes the request itself.
@@ -117,6 +130,9 @@ class BatchPutContactOperation:
     def item_key(self, item: ContactRequest) -> str | None:
         return item.request_identifier
 
+    def fingerprint(self, item: ContactRequest) -> str:
+        return json.dumps(item.to_api(), sort_keys=True, separators=(",", ":"))
+
     def call(
         self, client: Any, items: Sequence[tuple[str, ContactRequest]], token: str
     ) -> Mapping[str, Any]:
@@ -128,6 +144,12 @@ class BatchPutContactOperation:
         return response
 
     def read(self, response: Mapping[str, Any], sent: Sequence[str]) -> Answer:
+        if not isinstance(response, Mapping) or not any(
+            isinstance(response.get(name), list)
+            for name in ("SuccessfulRequestList", "FailedRequestList")
+        ):
+            # botocore makes {} (or {"message": ...}) of a body cut off or not JSON.
+            return Answer({}, readable=False)
         expected = set(sent)
         created: dict[str, str] = {}
         failed: dict[str, ItemAnswer] = {}
@@ -161,12 +183,15 @@ class BatchPutContactOperation:
             return True
         return (
             fault.code in TRANSIENT_CALL_CODES
-            or fault.status == TOO_MANY_REQUESTS
+            or fault.status in (TOO_MANY_REQUESTS, REQUEST_TIMEOUT)
             or fault.status >= SERVER_ERROR
         )
 
     def is_throttle(self, fault: CallFault) -> bool:
         return fault.status == TOO_MANY_REQUESTS or fault.code in THROTTLE_CODES
+
+    def is_token_conflict(self, fault: CallFault) -> bool:
+        return fault.code == "IdempotencyException" or fault.status == CONFLICT
 
     def is_transient_item(self, code: str) -> bool:
         return code in TRANSIENT_ITEM_CODES

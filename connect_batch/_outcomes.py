@@ -43,6 +43,8 @@ class FailureCode(str, enum.Enum):
     UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
     NOT_SENT = "NOT_SENT"
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    INTERRUPTED = "INTERRUPTED"
+    UNREADABLE_ANSWER = "UNREADABLE_ANSWER"
 
     def __str__(self) -> str:
         return self.value

@@ -46,9 +46,10 @@ def _at_least(low: int) -> Callable[[object, attrs.Attribute[int], int], None]:
 class RetryPolicy:
     """How a batch is retried.
 
-    ``max_attempts`` counts HTTP attempts that reach the service for one batch (botocore's
-    own retries are switched off for the library's calls). Waits are exponential with full
-    jitter: a uniform draw from 0 to ``min(max_backoff, initial_backoff * 2**(n-1))``.
+    ``max_attempts`` caps the HTTP attempts made under one ClientToken in a run (botocore's
+    own retries are switched off for the library's calls); it is never exceeded. Waits are
+    exponential with full jitter: a uniform draw from 0 to
+    ``min(max_backoff, initial_backoff * 2**(n-1))``.
     ``max_item_retries`` bounds how many times items that failed on their own with a
     transient code are put again. ``deadline`` bounds a whole run: no attempt starts, and
     no wait is begun that would end, after it.
@@ -78,47 +79,49 @@ class RetryPolicy:
         *,
         retry_on: type[BaseException],
         deadline_at: float | None,
-        counted: Callable[[], int],
+        attempts: Callable[[], int],
+        sleep: Callable[[float], None] | None = None,
     ) -> tenacity.Retrying:
-        """A tenacity ``Retrying`` for one batch: ``retry_on`` errors are retried.
+        """A tenacity ``Retrying`` for one call: ``retry_on`` errors are retried.
 
-        ``counted`` says how many attempts so far count against ``max_attempts``; an attempt
-        that did not count (its error says ``counted = False``) is retried without a wait.
+        ``attempts`` says how many HTTP attempts the call has made; it stops at
+        ``max_attempts``, a hard cap. An error whose ``known_throttle`` is True is retried
+        without a backoff of its own: the rate limiter's pace is the wait.
         """
-        stop: tenacity.stop.stop_base = _StopAfterCounted(self.max_attempts, counted)
+        stop: tenacity.stop.stop_base = _StopAfterAttempts(self.max_attempts, attempts)
         if deadline_at is not None:
             stop = stop | _StopBefore(deadline_at, self.clock)
         return tenacity.Retrying(
             stop=stop,
-            wait=_CountedBackoff(self.backoff, counted),
+            wait=_Backoff(self.backoff, attempts),
             retry=tenacity.retry_if_exception_type(retry_on),
-            sleep=self.sleep,
+            sleep=sleep or self.sleep,
             reraise=True,
         )
 
 
 @attrs.frozen
-class _StopAfterCounted(tenacity.stop.stop_base):
+class _StopAfterAttempts(tenacity.stop.stop_base):
     max_attempts: int
-    counted: Callable[[], int]
+    attempts: Callable[[], int]
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:  # noqa: ARG002
-        return self.counted() >= self.max_attempts
+        return self.attempts() >= self.max_attempts
 
 
 @attrs.frozen
-class _CountedBackoff(tenacity.wait.wait_base):
-    """The policy's full-jitter backoff, numbered by counted attempts only."""
+class _Backoff(tenacity.wait.wait_base):
+    """The policy's full-jitter backoff, numbered by HTTP attempts made."""
 
     backoff: Callable[[int], float]
-    counted: Callable[[], int]
+    attempts: Callable[[], int]
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
-        if getattr(error, "counted", True) is False:
+        if getattr(error, "known_throttle", False):
             return 0.0
-        return self.backoff(max(1, self.counted()))
+        return self.backoff(max(1, self.attempts()))
 
 
 @attrs.frozen

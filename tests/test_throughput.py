@@ -138,7 +138,7 @@ def test_the_limiter_is_shared_by_every_thread_of_a_client(fake_connect):
     assert client._engine(None)._limiter is client.rate_limiter
 
 
-def test_known_throttles_do_not_use_up_a_batchs_attempts(fake_connect):
+def test_known_throttles_wait_only_for_the_pace_but_still_count_as_attempts(fake_connect):
     clock = FakeClock()
     limiter = AdaptiveRateLimiter(clock=clock, sleep=clock.sleep)
     stale = limiter.acquire() or 0
@@ -154,12 +154,17 @@ def test_known_throttles_do_not_use_up_a_batchs_attempts(fake_connect):
         def feedback(self, epoch, *, throttled):
             return limiter.feedback(epoch, throttled=throttled)
 
+    backoffs: list[float] = []
     fake_connect.fake.plan(Fault.throttle(), Fault.throttle(), Fault.throttle())
-    client = fake_connect.batch_client(max_attempts=2, rate_limiter=StaleEpochs())
+    client = fake_connect.batch_client(
+        max_attempts=3, rate_limiter=StaleEpochs(), sleep=backoffs.append
+    )
     result = client.put_contacts(contacts(3))
-    # Three known throttles, then success: the batch's two attempts were never used up.
-    assert result.all_succeeded
-    assert [c.outcome for c in fake_connect.calls] == ["throttled"] * 3 + ["answered"]
+    # max_attempts is a hard cap: three known throttles use up three attempts.
+    assert [c.outcome for c in fake_connect.calls] == ["throttled"] * 3
+    assert {f.code for f in result.failed} == {"LimitExceededException"}
+    # Known throttles add no backoff of their own: the limiter's pace is the wait.
+    assert backoffs == [0.0, 0.0]
 
 
 def test_permanent_throttling_still_ends_at_max_attempts_with_the_limiter(fake_connect):
@@ -332,11 +337,18 @@ def test_a_call_queued_before_a_slow_down_takes_a_new_slot_and_epoch():
     assert limiter.feedback(second, throttled=True) is False
 
 
-def test_the_batcher_keeps_an_interrupted_batch(fake_connect):
+def test_an_interrupted_batchers_batch_is_answered_not_left_unsent(fake_connect):
     client = fake_connect.batch_client(sleep=lambda _s: (_ for _ in ()).throw(KeyboardInterrupt))
     fake_connect.fake.plan(Fault.throttle())
-    inputs = contacts(25)
+    inputs = contacts(30)
     batcher = client.batcher()
     with pytest.raises(KeyboardInterrupt):
         put_all(batcher, inputs)
-    assert batcher.unsent == inputs
+    # The first 25 were handed to a call: they are answered, never "unsent". The call was
+    # throttled (nothing created) and no token carries a job key: known not created.
+    assert batcher.unsent == []
+    assert [f.position for f in batcher.result.failed] == list(range(25))
+    assert {(f.code, f.retryable, f.outcome_unknown) for f in batcher.result.failed} == {
+        ("INTERRUPTED", True, False)
+    }
+    assert fake_connect.contacts == []
