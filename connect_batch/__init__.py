@@ -6,7 +6,7 @@ what can be retried without creating a contact twice, and answers every input ex
 
 import logging
 
-from connect_batch._client import Batcher, ContactBatchClient
+from connect_batch._client import Batcher, ContactBatchClient, OutcomeStream
 from connect_batch._errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -15,6 +15,7 @@ from connect_batch._errors import (
     DeadlineExceededError,
     InputError,
     InstanceNotFoundError,
+    NotSentError,
     RunAbortedError,
 )
 from connect_batch._models import (
@@ -51,8 +52,10 @@ __all__ = [
     "InputError",
     "InstanceNotFoundError",
     "NoLimit",
+    "NotSentError",
     "OutboundStrategy",
     "Outcome",
+    "OutcomeStream",
     "RateLimiter",
     "RetryPolicy",
     "RunAbortedError",

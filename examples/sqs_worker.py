@@ -9,11 +9,15 @@ and, for each message:
 2. puts the rest with ``job_key`` = the message id (or the key a requeued message
    carries), so that if the worker dies before it deletes the message, SQS redelivers it
    and the rerun replays instead of calling anyone twice;
-3. sends the retryable failures back to the queue as a new message, delayed, under a job
-   key derived from this one (so a redelivered original requeues under the same key, and
-   its copy replays too), at most ``MAX_GENERATIONS`` times; and logs the ones whose
-   outcome is unknown for a person to look at (resending those could call someone twice);
-4. deletes the message, only now that every contact in it has an outcome.
+3. if any contact's outcome is unknown (a call throttled out, timed out or cut off: the
+   service may have created it), leaves the message alone: SQS hands it out again after
+   its visibility timeout, and the rerun under the same job key sends the very same
+   tokens, so the service replays what exists and creates what does not. The queue's
+   redrive policy (``maxReceiveCount``) bounds how often that happens;
+4. otherwise sends the failures that are known not created and retryable back to the
+   queue as a new message, delayed, under a job key derived from this one (so a
+   redelivered original requeues under the same key, and its copy replays too), at most
+   ``MAX_GENERATIONS`` times, and deletes the message: every contact in it is settled.
 
 A message that cannot be read (not JSON, a contact that is not an object, identifiers
 repeated) is logged and left alone: the queue's redrive policy moves it to a dead-letter
@@ -114,7 +118,19 @@ def process_message(
         result = client.put_contacts(contacts, job_key=job_key)
     except ContactValidationError as error:  # e.g. identifiers repeated within the message
         raise UnreadableMessage(str(error)) from None
-    retry = result.retryable()
+    unknown = result.unknown()
+    if unknown:
+        # Settle them the only safe way: the same job again, so the same tokens. Nothing is
+        # requeued and the message is not deleted; SQS redelivers it.
+        logger.warning(
+            "message %s: %d contact(s) with unknown outcome (%s); leaving the message to be "
+            "delivered again and settled under the same job key",
+            message["MessageId"], len(unknown), ", ".join(sorted({f.code for f in unknown})),
+        )
+        return MessageReport(
+            created=len(result.succeeded), invalid=invalid, requeued=0, unknown=len(unknown)
+        )
+    retry = result.retryable()  # known not created: a new key cannot call anyone twice
     if retry and generation < MAX_GENERATIONS:
         sqs.send_message(
             QueueUrl=queue_url,
@@ -130,17 +146,12 @@ def process_message(
     elif retry:
         logger.error("message %s: %d contacts still failing after %d retries; dropped",
                      message["MessageId"], len(retry), MAX_GENERATIONS)
-    for failure in result.unknown():
-        logger.error(
-            "message %s: outcome unknown for %s (%s); not resent",
-            message["MessageId"], failure.request_identifier, failure.code,
-        )
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return MessageReport(
         created=len(result.succeeded),
         invalid=invalid,
         requeued=len(retry) if generation < MAX_GENERATIONS else 0,
-        unknown=len(result.unknown()),
+        unknown=0,
     )
 
 

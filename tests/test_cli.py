@@ -148,6 +148,40 @@ def test_resume_after_a_killed_run_creates_nothing_twice(tmp_path, served):
     assert all(ledger[line["request_identifier"]] == line["contact_id"] for line in lines)
 
 
+def test_resume_while_throttled_then_again_creates_every_row_once(tmp_path, served):
+    double, connection = served
+    double.fake.latency = 0.2
+    source = write_csv(tmp_path / "c.csv", 200)
+    out = tmp_path / "o.jsonl"
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "connect_batch", "put", str(source), *connection,
+         "--out", str(out), "--quiet", "--concurrency", "8"],
+        cwd=ROOT, env=os.environ.copy(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(double.contacts) < 25:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)  # with calls in flight: committed, never answered
+    process.wait()
+    double.fake.latency = 0.0
+    double.fake.throttle(rate=0, burst=0)
+    throttled = cli("put", str(source), *connection, "--resume", str(out), "--quiet",
+                    "--max-attempts", "2")
+    assert throttled.returncode == 1
+    double.fake.reset_faults()
+    done = cli("put", str(source), *connection, "--resume", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert len(double.contacts) == 200
+    assert double.duplicates() == {}
+    # A line the kill cut short is skipped; its row is answered again by the resume.
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line.endswith("}")]
+    latest = {line["row"]: line for line in lines if "row" in line}
+    ledger = {c.request_identifier: c.contact_id for c in double.contacts}
+    assert sorted(latest) == list(range(1, 201))
+    assert all(ledger[line["request_identifier"]] == line["contact_id"] for line in latest.values())
+
+
 def test_resume_refuses_another_job_key(tmp_path, served):
     _double, connection = served
     source = write_csv(tmp_path / "c.csv", 3)

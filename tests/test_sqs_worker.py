@@ -123,3 +123,32 @@ def test_an_unreadable_message_is_left_and_the_rest_go_on(fake_connect, queue, c
     assert [r.created for r in reports] == [1]
     assert len(fake_connect.contacts) == 1
     assert sum("dead-letter" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_redelivered_message_while_throttled_leaves_the_message_and_calls_nobody_twice(
+    fake_connect, queue
+):
+    sqs, url = queue
+    inputs = [contact(i) for i in range(50)]
+    send(sqs, url, inputs)
+    [message] = receive_all(sqs, url)
+    client = fake_connect.batch_client(max_attempts=2)
+    # The first delivery's worker put the contacts, then died before deleting the message.
+    client.put_contacts(inputs, job_key=message["MessageId"])
+    assert len(fake_connect.contacts) == 50
+    # Redelivered while the service throttles every call: the outcome of all 50 is unknown
+    # under this job key, so nothing is requeued and the message is not deleted.
+    fake_connect.fake.throttle(rate=0, burst=0)
+    sent: list[str] = []
+    original_send = sqs.send_message
+    sqs.send_message = lambda **kwargs: sent.append(kwargs["MessageBody"])
+    report = process_message(sqs, url, client, message)
+    assert (report.created, report.requeued, report.unknown) == (0, 0, 50)
+    assert sent == []
+    # The next delivery, unthrottled, settles everything from the ledger and deletes it.
+    fake_connect.fake.reset_faults()
+    sqs.send_message = original_send
+    report = process_message(sqs, url, client, message)
+    assert (report.created, report.unknown) == (50, 0)
+    assert len(fake_connect.contacts) == 50
+    assert fake_connect.duplicates() == {}
