@@ -121,6 +121,8 @@ def _omitted(double: ConnectDouble, inputs: list[ContactRequest], rng: random.Ra
 
 _MIX = [
     Fault.throttle(),
+    Fault.garbled(),
+    Fault.truncated(),
     Fault.error(),
     Fault.error(after_commit=True),
     Fault.dropped(),
@@ -165,6 +167,12 @@ SCENARIOS = [
              _plan(None, Fault.error(409, "IdempotencyException"))),
     Scenario("item missing from answer", "3 items created but left out of the answer",
              _omitted),
+    Scenario("garbled 200", "contacts created, then a 200 whose body is not JSON",
+             _plan(Fault.garbled(), None, Fault.garbled())),
+    Scenario("truncated 200", "contacts created, then a 200 cut off on the wire",
+             _plan(Fault.truncated(), None, Fault.truncated())),
+    Scenario("proxy 408", "a proxy answers 408 Request Timeout; nothing created",
+             _plan(Fault.error(408, "RequestTimeout"), None, Fault.error(408, "RequestTimeout"))),
     Scenario("combined", "a random mix of all the above, per run", _combined, count=100),
 ]
 

@@ -14,6 +14,7 @@ import time
 
 from connect_batch.testing import dummy_credentials, moto_server
 from tests.faults.harness import SCENARIOS, Report, kill_and_rerun, run
+from tests.faults.sequences import SEQUENCES, SequenceReport, run_sequence
 
 KILL_RUNS_SHARE = 2  # kill scenarios are slower; run half as many
 
@@ -39,6 +40,11 @@ def main() -> None:
         rows.append(
             ("process killed", "SIGKILL twice at random points, then rerun", kills)
         )
+        sequences: list[tuple[str, str, list[SequenceReport]]] = [
+            (sequence.name, sequence.description,
+             [run_sequence(sequence, endpoint, seed) for seed in range(args.runs)])
+            for sequence in SEQUENCES
+        ]
     print("| fault | what happens | runs | contacts | created | succeeded | unknown, created "
           "| duplicates | lost | answered once | attempts/token ≤ max |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -50,6 +56,16 @@ def main() -> None:
             f"{sum(r.lost for r in reports)} | "
             f"{'yes' if all(r.answered_once for r in reports) else 'NO'} | "
             f"{'yes' if all(r.max_attempts_per_token <= 6 for r in reports) else 'NO'} |"
+        )
+    print("\n| sequence | what happens | runs | contacts | created | duplicates | lost "
+          "| retryable but created | settled at the end |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, description, reports in sequences:
+        print(
+            f"| {name} | {description} | {len(reports)} | {sum(r.inputs for r in reports)} | "
+            f"{sum(r.created for r in reports)} | {sum(r.duplicates for r in reports)} | "
+            f"{sum(r.lost for r in reports)} | {sum(r.unsafe_retryable for r in reports)} | "
+            f"{'yes' if all(r.settled for r in reports) else 'NO'} |"
         )
     print(f"\n{time.monotonic() - started:.0f} s")
 

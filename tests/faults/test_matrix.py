@@ -10,6 +10,7 @@ import pytest
 from connect_batch import ContactBatchClient
 from connect_batch.testing import ConnectDouble
 from tests.faults.harness import MAX_ATTEMPTS, SCENARIOS, Doorway, measure, mixed_inputs, run
+from tests.faults.sequences import SEQUENCES, run_sequence
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -18,6 +19,14 @@ def test_scenario_keeps_every_invariant(moto_server, scenario, seed):
     report = run(scenario, moto_server, seed)
     report.check()
     assert report.inputs == scenario.count
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("sequence", SEQUENCES, ids=lambda s: s.name)
+def test_sequence_of_runs_creates_nobody_twice(moto_server, sequence, seed):
+    report = run_sequence(sequence, moto_server, seed)
+    report.check()
+    assert report.created <= report.inputs
 
 
 def behind_a_doorway(moto_server):
