@@ -29,8 +29,8 @@ class RateLimiter(Protocol):
     ``None`` when the wait would outlast what is left of the run's deadline). After the
     call, ``feedback`` reports whether it was throttled and returns True when the limiter
     already knew: the throttle belongs to congestion it has slowed down for since the call
-    left (its epoch has moved on). The engine does not count such a throttle against the
-    batch's ``max_attempts``.
+    left (its epoch has moved on). The engine retries such a throttle without a backoff of
+    its own (the limiter's pace is the wait); it still counts against ``max_attempts``.
     """
 
     def acquire(self, max_wait: float | None = None) -> int | None:
