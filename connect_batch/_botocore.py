@@ -9,7 +9,8 @@ its last. Calls the caller makes themselves, and every other operation, are unto
 
 A second handler, on ``before-send.<service>.<Operation>``, marks the moment the request is
 handed to the HTTP layer. An exception raised before that mark (no credentials, a
-credential refresh that failed, parameters botocore refused) proves that nothing was sent.
+credential refresh that failed, parameters botocore refused) proves that the request was
+not sent.
 """
 
 from __future__ import annotations
@@ -118,22 +119,22 @@ def unsent_reason(exc: BaseException) -> str:
     name = type(exc).__name__
     if isinstance(exc, _CREDENTIAL_ERRORS):
         return (
-            f"botocore found no usable AWS credentials ({name}); nothing was sent. Configure "
-            "credentials for the boto3 session (environment, profile, role or SSO login), "
-            "then run again"
+            f"botocore found no usable AWS credentials ({name}), so the request was not "
+            "sent. Configure credentials for the boto3 session (environment, profile, role "
+            "or SSO login), then run again"
         )
     if isinstance(exc, NoRegionError):
         return (
-            f"no AWS Region is configured ({name}); nothing was sent. Pass region_name to the "
-            "boto3 client or set AWS_DEFAULT_REGION, then run again"
+            f"no AWS Region is configured ({name}), so the request was not sent. Pass "
+            "region_name to the boto3 client or set AWS_DEFAULT_REGION, then run again"
         )
     if isinstance(exc, ParamValidationError):
         return (
-            f"botocore refused the request's parameters before sending ({name}); nothing was "
+            f"botocore refused the request's parameters ({name}), so the request was not "
             "sent. The library validates every field first, so this points to a botocore "
             "model newer or older than the library expects: upgrade connect-batch and botocore"
         )
     return (
-        f"the boto3 client raised {name} before the request was sent; nothing was sent. "
-        "Fix the client's configuration (credentials, Region, event handlers), then run again"
+        f"the boto3 client raised {name} before sending, so the request was not sent. Fix "
+        "the client's configuration (credentials, Region, event handlers), then run again"
     )

@@ -509,15 +509,18 @@ def _send(
     requests = [row.request for row in rows if row.request is not None]
     run = engine.run(requests)
     try:
-        for outcome in run:
-            record(outcome)
+        # Ctrl-C is raised where no outcome is between the run and the file.
+        with engine.interrupts.guard():
+            for outcome in run:
+                record(outcome)
     except AbortRun as abort:
         # Every row the run had read is in the outcomes file by now; say why it stopped.
         error = _aborted(client.operation, abort, BatchResult())
         raise UsageError(str(error)) from None
     except BaseException:
-        # Interrupted: the calls in flight finished; write their outcomes before leaving.
-        for outcome in run.leftover:
+        # Interrupted: calls in flight finish (a second Ctrl-C stops the wait); their
+        # outcomes, and those of rows read but not sent, are written before leaving.
+        for outcome in run.close():
             record(outcome)
         raise
 

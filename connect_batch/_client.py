@@ -172,10 +172,13 @@ class ContactBatchClient:
         the same key and the service replays instead of creating. Two *different* inputs
         under one key share tokens, and the service refuses the second (409).
         """
-        run = self._engine(job_key).run(contacts)
+        engine = self._engine(job_key)
+        run = engine.run(contacts)
         outcomes: list[Outcome] = []
         try:
-            outcomes.extend(run)
+            with engine.interrupts.guard():
+                outcomes.extend(run)
+                result = BatchResult.from_outcomes(outcomes)
         except ContactValidationError as error:
             if not outcomes:
                 raise
@@ -186,10 +189,12 @@ class ContactBatchClient:
                 abort.cause or abort.__cause__
             )
         except BaseException as interrupt:
-            outcomes.extend(run.leftover)
-            _attach_result(interrupt, BatchResult.from_outcomes(outcomes))
+            try:
+                outcomes.extend(run.close())
+            finally:
+                _attach_result(interrupt, BatchResult.from_outcomes(outcomes))
             raise
-        return BatchResult.from_outcomes(outcomes)
+        return result
 
     def iter_put_contacts(
         self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
@@ -332,22 +337,23 @@ class Batcher:
 
     It may be shared by threads: ``put`` is safe to call from several at once, each full
     batch is sent by the thread whose ``put`` filled it (so up to one call per producer
-    thread is in flight), and leaving the block waits for the calls in flight.
+    thread is in flight), and leaving the block waits for the calls in flight. An
+    exception leaving the block (Ctrl-C included) stops new attempts at once; a second
+    Ctrl-C while the block waits for calls in flight stops the wait, and those calls'
+    contacts are reported unknown.
     """
 
     def __init__(self, engine: Engine[ContactRequest, Outcome], size: int) -> None:
         self._engine = engine
         self._size = size
         engine.start_clock()
-        self._lock = threading.Condition()
+        self._lock = threading.Lock()
         self._buffer: list[Pending[ContactRequest]] = []
         self._seen: set[str] = set()
-        self._outcomes: list[Outcome] = []
+        self._works: list[Work[ContactRequest, Outcome]] = []
         self._positions = itertools.count()
         self._numbers = itertools.count(1)
-        self._sending = 0
         self._closed = False
-        self._abort: AbortRun | None = None
         self.unsent: list[ContactRequest] = []
         self.result = BatchResult()
 
@@ -362,13 +368,40 @@ class Batcher:
             self._buffer.append(self._engine.key(contact, next(self._positions), self._seen))
             if len(self._buffer) < self._size:
                 return
-            batch = self._take()
-        self._send(*batch)
+            work, number = self._hand_over()
+        self._send(work, number)
 
-    def _take(self) -> tuple[list[Pending[ContactRequest]], int]:
-        batch, self._buffer = self._buffer, []
-        self._sending += 1
-        return batch, next(self._numbers)
+    def _hand_over(self) -> tuple[Work[ContactRequest, Outcome], int]:
+        """The buffer becomes a batch for a call; called with the lock held."""
+        work: Work[ContactRequest, Outcome] = Work(self._buffer)
+        self._buffer = []
+        self._works.append(work)
+        return work, next(self._numbers)
+
+    def _send(self, work: Work[ContactRequest, Outcome], number: int) -> None:
+        engine = self._engine
+        try:
+            # The call is made on this thread: Ctrl-C lets it finish, then stops the run.
+            with engine.interrupts.guard(), engine.interrupts.direct():
+                abort = engine.settle(work.batch, number, work)
+        except BaseException:
+            engine.cancel()
+            with self._lock:
+                self._closed = True
+            raise
+        finally:
+            work.finished.set()  # also when settle never started (an interrupt before it)
+        if abort is not None:
+            engine.cancel()
+            with self._lock:
+                self._closed = True
+                self.result = self._result()
+            raise _aborted(engine.operation, abort, self.result) from (
+                abort.cause or abort.__cause__
+            )
+
+    def _result(self) -> BatchResult:
+        return BatchResult.from_outcomes(o for w in self._works for o in list(w.outcomes))
 
     def __exit__(
         self,
@@ -376,39 +409,36 @@ class Batcher:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        engine = self._engine
+        if exc is not None:
+            engine.cancel()  # nothing new starts: calls in flight finish
         with self._lock:
-            rest = self._take() if exc is None and self._buffer and not self._closed else None
+            rest = self._hand_over() if exc is None and self._buffer and not self._closed else None
+            self._closed = True
+            self.unsent = [p.item for p in self._buffer]
         try:
             if rest is not None:
                 self._send(*rest)
+            with engine.interrupts.guard(stopping=exc is not None):
+                self._wait_for_calls(stopping=exc is not None)
         finally:
             with self._lock:
-                self._closed = True
-                while self._sending:
-                    self._lock.wait()
-                self.unsent = [p.item for p in self._buffer]
-                self.result = BatchResult.from_outcomes(self._outcomes)
+                self.result = self._result()
 
-    def _send(self, batch: list[Pending[ContactRequest]], number: int) -> None:
-        work: Work[ContactRequest, Outcome] = Work(batch)
-        abort: AbortRun | None = None
+    def _wait_for_calls(self, *, stopping: bool) -> None:
+        """Wait for other threads' calls; a second interrupt stops the wait."""
+        engine = self._engine
         try:
-            abort = self._engine.settle(batch, number, work)
+            for work in list(self._works):
+                if stopping and work.withdraw():
+                    # Handed over but never started: nothing of it was sent.
+                    work.abandon(engine.interrupted_unsent)
+                    continue
+                while not work.finished.wait(0.05):
+                    if engine.interrupts.stop_waiting:
+                        raise KeyboardInterrupt  # noqa: TRY301 - the wait ends as Ctrl-C does
         except BaseException:
-            # Interrupted mid-call: settle answered the batch (outcome unknown if the call
-            # may have reached the service), so it is in ``result``, never in ``unsent``.
-            with self._lock:
-                self._closed = True
+            engine.cancel()
+            for work in self._works:
+                work.abandon(engine.interrupted_in_flight)
             raise
-        finally:
-            with self._lock:
-                self._outcomes.extend(work.outcomes)
-                self.result = BatchResult.from_outcomes(self._outcomes)
-                self._sending -= 1
-                self._lock.notify_all()
-                if abort is not None:
-                    self._closed = True
-        if abort is not None:
-            raise _aborted(self._engine.operation, abort, self.result) from (
-                abort.cause or abort.__cause__
-            )

@@ -23,8 +23,10 @@ import collections
 import concurrent.futures
 import contextvars
 import enum
+import functools
 import itertools
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -35,6 +37,7 @@ import attrs
 from connect_batch import _botocore
 from connect_batch._errors import CallFault, ContactValidationError, fault_from
 from connect_batch._identity import Identities, RandomIdentities
+from connect_batch._interrupts import Interrupts
 from connect_batch._operation import Answer, BatchOperation, ItemAnswer
 from connect_batch._outcomes import FailureCode
 from connect_batch._pacing import NoLimit, RateLimiter
@@ -141,26 +144,44 @@ class _Round:
     faults: list[CallFault] = attrs.field(factory=list)
     attempts: int = 0  # HTTP attempts handed to botocore, each counted against max_attempts
     call: _botocore.CallMark | None = None  # the attempt in progress, if any
+    answered: bool = False  # a 200 came back: the service acted on this round
 
     def may_have_acted(self) -> bool:
         """True when any attempt of this round may have reached the service and acted."""
         in_progress = self.call is not None and self.call.sent
-        return in_progress or any(f.may_have_acted for f in self.faults)
+        return self.answered or in_progress or any(f.may_have_acted for f in self.faults)
 
 
 class Work(Generic[ItemT, OutT]):
-    """One batch being settled: its outcomes so far, safe to read from another thread.
+    """One batch handed to a call: its outcomes so far, safe to share between threads.
 
-    ``abandon`` answers what is still open as interrupted and ignores whatever the thread
-    settling the batch finds out afterwards, so that no input is answered twice.
+    A batch is *started* once the thread that settles it takes it up; ``finished`` is set
+    when that thread is done with it. ``abandon`` answers what is still open and ignores
+    whatever the settling thread finds out afterwards, so that no input is answered twice.
     """
 
     def __init__(self, batch: list[Pending[ItemT]]) -> None:
         self.batch = batch
         self.outcomes: list[OutT] = []
+        self.finished = threading.Event()
         self._settled: set[int] = set()
+        self._started = False
         self._abandoned = False
         self._lock = threading.Lock()
+
+    def start(self) -> bool:
+        """Take the batch up; False if it was abandoned before it started."""
+        with self._lock:
+            self._started = not self._abandoned
+            return self._started
+
+    def withdraw(self) -> bool:
+        """Abandon the batch if it has not started (nothing of it was sent); True if so."""
+        with self._lock:
+            if self._started:
+                return False
+            self._abandoned = True
+            return True
 
     def add(self, pending: Pending[ItemT], outcome: OutT) -> None:
         with self._lock:
@@ -168,11 +189,6 @@ class Work(Generic[ItemT, OutT]):
                 return
             self._settled.add(pending.position)
             self.outcomes.append(outcome)
-
-    def open(self) -> list[Pending[ItemT]]:
-        """The batch's inputs not yet answered."""
-        with self._lock:
-            return [p for p in self.batch if p.position not in self._settled]
 
     def abandon(self, answer: Callable[[Pending[ItemT]], OutT]) -> list[OutT]:
         """Answer every open input with ``answer``; return all the batch's outcomes."""
@@ -185,33 +201,79 @@ class Work(Generic[ItemT, OutT]):
             return list(self.outcomes)
 
 
+class _Workers:
+    """Daemon threads that settle a run's batches.
+
+    ``concurrent.futures.ThreadPoolExecutor`` joins its threads when the interpreter exits,
+    so a process interrupted twice would still wait for calls the run stopped waiting for
+    (up to botocore's read timeout). These threads are daemons; a run's own bookkeeping
+    (``Work``) decides what their results mean.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._started = 0
+        self._queue: queue.SimpleQueue[
+            tuple[concurrent.futures.Future[Any], Callable[[], Any]] | None
+        ] = queue.SimpleQueue()
+
+    def submit(self, call: Callable[[], AbortRun | None]) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._queue.put((future, call))
+        if self._started < self._size:
+            self._started += 1
+            threading.Thread(
+                target=self._work, name=f"connect_batch_{self._started}", daemon=True
+            ).start()
+        return future
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            future, call = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                future.set_exception(exc)
+
+    def shutdown(self) -> None:
+        for _ in range(self._started):
+            self._queue.put(None)
+
+
 class Run(Generic[OutT]):
     """The outcomes of one run, as an iterator.
 
     ``close()`` stops the run: no new attempt starts, calls in flight finish, and it
     returns the outcomes not yet yielded. When the run is interrupted while it is being
-    read (``KeyboardInterrupt`` in ``next()``), those outcomes are in ``leftover``.
+    read, those outcomes are in ``leftover``; ``close()`` returns them too.
     """
 
     def __init__(self, engine: Engine[Any, OutT], items: Iterable[Any]) -> None:
         self.leftover: list[OutT] = []
+        self._engine = engine
         self._outcomes = engine.schedule(items, self.leftover)
 
     def __iter__(self) -> Run[OutT]:
         return self
 
     def __next__(self) -> OutT:
-        return next(self._outcomes)
+        with self._engine.interrupts.guard():
+            return next(self._outcomes)
 
     def close(self) -> list[OutT]:
         """Stop the run; return every outcome it settled that was not yielded."""
-        self._outcomes.close()
-        left = list(self.leftover)
-        self.leftover.clear()
+        with self._engine.interrupts.guard(stopping=True):
+            self._outcomes.close()
+            left = list(self.leftover)
+            self.leftover.clear()
         return left
 
 
 _NOT_ANSWERED = ItemAnswer()
+# How often a waiting run looks for a signal asking it to stop (seconds).
+_POLL = 0.05
 
 
 @attrs.define
@@ -233,6 +295,11 @@ class Engine(Generic[ItemT, OutT]):
     _cancelled: threading.Event = attrs.field(init=False, factory=threading.Event)
     _deadline_missed: threading.Event = attrs.field(init=False, factory=threading.Event)
     _deadline_at: float | None = attrs.field(init=False, default=None)
+    interrupts: Interrupts = attrs.field(init=False)
+
+    @interrupts.default
+    def _new_interrupts(self) -> Interrupts:
+        return Interrupts(self.cancel)
 
     @property
     def operation(self) -> BatchOperation[ItemT]:
@@ -256,29 +323,44 @@ class Engine(Generic[ItemT, OutT]):
         """
         return Run(self, items)
 
+    def cancel(self) -> None:
+        """No new attempt starts from now on; calls in flight finish."""
+        self._cancelled.set()
+
     # The scheduling loop.
     def schedule(  # noqa: PLR0912, PLR0915 - read, submit, settle, stop: one loop reads best
         self, items: Iterable[ItemT], leftover: list[OutT]
     ) -> Generator[OutT, None, None]:
-        """Yield one outcome per input; on an interrupt, put the unyielded ones in ``leftover``."""
+        """Yield one outcome per input; on an interrupt, put the unyielded ones in ``leftover``.
+
+        Safe points, where an interrupt a signal asked for is raised: before each read of
+        the input, while waiting for a batch to finish, before each yield.
+        """
         in_memory = isinstance(items, Sequence)
-        # A sequence is checked whole first, so that bad input stops the run before anything
-        # at all is sent; an iterator is read one batch at a time.
-        keyed = iter(list(self._keyed(items))) if in_memory else self._keyed(items)
-        self.start_clock()
         ready: collections.deque[OutT] = collections.deque()
-        in_flight: dict[concurrent.futures.Future[AbortRun | None], Work[ItemT, OutT]] = {}
+        works: dict[concurrent.futures.Future[AbortRun | None], Work[ItemT, OutT]] = {}
         late: list[Pending[ItemT]] = []
+        keyed: Iterator[Pending[ItemT]] = iter(())
         numbers = itertools.count(1)
         stop: BaseException | None = None
         deadline_stop = False
-        pool = concurrent.futures.ThreadPoolExecutor(
-            self._concurrency, thread_name_prefix="connect_batch"
-        )
+        pool = _Workers(self._concurrency)
         try:
+            # A sequence is checked whole first, so that bad input stops the run before
+            # anything at all is sent; an iterator is read one batch at a time.
+            if in_memory:
+                with self.interrupts.direct():
+                    keyed = iter(list(self._keyed(items)))
+            else:
+                keyed = self._keyed(items)
+            self.start_clock()
             reading = True
             while True:
-                while reading and stop is None and len(in_flight) < self._concurrency:
+                while ready:  # what finished goes out before more input is read
+                    self.interrupts.check()
+                    yield ready.popleft()
+                while reading and stop is None and len(works) < self._concurrency:
+                    self.interrupts.check()
                     if self._past_deadline():
                         reading, deadline_stop = False, True
                         break
@@ -297,43 +379,49 @@ class Engine(Generic[ItemT, OutT]):
                     else:
                         work: Work[ItemT, OutT] = Work(batch)
                         context = contextvars.copy_context()
-                        future = pool.submit(context.run, self.settle, batch, number, work)
-                        in_flight[future] = work
+                        call = functools.partial(context.run, self.settle, batch, number, work)
+                        works[pool.submit(call)] = work
                 while ready:
+                    self.interrupts.check()
                     yield ready.popleft()
-                if not in_flight:
+                if not works:
                     break
                 done, _ = concurrent.futures.wait(
-                    in_flight, return_when=concurrent.futures.FIRST_COMPLETED
+                    works, timeout=_POLL, return_when=concurrent.futures.FIRST_COMPLETED
                 )
+                self.interrupts.check()
                 for future in done:
-                    ready.extend(in_flight.pop(future).outcomes)
                     abort = future.result()
+                    ready.extend(works.pop(future).outcomes)
                     if abort is not None and stop is None:
                         stop, reading = abort, False
             # Every batch sent is settled; answer what was read but not sent.
             if stop is not None:
                 ready.extend(self._unsent(p) for p in late)
+                late = []
                 if in_memory and isinstance(stop, AbortRun):
                     ready.extend(self._unsent(p) for p in keyed)
             elif deadline_stop:
-                stop = self._answer_past_deadline(late, keyed, ready, in_memory=in_memory)
+                answered_late, late = late, []
+                stop = self._answer_past_deadline(answered_late, keyed, ready, in_memory=in_memory)
             while ready:
+                self.interrupts.check()
                 yield ready.popleft()
         except BaseException:
             # Interrupted (KeyboardInterrupt, SystemExit) or closed early (GeneratorExit):
             # no attempt starts from now on; calls in flight finish and are answered.
-            self._cancelled.set()
+            self.cancel()
             leftover.extend(ready)
+            ready.clear()
             try:
-                leftover.extend(self._drain(in_flight))
+                self._drain(list(works.values()), leftover)
             finally:
                 leftover.extend(self._unsent(p) for p in late)
                 if in_memory:
                     leftover.extend(self._unsent(p) for p in keyed)
             raise
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown()
         if stop is not None:
             raise stop
 
@@ -342,31 +430,33 @@ class Engine(Generic[ItemT, OutT]):
             return True
         return self._deadline_at is not None and self._policy.clock() >= self._deadline_at
 
-    def _drain(
-        self, in_flight: dict[concurrent.futures.Future[AbortRun | None], Work[ItemT, OutT]]
-    ) -> list[OutT]:
-        """Wait for calls in flight to finish; a second interrupt stops the wait."""
-        settled: list[OutT] = []
+    def _drain(self, works: list[Work[ItemT, OutT]], leftover: list[OutT]) -> None:
+        """Answer every batch in ``works`` into ``leftover``, waiting for calls in flight.
+
+        A batch not yet started is withdrawn (nothing of it was sent). A second interrupt
+        stops the wait: what is still in flight is answered as interrupted, unknown.
+        """
+        open_works = list(works)
         try:
-            while in_flight:
-                done, _ = concurrent.futures.wait(
-                    in_flight, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for future in done:
-                    settled.extend(in_flight.pop(future).outcomes)
-        except BaseException:
-            # Interrupted again: stop waiting. What is still in flight may have acted.
-            for work in in_flight.values():
-                settled.extend(work.abandon(self._interrupted_in_flight))
-            in_flight.clear()
-            raise
+            while open_works:
+                work = open_works[0]
+                if work.withdraw():
+                    leftover.extend(work.abandon(self.interrupted_unsent))
+                elif not work.finished.wait(_POLL):
+                    if not self.interrupts.stop_waiting:
+                        continue
+                    leftover.extend(work.abandon(self.interrupted_in_flight))
+                else:
+                    leftover.extend(work.abandon(self.interrupted_in_flight))
+                open_works.pop(0)
         finally:
-            if in_flight:
+            if open_works:
                 logger.warning(
                     "%s: stopped waiting for %d call(s) in flight; their items are reported "
-                    "with outcome_unknown=True", self._operation.name, len(in_flight),
+                    "with outcome_unknown=True", self._operation.name, len(open_works),
                 )
-        return settled
+            for work in open_works:
+                leftover.extend(work.abandon(self.interrupted_in_flight))
 
     def _answer_past_deadline(
         self,
@@ -405,10 +495,17 @@ class Engine(Generic[ItemT, OutT]):
     def _take(
         self, keyed: Iterator[Pending[ItemT]], count: int, ready: collections.deque[OutT]
     ) -> list[Pending[ItemT]]:
-        """Read up to ``count`` inputs; if reading fails, answer what was read, then raise."""
+        """Read up to ``count`` inputs; if reading fails, answer what was read, then raise.
+
+        Reading stops early once the deadline can no longer be met.
+        """
         batch: list[Pending[ItemT]] = []
         try:
-            batch.extend(itertools.islice(keyed, count))
+            with self.interrupts.direct():
+                for pending in keyed:
+                    batch.append(pending)
+                    if len(batch) >= count or self._past_deadline():
+                        break
         except ContactValidationError:
             ready.extend(self._unsent(p) for p in batch)
             raise
@@ -459,6 +556,8 @@ class Engine(Generic[ItemT, OutT]):
         If this thread is interrupted, the inputs still open are answered first (their
         outcome unknown if a call may have reached the service), then the interrupt goes on.
         """
+        if not work.start():
+            return None  # withdrawn before it started: answered by whoever withdrew it
         current: _Round | None = None
         try:
             pending = [(p, _NOT_ANSWERED) for p in batch]
@@ -478,6 +577,8 @@ class Engine(Generic[ItemT, OutT]):
             round_ = current
             work.abandon(lambda p: self._interrupted(p, round_))
             raise
+        finally:
+            work.finished.set()
         return None
 
     def _wait_to_resubmit(
@@ -563,6 +664,7 @@ class Engine(Generic[ItemT, OutT]):
                     current, fault, epoch=epoch, number=number, round_number=round_number,
                     exc=exc,
                 )
+            current.answered = True
             current.call = None
             self._limiter.feedback(epoch, throttled=False)
             answer = operation.read(response, keys)
@@ -761,7 +863,15 @@ class Engine(Generic[ItemT, OutT]):
             retryable=True, outcome_unknown=self.durable or acted,
         )
 
-    def _interrupted_in_flight(self, p: Pending[ItemT]) -> OutT:
+    def interrupted_unsent(self, p: Pending[ItemT]) -> OutT:
+        """The outcome of an input handed over for a call that never started."""
+        return self._failed(
+            p, FailureCode.INTERRUPTED, "not sent: the run was interrupted first",
+            retryable=True, outcome_unknown=self.durable,
+        )
+
+    def interrupted_in_flight(self, p: Pending[ItemT]) -> OutT:
+        """The outcome of an input whose call the run stopped waiting for."""
         return self._failed(
             p, FailureCode.INTERRUPTED,
             "the run stopped waiting for this call; the service may have acted on it",

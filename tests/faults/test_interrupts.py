@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import fcntl
 import json
 import os
 import pathlib
@@ -33,7 +34,7 @@ import boto3
 import pytest
 
 from connect_batch import BatchResult, ContactBatchClient, ContactRequest, Success
-from connect_batch.testing import ConnectDouble, Fault, FakeConnect, no_sleep
+from connect_batch.testing import ConnectDouble, FakeConnect, Fault, no_sleep
 from tests.builders import contacts
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -92,7 +93,9 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.005)
 
 
-def assert_quiet_after(double: ConnectDouble, arrivals: list[Arrival], seconds: float = 1.0) -> None:
+def assert_quiet_after(
+    double: ConnectDouble, arrivals: list[Arrival], seconds: float = 1.0
+) -> None:
     """No call reaches the double any more, and none is still being answered."""
     calls, came = len(double.calls), len(arrived(arrivals, double))
     assert calls == came, f"{came - calls} call(s) still in the double after the run ended"
@@ -105,7 +108,9 @@ def records_of(result: BatchResult | Sequence[Any]) -> list[dict[str, Any]]:
     outcomes = [*result.succeeded, *result.failed] if isinstance(result, BatchResult) else result
     records = []
     for o in outcomes:
-        record: dict[str, Any] = {"position": o.position, "request_identifier": o.request_identifier}
+        record: dict[str, Any] = {
+            "position": o.position, "request_identifier": o.request_identifier
+        }
         if isinstance(o, Success):
             record["contact_id"] = o.contact_id
         else:
@@ -164,7 +169,12 @@ def read_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 @contextlib.contextmanager
 def worker(
-    double: ConnectDouble, endpoint: str, out: pathlib.Path, *, job_key: str | None = None
+    double: ConnectDouble,
+    endpoint: str,
+    out: pathlib.Path,
+    *,
+    job_key: str | None = None,
+    own_handler: bool = False,
 ) -> Iterator[subprocess.Popen[str]]:
     command = [
         sys.executable, "-m", "tests.faults.interrupt_worker", "--endpoint", endpoint,
@@ -173,6 +183,8 @@ def worker(
     ]
     if job_key is not None:
         command += ["--job-key", job_key]
+    if own_handler:
+        command.append("--own-handler")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         command, cwd=ROOT, env=subprocess_env(), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -194,19 +206,23 @@ def worker_report(out: pathlib.Path) -> dict[str, Any]:
 
 
 # 1. put_contacts, interrupted by one SIGINT.
-@pytest.mark.parametrize("job_key", [None, JOB], ids=["random-tokens", "job-key"])
+@pytest.mark.parametrize(
+    "case",
+    [(None, False), (JOB, False), (None, True)],
+    ids=["random-tokens", "job-key", "application-handler"],
+)
 def test_sigint_lets_calls_in_flight_finish_and_answers_every_input(
-    double, arrivals, moto_server, tmp_path, job_key
+    double, arrivals, moto_server, tmp_path, case
 ):
+    job_key, own_handler = case  # own_handler: a SIGINT handler of the application's own
     double.fake.latency = LATENCY
     out = tmp_path / "result.json"
-    with worker(double, moto_server, out, job_key=job_key) as process:
+    with worker(double, moto_server, out, job_key=job_key, own_handler=own_handler) as process:
         wait_for(lambda: len(double.contacts) > 0, 20, "the first contacts")
+        interrupted_at = time.monotonic()
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 130
-    report = worker_report(out)
-    [interrupted_at] = report["signals"]
-    records = report["outcomes"]
+    records = worker_report(out)["outcomes"]
 
     assert_answered_once(records, COUNT)
     assert_ledger_agrees(double, records)
@@ -252,43 +268,154 @@ def test_sigint_lets_calls_in_flight_finish_and_answers_every_input(
     assert all(ledger[rid] == contact_id for rid, contact_id in first.items())
 
 
-# 2. A second SIGINT while waiting for the calls in flight.
-def test_second_sigint_stops_waiting_and_reports_calls_in_flight_unknown(
-    double, arrivals, moto_server, tmp_path
+LIBRARY = str(pathlib.Path(__file__).resolve().parents[2] / "connect_batch")
+DOUBLE = str(pathlib.Path(LIBRARY) / "testing")
+
+
+@contextlib.contextmanager
+def sigint_in_library_code(ready: Any, skip: int) -> Iterator[list[float]]:
+    """Send this process a real SIGINT from inside the library's own code on this thread:
+    as the ``skip``-th library function (or generator) is entered once ``ready()`` holds.
+
+    CPython runs signal handlers as a function starts and between bytecodes, so a SIGINT
+    that arrives at that moment is delivered there; this makes the moment deterministic,
+    wherever the thread is (asking for the next outcome, sorting them, waiting). The list
+    yielded gets the ``time.monotonic()`` of the signal.
+    """
+    entered: list[int] = []
+    sent: list[float] = []
+
+    def trace(frame: Any, event: str, _arg: Any) -> None:
+        filename = frame.f_code.co_filename
+        if event != "call" or not filename.startswith(LIBRARY) or filename.startswith(DOUBLE):
+            return
+        if entered or ready():
+            entered.append(1)
+            if len(entered) == skip:
+                sys.settrace(None)
+                sent.append(time.monotonic())
+                signal.raise_signal(signal.SIGINT)
+
+    sys.settrace(trace)
+    try:
+        yield sent
+    finally:
+        sys.settrace(None)
+
+
+def _raise_keyboard_interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.fixture(params=[False, True], ids=["default-handler", "application-handler"])
+def sigint_handler(request):
+    """Python's own SIGINT handler, or one of the application's that raises itself."""
+    if not request.param:
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
+@pytest.mark.parametrize("skip", [1, 3, 8, 21, 55, 144])
+def test_sigint_anywhere_in_the_library_answers_every_input(
+    double, arrivals, sigint_handler, skip
 ):
-    slow = 3.0
-    double.fake.latency = slow
-    out = tmp_path / "result.json"
-    with worker(double, moto_server, out) as process:
+    """Wherever put_contacts' thread is when the SIGINT comes (outside the wait for calls
+    too), the interrupt carries a result answering every input, and the calls in flight end
+    before it propagates."""
+    double.fake.latency = 0.2
+    client = ContactBatchClient(
+        double.client, instance_id=double.instance_id, concurrency=CONCURRENCY
+    )
+    created = double.fake.contacts  # the raw ledger, every instance's: cheap to look at
+    before = len(created)
+
+    def first_contacts() -> bool:
+        return len(created) > before
+
+    with (
+        pytest.raises(KeyboardInterrupt) as caught,
+        sigint_in_library_code(first_contacts, skip) as sent,
+    ):
+        client.put_contacts(contacts(COUNT))
+    left_running = len(arrived(arrivals, double)) - len(double.calls)
+    assert sent, "the SIGINT was never sent"
+    [interrupted_at] = sent
+    result = getattr(caught.value, "result", None)
+    assert isinstance(result, BatchResult), "the KeyboardInterrupt carried no result"
+    records = records_of(result)
+    assert_answered_once(records, COUNT)
+    assert left_running == 0, f"put_contacts raised with {left_running} call(s) in flight"
+    late = [a for a in arrived(arrivals, double) if a.at > interrupted_at + IN_FLIGHT_SLACK]
+    assert late == [], f"{len(late)} attempt(s) started after the interrupt"
+    assert_ledger_agrees(double, records)
+    assert_quiet_after(double, arrivals, seconds=0.3)
+    assert len(double.contacts) < COUNT, "the interrupt should land mid-run"
+
+
+# 2. A second SIGINT while waiting for the calls in flight.
+SLOW = 3.0
+
+
+def interrupted_twice(
+    double: ConnectDouble, arrivals: list[Arrival], endpoint: str, out: pathlib.Path
+) -> tuple[float, float]:
+    """Run a worker against a slow double, SIGINT it twice 0.5 s apart with calls in flight;
+    return when the first signal was sent, and how long after the second the process
+    exited."""
+    double.fake.latency = SLOW
+    with worker(double, endpoint, out) as process:
         wait_for(lambda: len(arrived(arrivals, double)) >= 2, 20, "calls in flight")
+        first = time.monotonic()
         process.send_signal(signal.SIGINT)
         time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
         second = time.monotonic()
+        process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 130
-        exited = time.monotonic()
-    assert exited - second < 2.0, f"exited {exited - second:.1f} s after the second SIGINT"
-    report = worker_report(out)
-    assert len(report["signals"]) == 2
-    first_signal = report["signals"][0]
-    records = report["outcomes"]
-    assert_answered_once(records, COUNT)
+        return first, time.monotonic() - second
 
+
+def test_second_sigint_reports_calls_in_flight_unknown_and_answers_every_input(
+    double, arrivals, moto_server, tmp_path
+):
+    out = tmp_path / "result.json"
+    first_signal, _took = interrupted_twice(double, arrivals, moto_server, out)
+    records = worker_report(out)["outcomes"]
     calls = arrived(arrivals, double)
+    # The double answers the slow calls after the worker gave up on them, creating contacts.
+    wait_for(lambda: len(double.calls) == len(calls), LEDGER_WAIT, "the slow calls to end")
+    assert_quiet_after(double, arrivals, seconds=0.3)
+
     assert not any(a.at > first_signal + IN_FLIGHT_SLACK for a in calls)
-    by_rid = {r["request_identifier"]: r for r in records}
-    # Every call that reached the double was still in flight (3 s late) at the second signal.
     in_flight = [rid for a in calls for rid in a.request_identifiers]
     assert in_flight
+    assert len(double.contacts) == len(in_flight)
+    assert_answered_once(records, COUNT)
+    # Every call that reached the double was still in flight (3 s late) at the second signal.
+    by_rid = {r["request_identifier"]: r for r in records}
     assert all(
         by_rid[rid].get("code") == "INTERRUPTED" and by_rid[rid]["outcome_unknown"]
         for rid in in_flight
     )
-    # The double answers those calls after the worker is gone, creating their contacts.
-    wait_for(lambda: len(double.calls) == len(calls), LEDGER_WAIT, "the slow calls to end")
-    assert len(double.contacts) == len(in_flight)
     assert_ledger_agrees(double, records)
-    assert_quiet_after(double, arrivals)
+
+
+def test_second_sigint_exits_promptly_without_waiting_for_calls_in_flight(
+    double, arrivals, moto_server, tmp_path
+):
+    out = tmp_path / "result.json"
+    _first, took = interrupted_twice(double, arrivals, moto_server, out)
+    calls = arrived(arrivals, double)
+    wait_for(lambda: len(double.calls) == len(calls), LEDGER_WAIT, "the slow calls to end")
+    assert took < 1.5, (
+        f"the process exited {took:.1f} s after the second SIGINT, when the calls it had "
+        f"stopped waiting for came back ({SLOW:.0f} s late)"
+    )
 
 
 # 3. iter_put_contacts, left early.
@@ -348,6 +475,12 @@ class Terminated(SystemExit):
     """What a SIGTERM handler that calls ``sys.exit`` raises."""
 
 
+def put_all(batcher: Any, items: list[ContactRequest]) -> None:
+    with batcher:
+        for item in items:
+            batcher.put(item)
+
+
 def test_interrupt_in_backoff_after_commit_leaves_nothing_unsent(double, arrivals):
     double.fake.plan(Fault.dropped())  # the contacts are created; the answer is lost
 
@@ -357,9 +490,8 @@ def test_interrupt_in_backoff_after_commit_leaves_nothing_unsent(double, arrival
     client = ContactBatchClient(double.client, instance_id=double.instance_id, sleep=sleep)
     inputs = contacts(25)
     batcher = client.batcher()
-    with pytest.raises(Terminated), batcher:
-        for item in inputs:
-            batcher.put(item)
+    with pytest.raises(Terminated):
+        put_all(batcher, inputs)
     assert batcher.unsent == []
     assert batcher.result.succeeded == ()
     assert len(batcher.result.failed) == 25
@@ -428,6 +560,30 @@ def outcome_lines(path: pathlib.Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def assert_lines_account_for_ledger(double: ConnectDouble, lines: list[dict[str, Any]]) -> None:
+    """Every contact created has a line (its ContactId, or unknown); every row one line."""
+    ledger = {c.request_identifier: c.contact_id for c in double.contacts}
+    accounted = {
+        line["request_identifier"] for line in lines
+        if "contact_id" in line or line["outcome_unknown"]
+    }
+    missing = set(ledger) - accounted
+    assert not missing, (
+        f"{len(ledger)} contacts created, {len(lines)} outcome lines: {len(missing)} "
+        "created contacts have no line"
+    )
+    rows = collections.Counter(line["row"] for line in lines)
+    assert max(rows.values()) == 1, "a row answered twice"
+    # The run read the whole file, so it answers every row, sent or not.
+    assert sorted(rows) == list(range(1, COUNT + 1)), f"{COUNT - len(rows)} rows unanswered"
+    for line in lines:
+        if "contact_id" in line:
+            assert ledger[line["request_identifier"]] == line["contact_id"]
+        else:
+            assert line["outcome_unknown"], "under the file's job key nothing is known unsent"
+    assert double.duplicates() == {}
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "connect_batch", *args], cwd=ROOT, env=subprocess_env(),
@@ -462,25 +618,9 @@ def test_cli_sigint_writes_a_line_for_every_contact_and_resumes_to_exactly_once(
     assert_quiet_after(double, arrivals)
 
     lines = outcome_lines(out)
-    rows = collections.Counter(line["row"] for line in lines)
-    assert max(rows.values()) == 1, "a row answered twice"
-    # The run read the whole file, so it answers every row, sent or not.
-    assert sorted(rows) == list(range(1, COUNT + 1))
+    assert_lines_account_for_ledger(double, lines)
     ledger = {c.request_identifier: c.contact_id for c in double.contacts}
-    accounted = {
-        line["request_identifier"] for line in lines
-        if "contact_id" in line or line["outcome_unknown"]
-    }
-    missing = set(ledger) - accounted
-    assert not missing, (
-        f"{len(ledger)} contacts created, {len(ledger) - len(missing)} with an outcome line"
-    )
     assert 0 < len(ledger) < COUNT, "the interrupt should land mid-run"
-    for line in lines:
-        if "contact_id" in line:
-            assert ledger[line["request_identifier"]] == line["contact_id"]
-        else:
-            assert line["outcome_unknown"], "under the file's job key nothing is known unsent"
     assert double.duplicates() == {}
 
     # The resume the message prints, first while every call is throttled, then not.
@@ -490,7 +630,9 @@ def test_cli_sigint_writes_a_line_for_every_contact_and_resumes_to_exactly_once(
     again = [*command, "--resume", resume.group(1)]
     double.fake.latency = 0.0
     double.fake.throttle(rate=0, burst=0)
-    throttled = run_cli(*again, "--max-attempts", "2")
+    # One attempt per batch, and a high starting pace: the adaptive limiter slows down at
+    # every throttle, and a fully throttled run would otherwise take a minute.
+    throttled = run_cli(*again, "--max-attempts", "1", "--max-rps", "200")
     assert throttled.returncode == 1, throttled.stderr[-2000:]
     assert len(double.contacts) == len(ledger), "a throttled call created a contact"
     double.fake.reset_faults()
@@ -504,3 +646,48 @@ def test_cli_sigint_writes_a_line_for_every_contact_and_resumes_to_exactly_once(
     final = {c.request_identifier: c.contact_id for c in double.contacts}
     assert all(final[line["request_identifier"]] == line["contact_id"] for line in latest.values())
     assert all(final[rid] == contact_id for rid, contact_id in ledger.items())
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="needs Linux pipes")
+def test_cli_sigint_while_writing_outcome_lines_loses_no_line(
+    double, arrivals, moto_server, tmp_path
+):
+    """The SIGINT reaches the CLI while it writes outcome lines, not while it waits for calls:
+    ``--out`` is a FIFO whose reader stops reading, so writing the first lines blocks."""
+    double.fake.latency = LATENCY
+    source = write_csv(tmp_path / "c.csv", COUNT)
+    out = tmp_path / "o.jsonl"
+    os.mkfifo(out)
+    reader = os.open(out, os.O_RDONLY | os.O_NONBLOCK)
+    fcntl.fcntl(reader, fcntl.F_SETPIPE_SZ, 4096)  # fewer than one batch's 25 lines
+    written = bytearray()
+
+    def drain() -> None:
+        os.set_blocking(reader, True)
+        while chunk := os.read(reader, 65536):
+            written.extend(chunk)
+
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "connect_batch", "put", str(source), "--endpoint-url",
+         moto_server, "--region", "us-east-1", "--instance-id", double.instance_id,
+         "--out", str(out), "--concurrency", "8"],
+        cwd=ROOT, env=subprocess_env(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    draining = threading.Thread(target=drain, daemon=True)
+    try:
+        # The first batch's lines fill the pipe; more calls end while the writer is stuck.
+        wait_for(lambda: len(double.contacts) >= 100, 20, "more contacts")
+        process.send_signal(signal.SIGINT)
+        draining.start()
+        _stdout, stderr = process.communicate(timeout=15)
+        draining.join(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        os.close(reader)
+    assert process.returncode == 130, stderr[-2000:]
+    assert_quiet_after(double, arrivals)
+    lines = [json.loads(line) for line in written.decode().splitlines() if line.strip()]
+    assert_lines_account_for_ledger(double, lines)

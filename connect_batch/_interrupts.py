@@ -1,0 +1,100 @@
+"""Ctrl-C during a run, handled where it cannot cost an answer.
+
+A ``KeyboardInterrupt`` raised at an arbitrary bytecode can land between "an answer was
+taken from one list" and "put in the next", and lose it. So while a run is driven from the
+main thread, and a signal's handler is Python's default (``signal.default_int_handler``, as
+SIGINT's is, and as SIGTERM's is once you set it so), the handler is swapped for one that
+*asks* the run to stop: the first signal cancels the run (no new attempt starts; calls in
+flight finish) and the ``KeyboardInterrupt`` is raised at the run's next safe point, where
+every answer is in one place. A second signal stops the waiting: the calls still in flight
+are reported unknown. Where the main thread is inside code that cannot poll (reading the
+caller's iterable, or a batcher's call made on that thread), the second signal raises
+there at once.
+
+Where no handler can be installed (another thread, or a handler of the application's own),
+nothing is swapped and exceptions take their usual path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+
+_SIGNALS = tuple(
+    s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s
+)
+
+
+class Interrupts:
+    """The interrupt state of one run, and the guard that defers signals to safe points."""
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self._cancel = cancel
+        self.pending = False  # an interrupt to raise at the next safe point
+        self.stop_waiting = False  # stop waiting for calls in flight
+        self._direct = 0  # > 0: the main thread is in code that cannot poll
+        self._stopping = False  # the run is already stopping: a signal means stop waiting
+        self._asked = False  # a signal has asked this run to stop
+        self._guarded = False
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
+        if not self._asked and not self._stopping:
+            self._asked = True
+            self.pending = True
+            self._cancel()
+            return
+        self.stop_waiting = True
+        if self._direct:
+            raise KeyboardInterrupt
+        if not self._stopping:
+            self.pending = True
+
+    def check(self) -> None:
+        """A safe point: raise the interrupt a signal asked for."""
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def guard(self, *, stopping: bool = False) -> Iterator[None]:
+        """Defer default-handled signals to safe points for the block (main thread only).
+
+        ``stopping``: the run is being stopped already (``close()``), so a signal means
+        "stop waiting", and nothing more. Otherwise a signal still pending when the block
+        ends cleanly is raised then.
+        """
+        if self._guarded or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        swapped = {
+            s: signal.signal(s, self._handle)
+            for s in _SIGNALS
+            if signal.getsignal(s) is signal.default_int_handler
+        }
+        self._guarded, was_stopping = True, self._stopping
+        self._stopping = self._stopping or stopping
+        try:
+            yield
+        finally:
+            for s, handler in swapped.items():
+                signal.signal(s, handler)
+            self._guarded, self._stopping = False, was_stopping
+            if stopping:
+                self.pending = False  # the run stopped, as the signal asked
+        if swapped:
+            self.check()
+
+    @contextlib.contextmanager
+    def direct(self) -> Iterator[None]:
+        """The main thread runs code that cannot poll: a second signal raises in it."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self._direct += 1
+        try:
+            yield
+        finally:
+            self._direct -= 1
