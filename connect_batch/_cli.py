@@ -1,6 +1,7 @@
 """``connect-batch put FILE``: put a CSV or JSONL file of contacts, one outcome per row.
 
-Exit status: 0 when every row was created, 1 when any row failed, 2 for usage or
+Exit status: 0 when every row was created, 1 when any row failed, 130 when interrupted
+(the calls in flight finish and their outcomes are written first), 2 for usage or
 configuration errors. Needs the ``cli`` extra (phonenumbers, rich).
 """
 

@@ -19,7 +19,10 @@ from connect_batch import (
     Failure,
     FailureCode,
     NoLimit,
+    NotSentError,
     OutboundStrategy,
+    Outcome,
+    OutcomeStream,
     RateLimiter,
     RunAbortedError,
     Success,
@@ -93,6 +96,17 @@ def stream() -> None:
         batcher.put(build()[0])
     unsent: list[ContactRequest] = batcher.unsent
     print(batcher.result.counts(), unsent, batcher.result.retryable(), batcher.result.unknown())
+    outcomes: OutcomeStream
+    with client.iter_put_contacts(build()) as outcomes:
+        first: Outcome = next(outcomes)
+        print(first.position)
+    rest: BatchResult = outcomes.rest
+    closed: BatchResult = outcomes.close()
+    print(rest.counts(), closed.all_succeeded)
+    try:
+        client.put_contacts(build())
+    except NotSentError as error:
+        print(error.code, error.result.unknown())
 
 
 def test_double() -> None:
