@@ -177,7 +177,7 @@ class ContactBatchClient:
         outcomes: list[Outcome] = []
         try:
             with engine.interrupts.guard():
-                outcomes.extend(run)
+                outcomes.extend(run.guarded())
                 result = BatchResult.from_outcomes(outcomes)
         except ContactValidationError as error:
             if not outcomes:

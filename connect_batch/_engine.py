@@ -190,6 +190,16 @@ class Work(Generic[ItemT, OutT]):
             self._settled.add(pending.position)
             self.outcomes.append(outcome)
 
+    def add_all(self, settled: list[tuple[Pending[ItemT], OutT]]) -> None:
+        """``add`` for many inputs at once (one lock for a whole answer)."""
+        with self._lock:
+            if self._abandoned:
+                return
+            for pending, outcome in settled:
+                if pending.position not in self._settled:
+                    self._settled.add(pending.position)
+                    self.outcomes.append(outcome)
+
     def abandon(self, answer: Callable[[Pending[ItemT]], OutT]) -> list[OutT]:
         """Answer every open input with ``answer``; return all the batch's outcomes."""
         with self._lock:
@@ -258,9 +268,22 @@ class Run(Generic[OutT]):
     def __iter__(self) -> Run[OutT]:
         return self
 
+    def guarded(self) -> Iterator[OutT]:
+        """The outcomes, for a caller that holds ``interrupts.guard()`` itself (no per-item
+        guard to enter)."""
+        return self._outcomes
+
     def __next__(self) -> OutT:
-        with self._engine.interrupts.guard():
+        interrupts = self._engine.interrupts
+        if interrupts.guarded:  # the caller guards the whole run
             return next(self._outcomes)
+        with interrupts.guard(check=False):
+            outcome = next(self._outcomes)
+        if interrupts.pending:
+            # Asked to stop after this outcome left the run: keep it for close().
+            self.leftover.append(outcome)
+            interrupts.check()
+        return outcome
 
     def close(self) -> list[OutT]:
         """Stop the run; return every outcome it settled that was not yielded."""
@@ -502,10 +525,13 @@ class Engine(Generic[ItemT, OutT]):
         batch: list[Pending[ItemT]] = []
         try:
             with self.interrupts.direct():
-                for pending in keyed:
-                    batch.append(pending)
-                    if len(batch) >= count or self._past_deadline():
-                        break
+                if self._deadline_at is None:
+                    batch.extend(itertools.islice(keyed, count))
+                else:
+                    for pending in keyed:
+                        batch.append(pending)
+                        if len(batch) >= count or self._past_deadline():
+                            break
         except ContactValidationError:
             ready.extend(self._unsent(p) for p in batch)
             raise
@@ -753,19 +779,20 @@ class Engine(Generic[ItemT, OutT]):
                 self._operation.name, answer.strangers,
             )
         again: list[tuple[Pending[ItemT], ItemAnswer]] = []
+        settled: list[tuple[Pending[ItemT], OutT]] = []
         gave_up = 0
         for p in current.items:
             item_answer = answer.items.get(p.key)
             if item_answer is None:
                 # Left out of the answer, or contradicted: the contact may exist, so it is
                 # never sent again under a new token.
-                work.add(p, self._failed(
+                settled.append((p, self._failed(
                     p, FailureCode.UNKNOWN_OUTCOME,
                     "the service's answer did not settle this request",
                     retryable=False, outcome_unknown=True,
-                ))
+                )))
             elif isinstance(item_answer, str):
-                work.add(p, self._outcomes.success(p, item_answer))
+                settled.append((p, self._outcomes.success(p, item_answer)))
             else:
                 code = item_answer.code or FailureCode.UNKNOWN_OUTCOME
                 transient = self._operation.is_transient_item(code)
@@ -774,7 +801,10 @@ class Engine(Generic[ItemT, OutT]):
                 else:
                     # The service answered for it under the last token that carried it.
                     gave_up += transient
-                    work.add(p, self._failed(p, code, item_answer.message, retryable=transient))
+                    settled.append(
+                        (p, self._failed(p, code, item_answer.message, retryable=transient))
+                    )
+        work.add_all(settled)
         if gave_up:
             logger.warning(
                 "%s: %d item(s) still failing with a transient code after %d resubmission(s);"

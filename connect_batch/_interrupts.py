@@ -52,6 +52,11 @@ class Interrupts:
         if not self._stopping:
             self.pending = True
 
+    @property
+    def guarded(self) -> bool:
+        """True while a guard is in force."""
+        return self._guarded
+
     def check(self) -> None:
         """A safe point: raise the interrupt a signal asked for."""
         if self.pending:
@@ -59,12 +64,12 @@ class Interrupts:
             raise KeyboardInterrupt
 
     @contextlib.contextmanager
-    def guard(self, *, stopping: bool = False) -> Iterator[None]:
+    def guard(self, *, stopping: bool = False, check: bool = True) -> Iterator[None]:
         """Defer default-handled signals to safe points for the block (main thread only).
 
         ``stopping``: the run is being stopped already (``close()``), so a signal means
         "stop waiting", and nothing more. Otherwise a signal still pending when the block
-        ends cleanly is raised then.
+        ends cleanly is raised then, unless ``check`` is False (the caller raises it).
         """
         if self._guarded or threading.current_thread() is not threading.main_thread():
             yield
@@ -84,7 +89,7 @@ class Interrupts:
             self._guarded, self._stopping = False, was_stopping
             if stopping:
                 self.pending = False  # the run stopped, as the signal asked
-        if swapped:
+        if swapped and check:
             self.check()
 
     @contextlib.contextmanager
