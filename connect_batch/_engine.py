@@ -262,6 +262,7 @@ class Run(Generic[OutT]):
 
     def __init__(self, engine: Engine[Any, OutT], items: Iterable[Any]) -> None:
         self.leftover: list[OutT] = []
+        self._handing: Any = None  # an OutT on its way out, or None
         self._engine = engine
         self._outcomes = engine.schedule(items, self.leftover)
 
@@ -277,12 +278,17 @@ class Run(Generic[OutT]):
         interrupts = self._engine.interrupts
         if interrupts.guarded:  # the caller guards the whole run
             return next(self._outcomes)
+        # The outcome in hand is kept where close() finds it until it is returned, so that
+        # a signal landing after the guard (an application's handler, raising) loses nothing.
         with interrupts.guard(check=False):
-            outcome = next(self._outcomes)
-        if interrupts.pending:
+            self._handing = next(self._outcomes)
+        if interrupts.due:
             # Asked to stop after this outcome left the run: keep it for close().
-            self.leftover.append(outcome)
+            self.leftover.append(self._handing)
+            self._handing = None
             interrupts.check()
+        outcome: OutT
+        outcome, self._handing = self._handing, None
         return outcome
 
     def close(self) -> list[OutT]:
@@ -291,6 +297,9 @@ class Run(Generic[OutT]):
             self._outcomes.close()
             left = list(self.leftover)
             self.leftover.clear()
+            if self._handing is not None:
+                left.append(self._handing)
+                self._handing = None
         return left
 
 

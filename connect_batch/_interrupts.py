@@ -22,10 +22,14 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 _SIGNALS = tuple(
     s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s
 )
+
+
+Handler = Callable[[int, Any], Any]
 
 
 class Interrupts:
@@ -39,8 +43,20 @@ class Interrupts:
         self._stopping = False  # the run is already stopping: a signal means stop waiting
         self._asked = False  # a signal has asked this run to stop
         self._guarded = False
+        self._handlers: dict[int, Handler] = {}  # the application's, while swapped
+        self._deferred: list[tuple[int, FrameType | None]] = []
 
-    def _handle(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._handlers.get(signum) is not signal.default_int_handler:
+            # The application's own handler: run it as it is, but where it cannot cost an
+            # answer (at once where the main thread cannot poll).
+            if self._direct:
+                self._handlers[signum](signum, frame)
+            else:
+                self._deferred.append((signum, frame))
+                if self._stopping or self._asked:
+                    self.stop_waiting = True
+            return
         if not self._asked and not self._stopping:
             self._asked = True
             self.pending = True
@@ -57,28 +73,45 @@ class Interrupts:
         """True while a guard is in force."""
         return self._guarded
 
+    @property
+    def due(self) -> bool:
+        """True when a safe point has something to raise or run."""
+        return self.pending or bool(self._deferred)
+
     def check(self) -> None:
-        """A safe point: raise the interrupt a signal asked for."""
+        """A safe point: raise the interrupt a signal asked for, or run the application's
+        handler for a signal that came (it may raise)."""
+        while self._deferred:
+            signum, frame = self._deferred.pop(0)
+            handler = self._handlers.get(signum) or signal.getsignal(signum)
+            if callable(handler):
+                self._asked = True
+                handler(signum, frame)
         if self.pending:
             self.pending = False
             raise KeyboardInterrupt
 
     @contextlib.contextmanager
     def guard(self, *, stopping: bool = False, check: bool = True) -> Iterator[None]:
-        """Defer default-handled signals to safe points for the block (main thread only).
+        """Defer SIGINT and SIGTERM to safe points for the block (main thread only).
 
-        ``stopping``: the run is being stopped already (``close()``), so a signal means
-        "stop waiting", and nothing more. Otherwise a signal still pending when the block
-        ends cleanly is raised then, unless ``check`` is False (the caller raises it).
+        A signal whose handler is Python's default asks the run to stop; one with a handler
+        of the application's own has that handler run at the next safe point instead of
+        wherever the signal lands. ``stopping``: the run is being stopped already
+        (``close()``), so a signal means "stop waiting". Otherwise a signal still pending
+        when the block ends cleanly is raised (or its handler run) then, unless ``check`` is
+        False (the caller does it).
         """
         if self._guarded or threading.current_thread() is not threading.main_thread():
             yield
             return
-        swapped = {
-            s: signal.signal(s, self._handle)
-            for s in _SIGNALS
-            if signal.getsignal(s) is signal.default_int_handler
+        handlers = {s: signal.getsignal(s) for s in _SIGNALS}
+        swapped: dict[int, Handler] = {
+            s: h for s, h in handlers.items() if callable(h)  # not SIG_DFL, SIG_IGN
         }
+        for s in swapped:
+            signal.signal(s, self._handle)
+        self._handlers = swapped
         self._guarded, was_stopping = True, self._stopping
         self._stopping = self._stopping or stopping
         try:
@@ -88,8 +121,11 @@ class Interrupts:
                 signal.signal(s, handler)
             self._guarded, self._stopping = False, was_stopping
             if stopping:
-                self.pending = False  # the run stopped, as the signal asked
-        if swapped and check:
+                # The run stopped, as the signal asked; what a handler of the application's
+                # would have done (raise again) would only hide the first exception.
+                self.pending = False
+                self._deferred.clear()
+        if swapped and check and not stopping:
             self.check()
 
     @contextlib.contextmanager

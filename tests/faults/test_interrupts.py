@@ -8,6 +8,11 @@ with what the double really created (``contacts``) and received (``calls``), and
 moment each call arrived (recorded by wrapping ``FakeConnect.handle`` in this process, where
 the moto server runs).
 
+Signals are real: ``send_signal`` to a worker process or to the CLI, or ``raise_signal`` in
+this process at a chosen point of the library's code (``sigint_in_library_code``), which
+makes a SIGINT that lands between two outcomes, rather than while the run waits for calls,
+deterministic.
+
 No phone number is printed: assertions compare identifiers, ContactIds and positions.
 """
 
@@ -33,6 +38,7 @@ import attrs
 import boto3
 import pytest
 
+import connect_batch
 from connect_batch import BatchResult, ContactBatchClient, ContactRequest, Success
 from connect_batch.testing import ConnectDouble, FakeConnect, Fault, no_sleep
 from tests.builders import contacts
@@ -268,8 +274,9 @@ def test_sigint_lets_calls_in_flight_finish_and_answers_every_input(
     assert all(ledger[rid] == contact_id for rid, contact_id in first.items())
 
 
-LIBRARY = str(pathlib.Path(__file__).resolve().parents[2] / "connect_batch")
-DOUBLE = str(pathlib.Path(LIBRARY) / "testing")
+# 1b. A SIGINT at any point of the library's code on the caller's thread.
+LIBRARY = str(pathlib.Path(connect_batch.__file__).resolve().parent) + os.sep
+DOUBLE = LIBRARY + "testing" + os.sep
 
 
 @contextlib.contextmanager
@@ -321,41 +328,89 @@ def sigint_handler(request):
         signal.signal(signal.SIGINT, saved)
 
 
-@pytest.mark.parametrize("skip", [1, 3, 8, 21, 55, 144])
-def test_sigint_anywhere_in_the_library_answers_every_input(
-    double, arrivals, sigint_handler, skip
-):
-    """Wherever put_contacts' thread is when the SIGINT comes (outside the wait for calls
-    too), the interrupt carries a result answering every input, and the calls in flight end
-    before it propagates."""
-    double.fake.latency = 0.2
-    client = ContactBatchClient(
-        double.client, instance_id=double.instance_id, concurrency=CONCURRENCY
-    )
+# A sweep of consecutive library entries longer than one outcome's worth of them, so that
+# some SIGINT lands at each point of the path an outcome takes to the caller.
+SWEEP = range(1, 13)
+
+
+def small_run(double: ConnectDouble) -> tuple[ContactBatchClient, list[ContactRequest], Any]:
+    """A client, inputs, and a condition that holds once the double created a contact."""
+    double.fake.latency = 0.05
+    client = ContactBatchClient(double.client, instance_id=double.instance_id, concurrency=4)
     created = double.fake.contacts  # the raw ledger, every instance's: cheap to look at
     before = len(created)
+    return client, contacts(100), lambda: len(created) > before
 
-    def first_contacts() -> bool:
-        return len(created) > before
 
-    with (
-        pytest.raises(KeyboardInterrupt) as caught,
-        sigint_in_library_code(first_contacts, skip) as sent,
-    ):
-        client.put_contacts(contacts(COUNT))
-    left_running = len(arrived(arrivals, double)) - len(double.calls)
+def check_interrupted_run(
+    double: ConnectDouble,
+    arrivals: list[Arrival],
+    outcomes: list[Any],
+    count: int,
+    *,
+    sent: list[float],
+    left_running: int,
+) -> None:
     assert sent, "the SIGINT was never sent"
     [interrupted_at] = sent
-    result = getattr(caught.value, "result", None)
-    assert isinstance(result, BatchResult), "the KeyboardInterrupt carried no result"
-    records = records_of(result)
-    assert_answered_once(records, COUNT)
-    assert left_running == 0, f"put_contacts raised with {left_running} call(s) in flight"
+    records = records_of(outcomes)
+    assert_answered_once(records, count)
+    assert left_running == 0, f"the interrupt propagated with {left_running} call(s) in flight"
     late = [a for a in arrived(arrivals, double) if a.at > interrupted_at + IN_FLIGHT_SLACK]
     assert late == [], f"{len(late)} attempt(s) started after the interrupt"
     assert_ledger_agrees(double, records)
-    assert_quiet_after(double, arrivals, seconds=0.3)
-    assert len(double.contacts) < COUNT, "the interrupt should land mid-run"
+    assert_quiet_after(double, arrivals, seconds=0.2)
+    assert len(double.contacts) < count, "the interrupt should land mid-run"
+
+
+@pytest.mark.parametrize("skip", SWEEP)
+def test_sigint_anywhere_in_put_contacts_answers_every_input(
+    double, arrivals, sigint_handler, skip
+):
+    """Wherever put_contacts' thread is when the SIGINT comes (not only waiting for calls),
+    the interrupt carries a result answering every input, and calls in flight end first."""
+    client, inputs, started = small_run(double)
+    with (
+        pytest.raises(KeyboardInterrupt) as caught,
+        sigint_in_library_code(started, skip) as sent,
+    ):
+        client.put_contacts(inputs)
+    left_running = len(arrived(arrivals, double)) - len(double.calls)
+    result = getattr(caught.value, "result", None)
+    assert isinstance(result, BatchResult), "the KeyboardInterrupt carried no result"
+    check_interrupted_run(
+        double, arrivals, [*result.succeeded, *result.failed], len(inputs),
+        sent=sent, left_running=left_running,
+    )
+    assert all(o.request is inputs[o.position] for o in [*result.succeeded, *result.failed])
+
+
+def read_in_a_with_block(stream: Any, yielded: list[Any]) -> None:
+    with stream:
+        for outcome in stream:
+            yielded.append(outcome)
+
+
+@pytest.mark.parametrize("skip", SWEEP)
+def test_sigint_anywhere_in_a_stream_answers_every_input(double, arrivals, sigint_handler, skip):
+    """The same for iter_put_contacts read in a ``with`` block: what was yielded and what
+    is in ``rest`` answer every input once."""
+    client, inputs, _started = small_run(double)
+    yielded: list[Any] = []
+    stream = client.iter_put_contacts(inputs)
+    # Counted from the first outcome on, the sweep walks the path of the next few.
+    with (
+        pytest.raises(KeyboardInterrupt) as caught,
+        sigint_in_library_code(lambda: bool(yielded), skip) as sent,
+    ):
+        read_in_a_with_block(stream, yielded)
+    left_running = len(arrived(arrivals, double)) - len(double.calls)
+    assert isinstance(getattr(caught.value, "result", None), BatchResult)
+    rest = stream.rest
+    check_interrupted_run(
+        double, arrivals, [*yielded, *rest.succeeded, *rest.failed], len(inputs),
+        sent=sent, left_running=left_running,
+    )
 
 
 # 2. A second SIGINT while waiting for the calls in flight.
