@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 
+from connect_batch.testing import Fault
 from examples.sqs_worker import contact_to, process_message, run
 from tests.builders import contact
 
@@ -152,3 +153,32 @@ def test_a_redelivered_message_while_throttled_leaves_the_message_and_calls_nobo
     assert (report.created, report.unknown) == (50, 0)
     assert len(fake_connect.contacts) == 50
     assert fake_connect.duplicates() == {}
+
+
+def test_over_http_a_redelivered_message_while_throttled_calls_nobody_twice(
+    http_connect, moto_server
+):
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=moto_server)
+    url = sqs.create_queue(QueueName="contacts-http")["QueueUrl"]
+    inputs = [contact(i) for i in range(60)]
+    send(sqs, url, inputs)
+    [message] = receive_all(sqs, url)
+    client = http_connect.batch_client(max_attempts=2)
+    # The first delivery's calls all acted, and their answers were lost: a worker killed
+    # mid-call. Its contacts exist; the worker never saw them.
+    http_connect.fake.plan(*([Fault.dropped()] * 6))  # 3 batches, 2 attempts each
+    first = process_message(sqs, url, client, message)
+    assert (first.created, first.unknown) == (0, 60)
+    assert len(http_connect.contacts) == 60
+    # Redelivered while every call is throttled: still unknown, nothing requeued.
+    http_connect.fake.reset_faults()
+    http_connect.fake.throttle(rate=0, burst=0)
+    second = process_message(sqs, url, client, message)
+    assert (second.created, second.requeued, second.unknown) == (0, 0, 60)
+    # Redelivered again, unthrottled: settled from the ledger, and deleted.
+    http_connect.fake.reset_faults()
+    third = process_message(sqs, url, client, message)
+    assert (third.created, third.unknown) == (60, 0)
+    assert len(http_connect.contacts) == 60
+    assert http_connect.duplicates() == {}
+    sqs.delete_queue(QueueUrl=url)
