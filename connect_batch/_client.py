@@ -177,7 +177,8 @@ class ContactBatchClient:
         outcomes: list[Outcome] = []
         try:
             with engine.interrupts.guard():
-                outcomes.extend(run.guarded())
+                for chunk in run.chunks():
+                    outcomes.extend(chunk)
                 result = BatchResult.from_outcomes(outcomes)
         except ContactValidationError as error:
             if not outcomes:

@@ -258,48 +258,44 @@ class Run(Generic[OutT]):
     ``close()`` stops the run: no new attempt starts, calls in flight finish, and it
     returns the outcomes not yet yielded. When the run is interrupted while it is being
     read, those outcomes are in ``leftover``; ``close()`` returns them too.
+
+    The engine hands outcomes over a batch at a time, under one interrupt guard; they wait
+    in ``_pending`` until returned, so that a signal landing between two ``next()`` calls
+    costs nothing and ``close()`` finds them.
     """
 
     def __init__(self, engine: Engine[Any, OutT], items: Iterable[Any]) -> None:
         self.leftover: list[OutT] = []
-        self._handing: Any = None  # an OutT on its way out, or None
+        self._pending: collections.deque[OutT] = collections.deque()
         self._engine = engine
-        self._outcomes = engine.schedule(items, self.leftover)
+        self._chunks = engine.schedule(items, self.leftover)
 
     def __iter__(self) -> Run[OutT]:
         return self
 
-    def guarded(self) -> Iterator[OutT]:
-        """The outcomes, for a caller that holds ``interrupts.guard()`` itself (no per-item
-        guard to enter)."""
-        return self._outcomes
+    def chunks(self) -> Iterator[list[OutT]]:
+        """The outcomes a batch at a time, for a caller that holds ``interrupts.guard()``."""
+        return self._chunks
 
     def __next__(self) -> OutT:
-        interrupts = self._engine.interrupts
-        if interrupts.guarded:  # the caller guards the whole run
-            return next(self._outcomes)
-        # The outcome in hand is kept where close() finds it until it is returned, so that
-        # a signal landing after the guard (an application's handler, raising) loses nothing.
-        with interrupts.guard(check=False):
-            self._handing = next(self._outcomes)
-        if interrupts.due:
-            # Asked to stop after this outcome left the run: keep it for close().
-            self.leftover.append(self._handing)
-            self._handing = None
-            interrupts.check()
-        outcome: OutT
-        outcome, self._handing = self._handing, None
+        pending = self._pending
+        if not pending:
+            interrupts = self._engine.interrupts
+            with interrupts.guard(check=False):
+                pending.extend(next(self._chunks))
+            interrupts.check()  # asked to stop while it ran: what it handed over waits
+        # No call between reading the outcome and returning it: no signal can land there.
+        outcome = pending[0]
+        del pending[0]
         return outcome
 
     def close(self) -> list[OutT]:
         """Stop the run; return every outcome it settled that was not yielded."""
         with self._engine.interrupts.guard(stopping=True):
-            self._outcomes.close()
-            left = list(self.leftover)
+            self._chunks.close()
+            left = [*self._pending, *self.leftover]
+            self._pending.clear()
             self.leftover.clear()
-            if self._handing is not None:
-                left.append(self._handing)
-                self._handing = None
         return left
 
 
@@ -362,8 +358,9 @@ class Engine(Generic[ItemT, OutT]):
     # The scheduling loop.
     def schedule(  # noqa: PLR0912, PLR0915 - read, submit, settle, stop: one loop reads best
         self, items: Iterable[ItemT], leftover: list[OutT]
-    ) -> Generator[OutT, None, None]:
-        """Yield one outcome per input; on an interrupt, put the unyielded ones in ``leftover``.
+    ) -> Generator[list[OutT], None, None]:
+        """Yield one outcome per input, in chunks; on an interrupt, put the unyielded ones in
+        ``leftover``.
 
         Safe points, where an interrupt a signal asked for is raised: before each read of
         the input, while waiting for a batch to finish, before each yield.
@@ -388,9 +385,8 @@ class Engine(Generic[ItemT, OutT]):
             self.start_clock()
             reading = True
             while True:
-                while ready:  # what finished goes out before more input is read
-                    self.interrupts.check()
-                    yield ready.popleft()
+                if ready:  # what finished goes out before more input is read
+                    yield self._hand_over(ready)
                 while reading and stop is None and len(works) < self._concurrency:
                     self.interrupts.check()
                     if self._past_deadline():
@@ -413,9 +409,8 @@ class Engine(Generic[ItemT, OutT]):
                         context = contextvars.copy_context()
                         call = functools.partial(context.run, self.settle, batch, number, work)
                         works[pool.submit(call)] = work
-                while ready:
-                    self.interrupts.check()
-                    yield ready.popleft()
+                if ready:
+                    yield self._hand_over(ready)
                 if not works:
                     break
                 done, _ = concurrent.futures.wait(
@@ -436,9 +431,8 @@ class Engine(Generic[ItemT, OutT]):
             elif deadline_stop:
                 answered_late, late = late, []
                 stop = self._answer_past_deadline(answered_late, keyed, ready, in_memory=in_memory)
-            while ready:
-                self.interrupts.check()
-                yield ready.popleft()
+            if ready:
+                yield self._hand_over(ready)
         except BaseException:
             # Interrupted (KeyboardInterrupt, SystemExit) or closed early (GeneratorExit):
             # no attempt starts from now on; calls in flight finish and are answered.
@@ -456,6 +450,13 @@ class Engine(Generic[ItemT, OutT]):
             pool.shutdown()
         if stop is not None:
             raise stop
+
+    def _hand_over(self, ready: collections.deque[OutT]) -> list[OutT]:
+        """What is ready, as one chunk; a safe point first."""
+        self.interrupts.check()
+        chunk = list(ready)
+        ready.clear()
+        return chunk
 
     def _past_deadline(self) -> bool:
         if self._deadline_missed.is_set():
