@@ -509,21 +509,26 @@ def _send(
 
     requests = [row.request for row in rows if row.request is not None]
     run = engine.run(requests)
-    try:
-        # Ctrl-C is raised where no outcome is between the run and the file.
-        with engine.interrupts.guard():
+    # Ctrl-C is raised where no outcome is between the run and the file.
+    with engine.interrupts.guard():
+        try:
             for outcome in run:
                 record(outcome)
-    except AbortRun as abort:
-        # Every row the run had read is in the outcomes file by now; say why it stopped.
-        error = _aborted(client.operation, abort, BatchResult())
-        raise UsageError(str(error)) from None
-    except BaseException:
-        # Interrupted: calls in flight finish (a second Ctrl-C stops the wait); their
-        # outcomes, and those of rows read but not sent, are written before leaving.
-        for outcome in run.close():
-            record(outcome)
-        raise
+        except AbortRun as abort:
+            # Every row the run had read is in the outcomes file by now; say why it stopped.
+            error = _aborted(client.operation, abort, BatchResult())
+            raise UsageError(str(error)) from None
+        except BaseException:
+            # Interrupted: calls in flight finish (a second Ctrl-C stops the wait); their
+            # outcomes, and those of rows read but not sent, are written before leaving.
+            engine.interrupts.stop()
+            left: list[Outcome] = []
+            try:
+                left = run.close(stopping=True)
+            finally:
+                for outcome in left or run.take_leftover():
+                    record(outcome)
+            raise
 
 
 def _resolve_job_key(

@@ -175,25 +175,38 @@ class ContactBatchClient:
         engine = self._engine(job_key)
         run = engine.run(contacts)
         outcomes: list[Outcome] = []
+        result: BatchResult | None = None
         try:
+            # Signals wait for safe points until the result is built and attached.
             with engine.interrupts.guard():
-                for chunk in run.chunks():
-                    outcomes.extend(chunk)
-                result = BatchResult.from_outcomes(outcomes)
-        except ContactValidationError as error:
-            if not outcomes:
-                raise
-            position = error.position if error.position is not None else len(outcomes)
-            raise error.at(position, BatchResult.from_outcomes(outcomes)) from None
-        except AbortRun as abort:
-            raise _aborted(self._operation, abort, BatchResult.from_outcomes(outcomes)) from (
-                abort.cause or abort.__cause__
-            )
-        except BaseException as interrupt:
-            try:
-                outcomes.extend(run.close())
-            finally:
-                _attach_result(interrupt, BatchResult.from_outcomes(outcomes))
+                try:
+                    for chunk in run.chunks():
+                        outcomes.extend(chunk)
+                    result = BatchResult.from_outcomes(outcomes)
+                except ContactValidationError as error:
+                    if not outcomes:
+                        raise
+                    position = error.position if error.position is not None else len(outcomes)
+                    result = BatchResult.from_outcomes(outcomes)
+                    raise error.at(position, result) from None
+                except AbortRun as abort:
+                    result = BatchResult.from_outcomes(outcomes)
+                    raise _aborted(self._operation, abort, result) from (
+                        abort.cause or abort.__cause__
+                    )
+                except BaseException:
+                    engine.interrupts.stop()
+                    left: list[Outcome] = []
+                    try:
+                        left = run.close(stopping=True)
+                    finally:
+                        outcomes.extend(left or run.take_leftover())
+                        result = BatchResult.from_outcomes(outcomes)
+                    raise
+        except BaseException as error:
+            # An interrupt (or an application handler's exception) carries the result.
+            if result is not None and getattr(error, "result", None) is None:
+                _attach_result(error, result)
             raise
         return result
 
@@ -274,15 +287,43 @@ class OutcomeStream(Iterator[Outcome]):
         except StopIteration:
             raise
         except BaseException as interrupt:
-            self.rest = BatchResult.from_outcomes(self._run.close())
-            _attach_result(interrupt, self.rest)
+            self._finish(interrupt)
             raise
 
+    def _finish(self, error: BaseException | None) -> None:
+        """Close the run and keep what it had not yielded in ``rest``; give ``error`` (and
+        any exception closing raised) that ``rest`` as its ``result``."""
+        interrupts = self._run.engine.interrupts
+        again: BaseException | None = None
+        with interrupts.guard(stopping=error is not None):
+            if error is not None:
+                interrupts.stop()
+            try:
+                left = self._run.close(stopping=error is not None)
+            except BaseException as raised:  # noqa: BLE001 - raised again, with rest, below
+                again, left = raised, self._run.take_leftover()
+            if left:
+                self.rest = BatchResult.from_outcomes(
+                    [*self.rest.succeeded, *self.rest.failed, *left]
+                )
+            for exc in (error, again):
+                if exc is not None and getattr(exc, "result", None) is None:
+                    _attach_result(exc, self.rest)
+        if again is not None:
+            raise again
+
     def close(self) -> BatchResult:
-        """Stop the run; return (and keep in ``rest``) the outcomes not yet yielded."""
-        left = self._run.close()
-        if left:
-            self.rest = BatchResult.from_outcomes([*self.rest.succeeded, *self.rest.failed, *left])
+        """Stop the run; return (and keep in ``rest``) the outcomes not yet yielded.
+
+        A Ctrl-C while it waits for calls in flight is raised once they finish, carrying
+        ``result`` (= ``rest``); a second one stops the wait.
+        """
+        try:
+            self._finish(None)
+        except BaseException as error:
+            if getattr(error, "result", None) is None:
+                _attach_result(error, self.rest)
+            raise
         return self.rest
 
     def __enter__(self) -> OutcomeStream:
@@ -294,9 +335,7 @@ class OutcomeStream(Iterator[Outcome]):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        rest = self.close()
-        if exc is not None and getattr(exc, "result", None) is None:
-            _attach_result(exc, rest)
+        self._finish(exc)
 
 
 def _aborted(
@@ -402,7 +441,10 @@ class Batcher:
             )
 
     def _result(self) -> BatchResult:
-        return BatchResult.from_outcomes(o for w in self._works for o in list(w.outcomes))
+        # Every batch handed to a call is answered: abandon() fills any gap (a call still
+        # in flight after a second interrupt) and returns the batch's outcomes.
+        abandoned = self._engine.interrupted_in_flight
+        return BatchResult.from_outcomes(o for w in self._works for o in w.abandon(abandoned))
 
     def __exit__(
         self,
@@ -417,14 +459,17 @@ class Batcher:
             rest = self._hand_over() if exc is None and self._buffer and not self._closed else None
             self._closed = True
             self.unsent = [p.item for p in self._buffer]
-        try:
-            if rest is not None:
-                self._send(*rest)
-            with engine.interrupts.guard(stopping=exc is not None):
+        with engine.interrupts.guard(stopping=exc is not None):
+            try:
+                if rest is not None:
+                    self._send(*rest)
                 self._wait_for_calls(stopping=exc is not None)
-        finally:
-            with self._lock:
-                self.result = self._result()
+            except BaseException:
+                engine.interrupts.stop()
+                raise
+            finally:
+                with self._lock:
+                    self.result = self._result()
 
     def _wait_for_calls(self, *, stopping: bool) -> None:
         """Wait for other threads' calls; a second interrupt stops the wait."""
@@ -436,6 +481,7 @@ class Batcher:
                     work.abandon(engine.interrupted_unsent)
                     continue
                 while not work.finished.wait(0.05):
+                    engine.interrupts.run_deferred()  # an application handler may raise
                     if engine.interrupts.stop_waiting:
                         raise KeyboardInterrupt  # noqa: TRY301 - the wait ends as Ctrl-C does
         except BaseException:

@@ -158,16 +158,23 @@ class Work(Generic[ItemT, OutT]):
     A batch is *started* once the thread that settles it takes it up; ``finished`` is set
     when that thread is done with it. ``abandon`` answers what is still open and ignores
     whatever the settling thread finds out afterwards, so that no input is answered twice.
+    Outcomes are stored by position in one dict, so that "settled" and "answered" are one
+    step that an exception cannot split.
     """
 
     def __init__(self, batch: list[Pending[ItemT]]) -> None:
         self.batch = batch
-        self.outcomes: list[OutT] = []
         self.finished = threading.Event()
-        self._settled: set[int] = set()
+        self._by_position: dict[int, OutT] = {}
         self._started = False
         self._abandoned = False
         self._lock = threading.Lock()
+
+    @property
+    def outcomes(self) -> list[OutT]:
+        """The batch's outcomes so far."""
+        with self._lock:
+            return list(self._by_position.values())
 
     def start(self) -> bool:
         """Take the batch up; False if it was abandoned before it started."""
@@ -185,10 +192,8 @@ class Work(Generic[ItemT, OutT]):
 
     def add(self, pending: Pending[ItemT], outcome: OutT) -> None:
         with self._lock:
-            if self._abandoned or pending.position in self._settled:
-                return
-            self._settled.add(pending.position)
-            self.outcomes.append(outcome)
+            if not self._abandoned:
+                self._by_position.setdefault(pending.position, outcome)
 
     def add_all(self, settled: list[tuple[Pending[ItemT], OutT]]) -> None:
         """``add`` for many inputs at once (one lock for a whole answer)."""
@@ -196,19 +201,16 @@ class Work(Generic[ItemT, OutT]):
             if self._abandoned:
                 return
             for pending, outcome in settled:
-                if pending.position not in self._settled:
-                    self._settled.add(pending.position)
-                    self.outcomes.append(outcome)
+                self._by_position.setdefault(pending.position, outcome)
 
     def abandon(self, answer: Callable[[Pending[ItemT]], OutT]) -> list[OutT]:
         """Answer every open input with ``answer``; return all the batch's outcomes."""
         with self._lock:
             for p in self.batch:
-                if p.position not in self._settled:
-                    self._settled.add(p.position)
-                    self.outcomes.append(answer(p))
+                if p.position not in self._by_position:
+                    self._by_position[p.position] = answer(p)
             self._abandoned = True
-            return list(self.outcomes)
+            return list(self._by_position.values())
 
 
 class _Workers:
@@ -267,7 +269,7 @@ class Run(Generic[OutT]):
     def __init__(self, engine: Engine[Any, OutT], items: Iterable[Any]) -> None:
         self.leftover: list[OutT] = []
         self._pending: collections.deque[OutT] = collections.deque()
-        self._engine = engine
+        self.engine = engine
         self._chunks = engine.schedule(items, self.leftover)
 
     def __iter__(self) -> Run[OutT]:
@@ -280,22 +282,33 @@ class Run(Generic[OutT]):
     def __next__(self) -> OutT:
         pending = self._pending
         if not pending:
-            interrupts = self._engine.interrupts
-            with interrupts.guard(check=False):
+            # Asked to stop while the engine ran: what it handed over waits in _pending.
+            with self.engine.interrupts.guard():
                 pending.extend(next(self._chunks))
-            interrupts.check()  # asked to stop while it ran: what it handed over waits
         # No call between reading the outcome and returning it: no signal can land there.
         outcome = pending[0]
         del pending[0]
         return outcome
 
-    def close(self) -> list[OutT]:
-        """Stop the run; return every outcome it settled that was not yielded."""
-        with self._engine.interrupts.guard(stopping=True):
-            self._chunks.close()
-            left = [*self._pending, *self.leftover]
+    def close(self, *, stopping: bool = False) -> list[OutT]:
+        """Stop the run; return every outcome it settled that was not yielded.
+
+        ``stopping``: an exception is already on its way (a signal now means "stop
+        waiting"). If closing raises (a signal's handler of the application's own), the
+        outcomes stay in ``leftover``: read them with ``take_leftover()``.
+        """
+        try:
+            with self.engine.interrupts.guard(stopping=stopping):
+                self._chunks.close()
+        finally:
+            self.leftover[:0] = self._pending
             self._pending.clear()
-            self.leftover.clear()
+        return self.take_leftover()
+
+    def take_leftover(self) -> list[OutT]:
+        """The outcomes settled and not yielded, once."""
+        left = list(self.leftover)
+        self.leftover.clear()
         return left
 
 
@@ -475,12 +488,13 @@ class Engine(Generic[ItemT, OutT]):
                 work = open_works[0]
                 if work.withdraw():
                     leftover.extend(work.abandon(self.interrupted_unsent))
-                elif not work.finished.wait(_POLL):
-                    if not self.interrupts.stop_waiting:
-                        continue
+                elif work.finished.wait(_POLL):
                     leftover.extend(work.abandon(self.interrupted_in_flight))
                 else:
-                    leftover.extend(work.abandon(self.interrupted_in_flight))
+                    self.interrupts.run_deferred()  # an application handler may raise
+                    if self.interrupts.stop_waiting:
+                        break
+                    continue
                 open_works.pop(0)
         finally:
             if open_works:

@@ -40,22 +40,21 @@ class Interrupts:
         self.pending = False  # an interrupt to raise at the next safe point
         self.stop_waiting = False  # stop waiting for calls in flight
         self._direct = 0  # > 0: the main thread is in code that cannot poll
-        self._stopping = False  # the run is already stopping: a signal means stop waiting
+        self._stopping = False  # the run is stopping for an exception: a signal means stop waiting
         self._asked = False  # a signal has asked this run to stop
         self._guarded = False
         self._handlers: dict[int, Handler] = {}  # the application's, while swapped
         self._deferred: list[tuple[int, FrameType | None]] = []
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self._handlers.get(signum) is not signal.default_int_handler:
+        handler = self._handlers.get(signum)
+        if handler is not signal.default_int_handler:
             # The application's own handler: run it as it is, but where it cannot cost an
             # answer (at once where the main thread cannot poll).
-            if self._direct:
-                self._handlers[signum](signum, frame)
+            if self._direct and handler is not None:
+                handler(signum, frame)
             else:
                 self._deferred.append((signum, frame))
-                if self._stopping or self._asked:
-                    self.stop_waiting = True
             return
         if not self._asked and not self._stopping:
             self._asked = True
@@ -73,34 +72,49 @@ class Interrupts:
         """True while a guard is in force."""
         return self._guarded
 
-    @property
-    def due(self) -> bool:
-        """True when a safe point has something to raise or run."""
-        return self.pending or bool(self._deferred)
+    def stop(self) -> None:
+        """The run is being stopped for an exception already on its way: from now on a
+        signal with Python's default handler means "stop waiting", and is not raised."""
+        self._stopping = True
 
-    def check(self) -> None:
-        """A safe point: raise the interrupt a signal asked for, or run the application's
-        handler for a signal that came (it may raise)."""
+    def run_deferred(self) -> None:
+        """Run the application's handlers for signals that came. One that raises stops the
+        run, as an interrupt does, and its exception goes on; a handler that only returns
+        (sets a flag, say) changes nothing."""
         while self._deferred:
             signum, frame = self._deferred.pop(0)
             handler = self._handlers.get(signum) or signal.getsignal(signum)
-            if callable(handler):
-                self._asked = True
+            if not callable(handler):
+                continue
+            try:
                 handler(signum, frame)
+            except BaseException:
+                # The first such exception stops the run (calls in flight finish); one
+                # while it stops, or after, stops the waiting too.
+                if self._asked or self._stopping:
+                    self.stop_waiting = True
+                self._asked = True
+                self._cancel()
+                raise
+
+    def check(self) -> None:
+        """A safe point: run the application's handlers for signals that came (they may
+        raise), then raise the interrupt a signal asked for."""
+        self.run_deferred()
         if self.pending:
             self.pending = False
             raise KeyboardInterrupt
 
     @contextlib.contextmanager
-    def guard(self, *, stopping: bool = False, check: bool = True) -> Iterator[None]:
+    def guard(self, *, stopping: bool = False) -> Iterator[None]:
         """Defer SIGINT and SIGTERM to safe points for the block (main thread only).
 
         A signal whose handler is Python's default asks the run to stop; one with a handler
         of the application's own has that handler run at the next safe point instead of
-        wherever the signal lands. ``stopping``: the run is being stopped already
-        (``close()``), so a signal means "stop waiting". Otherwise a signal still pending
-        when the block ends cleanly is raised (or its handler run) then, unless ``check`` is
-        False (the caller does it).
+        wherever the signal landed. ``stopping``: the run is stopping for an exception
+        already on its way (see ``stop``). When the block ends, what a signal left to do is
+        done: the application's handlers run, and a pending interrupt is raised unless the
+        run was stopping (it stopped, as the signal asked).
         """
         if self._guarded or threading.current_thread() is not threading.main_thread():
             yield
@@ -119,13 +133,11 @@ class Interrupts:
         finally:
             for s, handler in swapped.items():
                 signal.signal(s, handler)
+            stopped = self._stopping
             self._guarded, self._stopping = False, was_stopping
-            if stopping:
-                # The run stopped, as the signal asked; what a handler of the application's
-                # would have done (raise again) would only hide the first exception.
+            if stopped:
                 self.pending = False
-                self._deferred.clear()
-        if swapped and check and not stopping:
+        if swapped:
             self.check()
 
     @contextlib.contextmanager
