@@ -43,7 +43,7 @@ class SequenceReport:
     duplicates: int
     lost: int  # created, yet reported known not created by some step
     unsafe_retryable: int  # in some step's retryable() although created by then
-    settled: bool  # the last step answered every input, each created exactly once
+    settled: bool  # the last run answered every input, nothing unknown, each created once
 
     def check(self) -> None:
         """Assert the invariants every sequence must keep."""
@@ -237,5 +237,7 @@ def run_sequence(sequence: Sequence, endpoint_url: str, seed: int) -> SequenceRe
         duplicates=sum(n - 1 for n in ledger.values()),
         lost=checker.lost,
         unsafe_retryable=checker.unsafe,
-        settled=answered == list(range(len(inputs))) and not unknown_left,
+        settled=answered == list(range(len(inputs)))
+        and not unknown_left
+        and sorted(ledger.values()) == [1] * len(inputs),
     )
