@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
 MAX_INSTANCE_ID_LENGTH = 100
+logger = logging.getLogger("connect_batch")
 
 
 def _check_contact(item: object) -> None:
@@ -270,7 +272,17 @@ class OutcomeStream(Iterator[Outcome]):
     def __init__(self, run: Run[Outcome], operation: BatchOperation[ContactRequest]) -> None:
         self._run = run
         self._operation = operation
+        self._done = False
         self.rest = BatchResult()
+
+    def __del__(self) -> None:
+        if not self._done:
+            with contextlib.suppress(Exception):  # the interpreter may be shutting down
+                logger.warning(
+                    "%s: an OutcomeStream was dropped before it ended, without close(): the "
+                    "outcomes it had not yielded are lost to the caller. Read it to the end, "
+                    "or leave it through a with block or close().", self._operation.name,
+                )
 
     def __iter__(self) -> OutcomeStream:
         return self
@@ -279,12 +291,15 @@ class OutcomeStream(Iterator[Outcome]):
         try:
             return next(self._run)
         except ContactValidationError as error:
+            self._done = True
             position = error.position if error.position is not None else 0
             raise error.at(position, BatchResult()) from None
         except AbortRun as abort:
+            self._done = True
             cause = abort.cause or abort.__cause__
             raise _aborted(self._operation, abort, BatchResult()) from cause
         except StopIteration:
+            self._done = True
             raise
         except BaseException as interrupt:
             self._finish(interrupt)
@@ -293,6 +308,7 @@ class OutcomeStream(Iterator[Outcome]):
     def _finish(self, error: BaseException | None) -> None:
         """Close the run and keep what it had not yielded in ``rest``; give ``error`` (and
         any exception closing raised) that ``rest`` as its ``result``."""
+        self._done = True
         interrupts = self._run.engine.interrupts
         again: BaseException | None = None
         with interrupts.guard(stopping=error is not None):

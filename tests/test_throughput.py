@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 import time
@@ -352,3 +353,24 @@ def test_an_interrupted_batchers_batch_is_answered_not_left_unsent(fake_connect)
         ("INTERRUPTED", True, False)
     }
     assert fake_connect.contacts == []
+
+
+def test_a_stream_dropped_unfinished_says_so(fake_connect, caplog):
+    client = fake_connect.batch_client(concurrency=2)
+    stream = client.iter_put_contacts(contacts(100))
+    next(stream)
+    del stream  # no with, no close(): what was settled and not yielded is lost
+    gc.collect()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("dropped before it ended" in w for w in warnings)
+
+
+def test_a_stream_read_to_the_end_or_closed_says_nothing(fake_connect, caplog):
+    client = fake_connect.batch_client(concurrency=2)
+    list(client.iter_put_contacts(contacts(30)))
+    stream = client.iter_put_contacts(contacts(30))
+    next(stream)
+    stream.close()
+    del stream
+    gc.collect()
+    assert not [r for r in caplog.records if "dropped before it ended" in r.getMessage()]
