@@ -507,6 +507,10 @@ def _send(
         code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
         emit(outcome_line(number, outcome, job_key), code)
 
+    def record_all(left: list[Outcome]) -> None:
+        for outcome in left:
+            record(outcome)
+
     requests = [row.request for row in rows if row.request is not None]
     run = engine.run(requests)
     # Ctrl-C is raised where no outcome is between the run and the file.
@@ -521,13 +525,7 @@ def _send(
         except BaseException:
             # Interrupted: calls in flight finish (a second Ctrl-C stops the wait); their
             # outcomes, and those of rows read but not sent, are written before leaving.
-            engine.interrupts.stop()
-            left: list[Outcome] = []
-            try:
-                left = run.close(stopping=True)
-            finally:
-                for outcome in left or run.take_leftover():
-                    record(outcome)
+            run.close_interrupted(record_all)
             raise
 
 

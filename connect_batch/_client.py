@@ -197,12 +197,9 @@ class ContactBatchClient:
                         abort.cause or abort.__cause__
                     )
                 except BaseException:
-                    engine.interrupts.stop()
-                    left: list[Outcome] = []
                     try:
-                        left = run.close(stopping=True)
+                        run.close_interrupted(outcomes.extend)
                     finally:
-                        outcomes.extend(left or run.take_leftover())
                         result = BatchResult.from_outcomes(outcomes)
                     raise
         except BaseException as error:

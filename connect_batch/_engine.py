@@ -305,6 +305,16 @@ class Run(Generic[OutT]):
             self._pending.clear()
         return self.take_leftover()
 
+    def close_interrupted(self, keep: Callable[[list[OutT]], object]) -> None:
+        """Close the run for an exception already on its way: a signal now means "stop
+        waiting", and every outcome not yielded goes to ``keep``, even if closing raises."""
+        self.engine.interrupts.stop()
+        left: list[OutT] = []
+        try:
+            left = self.close(stopping=True)
+        finally:
+            keep(left or self.take_leftover())
+
     def take_leftover(self) -> list[OutT]:
         """The outcomes settled and not yielded, once."""
         left = list(self.leftover)

@@ -67,11 +67,6 @@ class Interrupts:
         if not self._stopping:
             self.pending = True
 
-    @property
-    def guarded(self) -> bool:
-        """True while a guard is in force."""
-        return self._guarded
-
     def stop(self) -> None:
         """The run is being stopped for an exception already on its way: from now on a
         signal with Python's default handler means "stop waiting", and is not raised."""

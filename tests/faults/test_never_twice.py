@@ -357,7 +357,9 @@ def test_a_shared_batcher_answers_every_input_once_from_many_threads(http_connec
     assert_never_twice(http_connect, result)
 
 
-def test_client_config_read_timeout_is_respected(moto_server, http_connect):
+def test_an_answer_later_than_read_timeout_is_retried_without_a_duplicate(
+    moto_server, http_connect
+):
     # A slow answer past read_timeout is a lost answer: retried under the same token.
     client = boto3.client(
         "connect", region_name="us-east-1", endpoint_url=moto_server,
