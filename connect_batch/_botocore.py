@@ -7,6 +7,8 @@ ahead of botocore's own. While a library call is in progress in this context it 
 botocore's loop after the first attempt by raising what botocore would have raised after
 its last. Calls the caller makes themselves, and every other operation, are untouched.
 
+``fault_from`` translates botocore's exceptions into the engine's ``CallFault``.
+
 A second handler, on ``before-send.<service>.<Operation>``, marks the moment the request is
 handed to the HTTP layer. An exception raised before that mark (no credentials, a
 credential refresh that failed, parameters botocore refused) proves that the request was
@@ -22,7 +24,19 @@ from typing import Any
 
 import attrs
 import botocore.exceptions
-from botocore.exceptions import ClientError, NoRegionError, ParamValidationError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    NoRegionError,
+    ParamValidationError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotocoreConnectionError,
+)
+
+from connect_batch._errors import CallFault
 
 _FIRST_ERROR_STATUS = 300
 
@@ -138,3 +152,38 @@ def unsent_reason(exc: BaseException) -> str:
         f"the boto3 client raised {name} before sending, so the request was not sent. Fix "
         "the client's configuration (credentials, Region, event handlers), then run again"
     )
+
+
+# The request never reached the service: it cannot have acted.
+_NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
+# The request may have reached the service and no answer came back.
+_NO_ANSWER = (HTTPClientError, BotocoreConnectionError)
+_SERVER_ERROR = 500
+_REQUEST_TIMEOUT = 408
+
+
+def fault_from(exc: BaseException) -> CallFault | None:
+    """Translate a botocore exception into a ``CallFault``; ``None`` if it is not one.
+
+    This is the only function that reads botocore's exception types.
+    """
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        state = exc.response.get("state")  # modelled members of the error, at the top
+        return CallFault(
+            code=str(error.get("Code") or "Unknown"),
+            message=str(error.get("Message") or ""),
+            status=status,
+            may_have_acted=status is None or status >= _SERVER_ERROR or status == _REQUEST_TIMEOUT,
+            state=state if isinstance(state, str) else None,
+        )
+    if isinstance(exc, _NOT_SENT):
+        return CallFault(
+            code=type(exc).__name__, message=str(exc), status=None, may_have_acted=False
+        )
+    if isinstance(exc, _NO_ANSWER):
+        return CallFault(
+            code=type(exc).__name__, message=str(exc), status=None, may_have_acted=True
+        )
+    return None

@@ -113,7 +113,7 @@ def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) 
     return Row(number, request)
 
 
-def outcome_line(row: int, outcome: Outcome, job_key: str) -> dict[str, Any]:
+def outcome_line(row: int, outcome: Outcome[ContactRequest], job_key: str) -> dict[str, Any]:
     """One line of the outcomes file; ``job_key`` lets ``--resume`` use the same tokens."""
     line: dict[str, Any] = {"row": row, "request_identifier": outcome.request_identifier}
     if isinstance(outcome, Success):
@@ -495,26 +495,22 @@ def _send(
         # Any other batch is, whole: under the same job key its calls replay what was done.
         return all(_settled(done.get(by_position[p.position])) for p in batch)
 
-    engine = attrs.evolve(
-        client._engine(job_key),  # noqa: SLF001 - the CLI resumes at batch boundaries
-        skip=settled_before,
-    )
-
-    def record(outcome: Outcome) -> None:
+    def record(outcome: Outcome[ContactRequest]) -> None:
         number = by_position[outcome.position]
         if _settled(done.get(number)):
             return  # settled in an earlier run; replayed here
         code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
         emit(outcome_line(number, outcome, job_key), code)
 
-    def record_all(left: list[Outcome]) -> None:
+    def record_all(left: list[Outcome[ContactRequest]]) -> None:
         for outcome in left:
             record(outcome)
 
     requests = [row.request for row in rows if row.request is not None]
-    run = engine.run(requests)
+    # The CLI resumes at batch boundaries: batches settled in an earlier run are skipped.
+    run = client.open_run(requests, job_key=job_key, skip=settled_before)
     # Ctrl-C is raised where no outcome is between the run and the file.
-    with engine.interrupts.guard():
+    with run.engine.interrupts.guard():
         try:
             for outcome in run:
                 record(outcome)

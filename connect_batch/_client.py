@@ -1,19 +1,26 @@
-"""``ContactBatchClient``: the public face of the engine for BatchPutContact."""
+"""The clients' common part (``BatchClient``), and ``ContactBatchClient`` for BatchPutContact.
+
+``BatchClient`` is the public face of the engine for any operation: options, runs, streams
+and batchers. A client for one API adds its operation's description, its outcome values and
+the names of its methods (``put_contacts``, ``put_requests``); it decides nothing else.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from connect_batch import _botocore
-from connect_batch._engine import AbortRun, Engine, Pending, Run, Stop, Work
+from connect_batch._engine import AbortRun, Engine, OutcomeFactory, Pending, Run, Stop, Work
 from connect_batch._errors import (
+    CampaignStateError,
     ConfigurationError,
     ContactValidationError,
     DeadlineExceededError,
@@ -33,13 +40,24 @@ if TYPE_CHECKING:
 
 MAX_INSTANCE_ID_LENGTH = 100
 logger = logging.getLogger("connect_batch")
+RequestT = TypeVar("RequestT")
 
 
-def _check_contact(item: object) -> None:
-    if not isinstance(item, ContactRequest):
-        raise ContactValidationError(
-            f"expected a ContactRequest, got {type(item).__name__}", field="contact"
-        )
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def type_check(expected: type[Any], field: str) -> Callable[[object], None]:
+    """A check that an input is an ``expected`` (a request built and validated by its class)."""
+    name = expected.__name__
+
+    def check(item: object) -> None:
+        if not isinstance(item, expected):
+            raise ContactValidationError(
+                f"expected a {name}, got {type(item).__name__}", field=field
+            )
+
+    return check
 
 
 def _identities_for(job_key: str) -> Identities:
@@ -48,86 +66,109 @@ def _identities_for(job_key: str) -> Identities:
     return JobIdentities(job_key)
 
 
-class _Outcomes:
-    """Builds ``Success`` and ``Failure`` straight from the engine's pending inputs."""
+class _ByRequestIdentifier(Generic[RequestT]):
+    """Outcomes of a ``PER_CALL`` operation, whose items are named by RequestIdentifier."""
 
     @staticmethod
-    def success(pending: Pending[ContactRequest], resource_id: str) -> Outcome:
+    def success(pending: Pending[RequestT], resource_id: str) -> Outcome[RequestT]:
         return Success(
-            request_identifier=pending.key,
-            contact_id=resource_id,
+            id=resource_id,
             request=pending.item,
             position=pending.position,
+            request_identifier=pending.key,
         )
 
     @staticmethod
     def failure(
-        pending: Pending[ContactRequest],
+        pending: Pending[RequestT],
         code: str,
         message: str,
         *,
         retryable: bool,
         outcome_unknown: bool,
-    ) -> Outcome:
+    ) -> Outcome[RequestT]:
         return Failure(
-            request_identifier=pending.key,
             code=code,
             message=message,
             retryable=retryable,
             request=pending.item,
             position=pending.position,
             outcome_unknown=outcome_unknown,
+            request_identifier=pending.key,
         )
 
 
-_OUTCOMES = _Outcomes()
+class ByClientToken(Generic[RequestT]):
+    """Outcomes of a ``PER_ITEM`` operation, whose items are named by their own token."""
+
+    @staticmethod
+    def success(pending: Pending[RequestT], resource_id: str) -> Outcome[RequestT]:
+        return Success(
+            id=resource_id, request=pending.item, position=pending.position,
+            client_token=pending.key,
+        )
+
+    @staticmethod
+    def failure(
+        pending: Pending[RequestT],
+        code: str,
+        message: str,
+        *,
+        retryable: bool,
+        outcome_unknown: bool,
+    ) -> Outcome[RequestT]:
+        return Failure(
+            code=code,
+            message=message,
+            retryable=retryable,
+            request=pending.item,
+            position=pending.position,
+            outcome_unknown=outcome_unknown,
+            client_token=pending.key,
+        )
 
 
-class ContactBatchClient:
-    """Puts any number of contacts through BatchPutContact, answering every one.
 
-    ``connect_client`` is a boto3 ``connect`` client; it is used as it is, except that the
-    library's own BatchPutContact calls make one HTTP attempt each (botocore's retries would
-    multiply ``max_attempts``), which a handler scoped to those calls arranges. Its other
-    operations, and BatchPutContact calls you make yourself, keep botocore's retry behaviour.
 
-    Retries of a batch reuse its ClientToken; items resubmitted after a per-item
-    ``REQUEST_THROTTLED`` or ``INTERNAL_ERROR`` form a new body and get a new token.
 
-    With ``job_key``, generated RequestIdentifiers and every ClientToken are derived from the
-    key and the position of the input or call in the run, so running the same input again
-    with the same key (after a crash, say) sends the same calls, and the service replays
-    what it created the first time instead of creating it again.
+class BatchClient(Generic[RequestT]):
+    """What every client does, whichever API it speaks: see ``ContactBatchClient``,
+    ``OutboundRequestBatchClient`` and ``DialRequestBatchClient`` for their methods.
 
-    One client may be shared by threads: each ``put_contacts`` call keeps its own state.
-    ``on_retry`` is called with the error code of every attempt about to be retried (for
-    progress displays; it must be quick and thread-safe).
+    The boto3 client is used as it is, except that the library's own calls of the
+    operation make one HTTP attempt each (botocore's retries would multiply
+    ``max_attempts``), which a handler scoped to those calls arranges. Its other operations,
+    and calls of the same operation you make yourself, keep botocore's retry behaviour.
+
+    One client may be shared by threads: each run keeps its own state. ``on_retry`` is
+    called with the error code of every attempt about to be retried (for progress displays;
+    it must be quick and thread-safe).
     """
 
     def __init__(
         self,
-        connect_client: ConnectClient | Any,
+        boto_client: Any,
+        operation: BatchOperation[RequestT],
+        outcomes: OutcomeFactory[RequestT, Outcome[RequestT]],
+        check_item: Callable[[object], None],
         *,
-        instance_id: str,
-        max_attempts: int = 5,
-        deadline: Duration | None = None,
-        initial_backoff: Duration = 0.2,
-        max_backoff: Duration = 20.0,
-        max_item_retries: int = 3,
-        job_key: str | None = None,
-        concurrency: int = 1,
-        max_requests_per_second: float | None = None,
-        rate_limiter: RateLimiter | None = None,
-        on_retry: Callable[[str], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int,
+        deadline: Duration | None,
+        initial_backoff: Duration,
+        max_backoff: Duration,
+        max_item_retries: int,
+        job_key: str | None,
+        concurrency: int,
+        max_requests_per_second: float | None,
+        rate_limiter: RateLimiter | None,
+        on_retry: Callable[[str], None] | None,
+        sleep: Callable[[float], None],
     ) -> None:
-        if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= MAX_INSTANCE_ID_LENGTH:
-            raise ConfigurationError(
-                f"instance_id must be a str of 1-{MAX_INSTANCE_ID_LENGTH} characters"
-            )
-        self._client = connect_client
+        self._client = boto_client
+        self._operation = operation
+        self._outcomes = outcomes
+        self._check_item = check_item
         self._identities = RandomIdentities() if job_key is None else _identities_for(job_key)
-        self._operation: BatchPutContactOperation = BatchPutContactOperation(instance_id)
         self.policy = RetryPolicy(
             max_attempts=max_attempts,
             deadline=deadline,
@@ -140,44 +181,45 @@ class ContactBatchClient:
             raise ConfigurationError("concurrency must be an int >= 1")
         self.concurrency = concurrency
         self.on_retry = on_retry
+        # The wall clock (aware, UTC) that expirations are counted from when a call is sent.
+        self.wall_clock: Callable[[], datetime.datetime] = _utc_now
         self.rate_limiter: RateLimiter = (
             rate_limiter
             if rate_limiter is not None
-            else AdaptiveRateLimiter(max_rate=max_requests_per_second, sleep=sleep)
+            else AdaptiveRateLimiter(
+                max_rate=max_requests_per_second,
+                initial_rate=operation.default_rate,
+                sleep=sleep,
+            )
         )
-        _botocore.install(connect_client, self._operation.name)
+        _botocore.install(boto_client, operation.name)
 
     @property
-    def operation(self) -> BatchPutContactOperation:
-        """The description of BatchPutContact this client runs."""
+    def operation(self) -> BatchOperation[RequestT]:
+        """The description of the operation this client runs."""
         return self._operation
 
-    @property
-    def instance_id(self) -> str:
-        """The Connect instance contacts are put into."""
-        return self._operation.instance_id
+    def open_run(
+        self,
+        items: Iterable[RequestT],
+        *,
+        job_key: str | None = None,
+        skip: Callable[[list[Pending[RequestT]]], bool] | None = None,
+    ) -> Run[Outcome[RequestT]]:
+        """The low-level run behind every method: an iterator of outcomes.
 
-    def put_contacts(
-        self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
-    ) -> BatchResult:
-        """Put every contact and answer each exactly once, in ``succeeded`` or ``failed``.
-
-        ``contacts`` may be any iterable; it is read lazily, 25 at a time. A list is checked
-        whole before anything is sent. Raises ``ContactValidationError`` for bad input and
-        ``RunAbortedError`` (``AccessDeniedError``, ``InstanceNotFoundError``, ...) when
-        nothing more can succeed; both carry ``result``, answering every input consumed
-        until then. An interrupt (``KeyboardInterrupt``, ``SystemExit``) lets the calls in
-        flight finish, starts no new attempt, and propagates as it was, with a ``result``
-        attribute that answers every input consumed.
-
-        ``job_key`` (default: the client's) names this input: run the same input again under
-        the same key and the service replays instead of creating. Two *different* inputs
-        under one key share tokens, and the service refuses the second (409).
+        ``skip`` is asked about each batch before it is sent; a batch it returns True for is
+        neither sent nor answered (the command line resumes at batch boundaries with it).
+        Drive it under ``run.engine.interrupts.guard()`` and finish it with ``close()``;
+        prefer ``put_*``, ``iter_put_*`` and ``batcher()``, which do both.
         """
+        return self._engine(job_key, skip).run(items)
+
+    def _put(self, items: Iterable[RequestT], job_key: str | None) -> BatchResult[RequestT]:
         engine = self._engine(job_key)
-        run = engine.run(contacts)
-        outcomes: list[Outcome] = []
-        result: BatchResult | None = None
+        run = engine.run(items)
+        outcomes: list[Outcome[RequestT]] = []
+        result: BatchResult[RequestT] | None = None
         try:
             # Signals wait for safe points until the result is built and attached.
             with engine.interrupts.guard():
@@ -209,9 +251,128 @@ class ContactBatchClient:
             raise
         return result
 
+    def _iter(self, items: Iterable[RequestT], job_key: str | None) -> OutcomeStream[RequestT]:
+        return OutcomeStream(self._engine(job_key).run(items), self._operation)
+
+    def batcher(self, *, job_key: str | None = None) -> Batcher[RequestT]:
+        """A buffered writer for inputs produced one at a time.
+
+        ``with client.batcher() as b: b.put(item)`` sends every 25 inputs. A clean exit
+        sends the rest, and ``b.result`` holds the ``BatchResult``. If the block raises,
+        nothing more is sent: ``b.unsent`` keeps what was buffered and never handed to a
+        call, ``b.result`` answers everything that was. One batcher may be shared by threads.
+        """
+        return Batcher(self._engine(job_key), self._operation.max_items)
+
+    def _engine(
+        self,
+        job_key: str | None,
+        skip: Callable[[list[Pending[RequestT]]], bool] | None = None,
+    ) -> Engine[RequestT, Outcome[RequestT]]:
+        return Engine(
+            self._client,
+            self._operation,
+            self.policy,
+            self._outcomes,
+            identities=self._identities if job_key is None else _identities_for(job_key),
+            check_item=self._check_item,
+            limiter=self.rate_limiter,
+            concurrency=self.concurrency,
+            skip=skip,
+            on_retry=self.on_retry,
+            now=self.wall_clock,
+        )
+
+
+class ContactBatchClient(BatchClient[ContactRequest]):
+    """Puts any number of contacts through BatchPutContact, answering every one.
+
+    BatchPutContact accepts calls only from the Amazon Connect outbound campaigns service
+    principal: a customer's own role gets AccessDeniedException. Code that runs as a
+    customer uses ``OutboundRequestBatchClient`` (or ``DialRequestBatchClient``).
+
+    ``connect_client`` is a boto3 ``connect`` client (see ``BatchClient`` on how it is used).
+    Retries of a batch reuse its ClientToken; items resubmitted after a per-item
+    ``REQUEST_THROTTLED`` or ``INTERNAL_ERROR`` form a new body and get a new token.
+
+    With ``job_key``, generated RequestIdentifiers and every ClientToken are derived from the
+    key and the position of the input or call in the run, so running the same input again
+    with the same key (after a crash, say) sends the same calls, and the service replays
+    what it created the first time instead of creating it again.
+    """
+
+    def __init__(
+        self,
+        connect_client: ConnectClient | Any,
+        *,
+        instance_id: str,
+        max_attempts: int = 5,
+        deadline: Duration | None = None,
+        initial_backoff: Duration = 0.2,
+        max_backoff: Duration = 20.0,
+        max_item_retries: int = 3,
+        job_key: str | None = None,
+        concurrency: int = 1,
+        max_requests_per_second: float | None = None,
+        rate_limiter: RateLimiter | None = None,
+        on_retry: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= MAX_INSTANCE_ID_LENGTH:
+            raise ConfigurationError(
+                f"instance_id must be a str of 1-{MAX_INSTANCE_ID_LENGTH} characters"
+            )
+        self._contacts = BatchPutContactOperation(instance_id)
+        super().__init__(
+            connect_client,
+            self._contacts,
+            _ByRequestIdentifier(),
+            _CHECK_CONTACT,
+            max_attempts=max_attempts,
+            deadline=deadline,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            max_item_retries=max_item_retries,
+            job_key=job_key,
+            concurrency=concurrency,
+            max_requests_per_second=max_requests_per_second,
+            rate_limiter=rate_limiter,
+            on_retry=on_retry,
+            sleep=sleep,
+        )
+
+    @property
+    def operation(self) -> BatchPutContactOperation:
+        """The description of BatchPutContact this client runs."""
+        return self._contacts
+
+    @property
+    def instance_id(self) -> str:
+        """The Connect instance contacts are put into."""
+        return self._contacts.instance_id
+
+    def put_contacts(
+        self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
+    ) -> BatchResult[ContactRequest]:
+        """Put every contact and answer each exactly once, in ``succeeded`` or ``failed``.
+
+        ``contacts`` may be any iterable; it is read lazily, 25 at a time. A list is checked
+        whole before anything is sent. Raises ``ContactValidationError`` for bad input and
+        ``RunAbortedError`` (``AccessDeniedError``, ``InstanceNotFoundError``, ...) when
+        nothing more can succeed; both carry ``result``, answering every input consumed
+        until then. An interrupt (``KeyboardInterrupt``, ``SystemExit``) lets the calls in
+        flight finish, starts no new attempt, and propagates as it was, with a ``result``
+        attribute that answers every input consumed.
+
+        ``job_key`` (default: the client's) names this input: run the same input again under
+        the same key and the service replays instead of creating. Two *different* inputs
+        under one key share tokens, and the service refuses the second (409).
+        """
+        return self._put(contacts, job_key)
+
     def iter_put_contacts(
         self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
-    ) -> OutcomeStream:
+    ) -> OutcomeStream[ContactRequest]:
         """Like ``put_contacts``, but yield each ``Success`` or ``Failure`` as its batch ends.
 
         The input is read lazily with a look-ahead of at most ``concurrency`` batches, and
@@ -224,39 +385,19 @@ class ContactBatchClient:
         calls in flight finish, and the outcomes not yet yielded are returned (and kept in
         ``rest``). See ``OutcomeStream``.
         """
-        return OutcomeStream(self._engine(job_key).run(contacts), self._operation)
-
-    def batcher(self, *, job_key: str | None = None) -> Batcher:
-        """A buffered writer for contacts produced one at a time.
-
-        ``with client.batcher() as b: b.put(contact)`` sends every 25 contacts. A clean
-        exit sends the rest, and ``b.result`` holds the ``BatchResult``. If the block raises,
-        nothing more is sent: ``b.unsent`` keeps what was buffered and never handed to a
-        call, ``b.result`` answers everything that was. One batcher may be shared by threads.
-        """
-        return Batcher(self._engine(job_key), self._operation.max_items)
-
-    def _engine(self, job_key: str | None) -> Engine[ContactRequest, Outcome]:
-        return Engine(
-            self._client,
-            self._operation,
-            self.policy,
-            _OUTCOMES,
-            identities=self._identities if job_key is None else _identities_for(job_key),
-            check_item=_check_contact,
-            limiter=self.rate_limiter,
-            concurrency=self.concurrency,
-            on_retry=self.on_retry,
-        )
+        return self._iter(contacts, job_key)
 
 
-def _attach_result(error: BaseException, result: BatchResult) -> None:
+_CHECK_CONTACT = type_check(ContactRequest, "contact")
+
+
+def _attach_result(error: BaseException, result: BatchResult[Any]) -> None:
     """Give an interrupt the run's result, leaving the exception what it was."""
     with contextlib.suppress(AttributeError):  # an exception type with __slots__
         error.result = result  # type: ignore[attr-defined]
 
 
-class OutcomeStream(Iterator[Outcome]):
+class OutcomeStream(Iterator[Outcome[RequestT]]):
     """The outcomes of ``iter_put_contacts``, one per input, as their batches complete.
 
     An iterator that can be stopped without losing an answer. ``close()`` stops the run:
@@ -266,11 +407,13 @@ class OutcomeStream(Iterator[Outcome]):
     in the loop closes it; an exception leaving the block carries ``result`` = ``rest``.
     """
 
-    def __init__(self, run: Run[Outcome], operation: BatchOperation[ContactRequest]) -> None:
+    def __init__(
+        self, run: Run[Outcome[RequestT]], operation: BatchOperation[RequestT]
+    ) -> None:
         self._run = run
         self._operation = operation
         self._done = False
-        self.rest = BatchResult()
+        self.rest: BatchResult[RequestT] = BatchResult()
 
     def __del__(self) -> None:
         if not self._done:
@@ -281,10 +424,10 @@ class OutcomeStream(Iterator[Outcome]):
                     "or leave it through a with block or close().", self._operation.name,
                 )
 
-    def __iter__(self) -> OutcomeStream:
+    def __iter__(self) -> OutcomeStream[RequestT]:
         return self
 
-    def __next__(self) -> Outcome:
+    def __next__(self) -> Outcome[RequestT]:
         try:
             return next(self._run)
         except ContactValidationError as error:
@@ -325,7 +468,7 @@ class OutcomeStream(Iterator[Outcome]):
         if again is not None:
             raise again
 
-    def close(self) -> BatchResult:
+    def close(self) -> BatchResult[RequestT]:
         """Stop the run; return (and keep in ``rest``) the outcomes not yet yielded.
 
         A Ctrl-C while it waits for calls in flight is raised once they finish, carrying
@@ -339,7 +482,7 @@ class OutcomeStream(Iterator[Outcome]):
             raise
         return self.rest
 
-    def __enter__(self) -> OutcomeStream:
+    def __enter__(self) -> OutcomeStream[RequestT]:
         return self
 
     def __exit__(
@@ -352,11 +495,13 @@ class OutcomeStream(Iterator[Outcome]):
 
 
 def _aborted(
-    operation: BatchOperation[ContactRequest], abort: AbortRun, result: BatchResult
+    operation: BatchOperation[Any], abort: AbortRun, result: BatchResult[Any]
 ) -> RunAbortedError:
     if abort.fault is not None:
         error = operation.abort_error(abort.fault) or RunAbortedError
         message = operation.abort_message(abort.fault)
+        if issubclass(error, CampaignStateError):
+            return error(message, code=abort.fault.code, result=result, state=abort.fault.state)
         return error(message, code=abort.fault.code, result=result)
     if abort.reason is Stop.DEADLINE:
         return DeadlineExceededError(
@@ -380,8 +525,8 @@ def _aborted(
     )
 
 
-class Batcher:
-    """Sends contacts given one at a time, 25 per call; see ``ContactBatchClient.batcher``.
+class Batcher(Generic[RequestT]):
+    """Sends inputs given one at a time, 25 per call; see ``BatchClient.batcher``.
 
     Unlike boto3's DynamoDB ``batch_writer``, it sends nothing more once the block has
     raised, and a call that fails never loses the buffer: every contact handed to a call is
@@ -396,25 +541,25 @@ class Batcher:
     contacts are reported unknown.
     """
 
-    def __init__(self, engine: Engine[ContactRequest, Outcome], size: int) -> None:
+    def __init__(self, engine: Engine[RequestT, Outcome[RequestT]], size: int) -> None:
         self._engine = engine
         self._size = size
         engine.start_clock()
         self._lock = threading.Lock()
-        self._buffer: list[Pending[ContactRequest]] = []
+        self._buffer: list[Pending[RequestT]] = []
         self._seen: set[str] = set()
-        self._works: list[Work[ContactRequest, Outcome]] = []
+        self._works: list[Work[RequestT, Outcome[RequestT]]] = []
         self._positions = itertools.count()
         self._numbers = itertools.count(1)
         self._closed = False
-        self.unsent: list[ContactRequest] = []
-        self.result = BatchResult()
+        self.unsent: list[RequestT] = []
+        self.result: BatchResult[RequestT] = BatchResult()
 
-    def __enter__(self) -> Batcher:
+    def __enter__(self) -> Batcher[RequestT]:
         return self
 
-    def put(self, contact: ContactRequest) -> None:
-        """Buffer ``contact``; send the buffer when it holds 25."""
+    def put(self, contact: RequestT) -> None:
+        """Buffer ``contact`` (any input); send the buffer when it holds 25."""
         with self._lock:
             if self._closed:
                 raise ConfigurationError("this batcher is closed; start another")
@@ -424,14 +569,14 @@ class Batcher:
             work, number = self._hand_over()
         self._send(work, number)
 
-    def _hand_over(self) -> tuple[Work[ContactRequest, Outcome], int]:
+    def _hand_over(self) -> tuple[Work[RequestT, Outcome[RequestT]], int]:
         """The buffer becomes a batch for a call; called with the lock held."""
-        work: Work[ContactRequest, Outcome] = Work(self._buffer)
+        work: Work[RequestT, Outcome[RequestT]] = Work(self._buffer)
         self._buffer = []
         self._works.append(work)
         return work, next(self._numbers)
 
-    def _send(self, work: Work[ContactRequest, Outcome], number: int) -> None:
+    def _send(self, work: Work[RequestT, Outcome[RequestT]], number: int) -> None:
         engine = self._engine
         try:
             # The call is made on this thread: Ctrl-C lets it finish, then stops the run.
@@ -453,7 +598,7 @@ class Batcher:
                 abort.cause or abort.__cause__
             )
 
-    def _result(self) -> BatchResult:
+    def _result(self) -> BatchResult[RequestT]:
         # Every batch handed to a call is answered: abandon() fills any gap (a call still
         # in flight after a second interrupt) and returns the batch's outcomes.
         abandoned = self._engine.interrupted_in_flight

@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextvars
+import datetime
 import enum
 import functools
 import itertools
@@ -35,10 +36,10 @@ from typing import Any, Generic, Protocol, TypeVar
 import attrs
 
 from connect_batch import _botocore
-from connect_batch._errors import CallFault, ContactValidationError, fault_from
+from connect_batch._errors import CallFault, ContactValidationError
 from connect_batch._identity import Identities, RandomIdentities
 from connect_batch._interrupts import Interrupts
-from connect_batch._operation import Answer, BatchOperation, ItemAnswer
+from connect_batch._operation import Answer, BatchOperation, Idempotency, ItemAnswer, ItemKind
 from connect_batch._outcomes import FailureCode
 from connect_batch._pacing import NoLimit, RateLimiter
 from connect_batch._retry import RetryPolicy
@@ -51,11 +52,16 @@ logger = logging.getLogger("connect_batch")
 
 @attrs.define(weakref_slot=False)
 class Pending(Generic[ItemT]):
-    """An input read and keyed, not yet settled."""
+    """An input read and keyed, not yet settled.
+
+    ``exposed``: an attempt that carried this input's own token (``PER_ITEM``) may have
+    acted, and no answer for it under that token has come since.
+    """
 
     position: int
     key: str
     item: ItemT
+    exposed: bool = False
 
 
 class OutcomeFactory(Protocol[ItemT, OutT_co]):
@@ -137,7 +143,11 @@ class _Cancelled(Exception):  # noqa: N818 - a control-flow signal
 
 @attrs.define(weakref_slot=False)
 class _Round:
-    """One round of one batch: the items it carries under one token, and its attempts."""
+    """One round of one batch: the items it carries, their attempts and what they met.
+
+    ``token`` is the round's ClientToken for a ``PER_CALL`` operation (empty for
+    ``PER_ITEM``, whose items carry their own).
+    """
 
     items: list[Pending[Any]]
     token: str
@@ -150,6 +160,10 @@ class _Round:
         """True when any attempt of this round may have reached the service and acted."""
         in_progress = self.call is not None and self.call.sent
         return self.answered or in_progress or any(f.may_have_acted for f in self.faults)
+
+    def unknown(self, p: Pending[Any], *, durable: bool) -> bool:
+        """Whether ``p``, not answered by the service, may nonetheless have been created."""
+        return durable or p.exposed or self.may_have_acted()
 
 
 class Work(Generic[ItemT, OutT]):
@@ -323,6 +337,13 @@ class Run(Generic[OutT]):
 
 
 _NOT_ANSWERED = ItemAnswer()
+_OMITTED = ItemAnswer(
+    FailureCode.UNKNOWN_OUTCOME.value, "the service's answer did not settle this request"
+)
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
 # How often a waiting run looks for a signal asking it to stop (seconds).
 _POLL = 0.05
 
@@ -343,6 +364,8 @@ class Engine(Generic[ItemT, OutT]):
     _skip: Callable[[list[Pending[ItemT]]], bool] | None = None
     # Told of every failed attempt that will be retried (for progress displays).
     _on_retry: Callable[[str], None] | None = None
+    # Wall-clock time (UTC), for items that expire.
+    _now: Callable[[], datetime.datetime] = _utc_now
     _cancelled: threading.Event = attrs.field(init=False, factory=threading.Event)
     _deadline_missed: threading.Event = attrs.field(init=False, factory=threading.Event)
     _deadline_at: float | None = attrs.field(init=False, default=None)
@@ -597,9 +620,10 @@ class Engine(Generic[ItemT, OutT]):
             content = self._operation.fingerprint(item) if self.durable else ""
             return Pending(position, self._identities.request_identifier(position, content), item)
         if key in seen:
+            name = self._operation.key_name
             raise ContactValidationError(
-                "request_identifier repeats an earlier input's in this call",
-                field="request_identifier",
+                f"{name} repeats an earlier input's in this run; give each input its own",
+                field=name,
                 position=position,
             )
         # Only identifiers given by the caller are remembered: generated ones are unique
@@ -619,13 +643,15 @@ class Engine(Generic[ItemT, OutT]):
         if not work.start():
             return None  # withdrawn before it started: answered by whoever withdrew it
         current: _Round | None = None
+        per_call = self._operation.idempotency is Idempotency.PER_CALL
         try:
             pending = [(p, _NOT_ANSWERED) for p in batch]
             for round_number in range(self._policy.max_item_retries + 1):
                 if round_number and not self._wait_to_resubmit(round_number, number, pending, work):
                     return None
                 items = [p for p, _ in pending]
-                current = _Round(items, self._identities.client_token(number, round_number))
+                token = self._identities.client_token(number, round_number) if per_call else ""
+                current = _Round(items, token)
                 answer, abort = self._call(current, number, round_number, work)
                 if answer is None:
                     return abort
@@ -648,8 +674,19 @@ class Engine(Generic[ItemT, OutT]):
         pending: list[tuple[Pending[ItemT], ItemAnswer]],
         work: Work[ItemT, OutT],
     ) -> bool:
-        """Back off before a resubmission round; False (and answered) if the deadline is near."""
-        wait = self._policy.backoff(round_number)
+        """Back off before a resubmission round; False (and answered) if the deadline is near.
+
+        After a capacity answer the wait is the policy's longer capacity back-off.
+        """
+        capacity = any(
+            seen.code is not None and self._operation.item_kind(seen.code) is ItemKind.CAPACITY
+            for _, seen in pending
+        )
+        wait = (
+            self._policy.capacity_backoff(round_number)
+            if capacity
+            else self._policy.backoff(round_number)
+        )
         if self._deadline_at is not None and self._policy.clock() + wait >= self._deadline_at:
             self._deadline_missed.set()
             self._resubmission_cut_short(number, pending, work)
@@ -662,12 +699,34 @@ class Engine(Generic[ItemT, OutT]):
             return False
         return True
 
+    def _drop_unsendable(
+        self, current: _Round, now: datetime.datetime, work: Work[ItemT, OutT]
+    ) -> None:
+        """Answer (and take out of the round) the items that may not be sent at ``now``."""
+        kept: list[Pending[Any]] = []
+        unsendable = self._operation.unsendable
+        for p in current.items:
+            why = unsendable(p.item, now)
+            if why is None:
+                kept.append(p)
+            else:
+                work.add(p, self._failed(
+                    p, why.code or FailureCode.EXPIRED, why.message, retryable=False,
+                    outcome_unknown=self.durable or p.exposed,
+                ))
+        if len(kept) < len(current.items):
+            logger.warning(
+                "%s: %d item(s) expired before they could be sent; reported EXPIRED",
+                self._operation.name, len(current.items) - len(kept),
+            )
+            current.items = kept
+
     def _call(
         self, current: _Round, number: int, round_number: int, work: Work[ItemT, OutT]
     ) -> tuple[Answer | None, AbortRun | None]:
         """The round's answer; or ``None`` once its items are answered (and why the run stops)."""
         try:
-            return self._send(current, number, round_number), None
+            return self._send(current, number, round_number, work), None
         except (_Retry, _DeadlinePassed) as stop:
             self._give_up(current, number, stop, work)
         except _Final as final:
@@ -689,13 +748,17 @@ class Engine(Generic[ItemT, OutT]):
         if self._cancelled.is_set():
             raise _Cancelled
 
-    def _send(self, current: _Round, number: int, round_number: int) -> Answer:
+    def _send(  # noqa: PLR0915 - one attempt's steps, in the order they happen
+        self, current: _Round, number: int, round_number: int, work: Work[ItemT, OutT]
+    ) -> Answer:
         """Make the round's call, retrying it under the same token up to ``max_attempts``."""
         operation = self._operation
+        per_item = operation.idempotency is Idempotency.PER_ITEM
         keys = [p.key for p in current.items]
         items = [(p.key, p.item) for p in current.items]
 
         def attempt() -> Answer:
+            nonlocal keys, items
             if self._cancelled.is_set():
                 raise _Cancelled
             deadline_at = self._deadline_at
@@ -708,13 +771,22 @@ class Engine(Generic[ItemT, OutT]):
                 raise _DeadlinePassed
             if self._cancelled.is_set():
                 raise _Cancelled
+            now = self._now()
+            if per_item:
+                # Each item carries its own token: the body may shrink between attempts.
+                self._drop_unsendable(current, now, work)
+                if len(current.items) < len(items):
+                    keys = [p.key for p in current.items]
+                    items = [(p.key, p.item) for p in current.items]
+                if not items:
+                    return Answer({})
             current.attempts += 1
             try:
                 with _botocore.single_attempt() as current.call:
-                    response = operation.call(self._client, items, current.token)
+                    response = operation.call(self._client, items, current.token, now)
             except Exception as exc:
                 mark, current.call = current.call, None
-                fault = fault_from(exc)
+                fault = _botocore.fault_from(exc)
                 if fault is None:
                     if mark is not None and not mark.sent:
                         current.attempts -= 1  # nothing left this process
@@ -726,8 +798,10 @@ class Engine(Generic[ItemT, OutT]):
                 )
             current.answered = True
             current.call = None
-            self._limiter.feedback(epoch, throttled=False)
             answer = operation.read(response, keys)
+            # A capacity answer (no agents, no telecom capacity, too many pending requests)
+            # slows the run down as a throttle does.
+            self._limiter.feedback(epoch, throttled=self._capacity_short(answer))
             if not answer.readable:
                 # A 200 whose body is cut off or is not JSON: the same token replays the
                 # real answer, so it is retried like a lost one.
@@ -744,7 +818,7 @@ class Engine(Generic[ItemT, OutT]):
             logger.debug(
                 "%s batch=%d round=%d attempt=%d items=%d token=%s -> answered",
                 operation.name, number, round_number, current.attempts, len(keys),
-                current.token,
+                current.token or "per-item",
             )
             return answer
 
@@ -771,6 +845,13 @@ class Engine(Generic[ItemT, OutT]):
             raise AbortRun(Stop.UNEXPECTED, cause=exc) from exc
         return result
 
+    def _capacity_short(self, answer: Answer) -> bool:
+        kind = self._operation.item_kind
+        return any(
+            not isinstance(a, str) and a.code is not None and kind(a.code) is ItemKind.CAPACITY
+            for a in answer.items.values()
+        )
+
     def _failed_attempt(
         self,
         current: _Round,
@@ -793,7 +874,7 @@ class Engine(Generic[ItemT, OutT]):
         logger.debug(
             "%s batch=%d round=%d attempt=%d items=%d token=%s -> %s (HTTP %s)",
             operation.name, number, round_number, current.attempts, len(current.items),
-            current.token, fault.code, fault.status,
+            current.token or "per-item", fault.code, fault.status,
         )
         if operation.abort_error(fault) is not None:
             raise AbortRun(Stop.REFUSED, fault=fault) from exc
@@ -814,30 +895,44 @@ class Engine(Generic[ItemT, OutT]):
             )
         again: list[tuple[Pending[ItemT], ItemAnswer]] = []
         settled: list[tuple[Pending[ItemT], OutT]] = []
+        # Under its own token an unanswered item is sent again; under a call's token it
+        # may never be (a new body needs a new token).
+        resend_unanswered = (
+            self._operation.idempotency is Idempotency.PER_ITEM and not last_round
+        )
         gave_up = 0
         for p in current.items:
             item_answer = answer.items.get(p.key)
             if item_answer is None:
-                # Left out of the answer, or contradicted: the contact may exist, so it is
-                # never sent again under a new token.
+                if resend_unanswered:
+                    p.exposed = True
+                    again.append((p, _OMITTED))
+                    continue
+                # Left out of the answer, or contradicted: the item may have been created.
                 settled.append((p, self._failed(
-                    p, FailureCode.UNKNOWN_OUTCOME,
-                    "the service's answer did not settle this request",
+                    p, FailureCode.UNKNOWN_OUTCOME, _OMITTED.message,
                     retryable=False, outcome_unknown=True,
                 )))
             elif isinstance(item_answer, str):
                 settled.append((p, self._outcomes.success(p, item_answer)))
             else:
                 code = item_answer.code or FailureCode.UNKNOWN_OUTCOME
-                transient = self._operation.is_transient_item(code)
-                if transient and not last_round:
+                kind = self._operation.item_kind(code)
+                # An answer under the item's token settles what earlier attempts left open,
+                # unless the answer itself says it does not know.
+                p.exposed = kind is ItemKind.UNCERTAIN
+                if kind is ItemKind.FINAL:
+                    settled.append(
+                        (p, self._failed(p, code, item_answer.message, retryable=False))
+                    )
+                elif not last_round:
                     again.append((p, item_answer))
                 else:
                     # The service answered for it under the last token that carried it.
-                    gave_up += transient
-                    settled.append(
-                        (p, self._failed(p, code, item_answer.message, retryable=transient))
-                    )
+                    gave_up += 1
+                    settled.append((p, self._failed(
+                        p, code, item_answer.message, retryable=True, outcome_unknown=p.exposed
+                    )))
         work.add_all(settled)
         if gave_up:
             logger.warning(
@@ -861,13 +956,15 @@ class Engine(Generic[ItemT, OutT]):
             # The next round's token never left this run; under a job key, an earlier run
             # may have sent it.
             work.add(p, self._failed(
-                p, seen.code or "", seen.message, retryable=True, outcome_unknown=self.durable
+                p, seen.code or "", seen.message, retryable=True,
+                outcome_unknown=self.durable or p.exposed,
             ))
 
     def _give_up(
         self, current: _Round, number: int, stop: Exception, work: Work[ItemT, OutT]
     ) -> None:
-        unknown = self.durable or current.may_have_acted()
+        durable = self.durable
+        unknown = durable or current.may_have_acted()
         if current.faults:
             last = current.faults[-1]
             code, message = last.code, last.message
@@ -881,42 +978,49 @@ class Engine(Generic[ItemT, OutT]):
             ", outcome unknown" if unknown else "",
         )
         for p in current.items:
-            work.add(p, self._failed(p, code, message, retryable=True, outcome_unknown=unknown))
+            work.add(p, self._failed(
+                p, code, message, retryable=True,
+                outcome_unknown=current.unknown(p, durable=durable),
+            ))
 
     def _final(self, current: _Round, fault: CallFault, work: Work[ItemT, OutT]) -> None:
         if self._operation.is_token_conflict(fault):
             # The token was used before with another body: whatever that call created exists.
             message = (
-                f"{fault.code}: this batch's ClientToken was used before with a different "
-                "body. Under a job_key this means the job's input changed since an earlier "
-                "run (an item edited, added, removed or moved), and the contacts that run "
-                "created exist. Run the original input again under the same job_key to settle "
-                "them; send changed items only under a new job_key."
+                f"{fault.code}: the service says this call conflicts with an earlier one under "
+                "the same token (a ClientToken used before with a different body). Under a "
+                "job_key this means the job's input changed since an earlier run (an item "
+                "edited, added, removed or moved), and what that run created exists. Run the "
+                "original input again under the same job_key to settle it; send changed items "
+                "only under a new job_key."
             )
-            unknown = True
+            conflict = True
         else:
             message = fault.message
-            unknown = self.durable or current.may_have_acted()
+            conflict = False
+        durable = self.durable
         for p in current.items:
             work.add(p, self._failed(
-                p, fault.code, message, retryable=False, outcome_unknown=unknown
+                p, fault.code, message, retryable=False,
+                outcome_unknown=conflict or current.unknown(p, durable=durable),
             ))
 
     def _aborted(self, current: _Round, abort: AbortRun, work: Work[ItemT, OutT]) -> None:
+        certain = False
         if abort.reason is Stop.NOT_SENT:
             code, retryable = FailureCode.NOT_SENT.value, True
             message = "not sent: " + _botocore.unsent_reason(abort.cause or abort)
-            unknown = self.durable or current.may_have_acted()
         elif abort.fault is not None:
             code, retryable, message = abort.fault.code, False, abort.fault.message
-            unknown = self.durable or current.may_have_acted()
         else:
             code, retryable = abort.code, False
             message = "the call raised an unexpected error"
-            unknown = True
+            certain = True  # certainly unknown: the call may have done anything
+        durable = self.durable
         for p in current.items:
             work.add(p, self._failed(
-                p, code, message, retryable=retryable, outcome_unknown=unknown
+                p, code, message, retryable=retryable,
+                outcome_unknown=certain or current.unknown(p, durable=durable),
             ))
 
     # Outcomes.
@@ -924,7 +1028,7 @@ class Engine(Generic[ItemT, OutT]):
         acted = current is not None and current.may_have_acted()
         return self._failed(
             p, FailureCode.INTERRUPTED, "the run was interrupted before this was settled",
-            retryable=True, outcome_unknown=self.durable or acted,
+            retryable=True, outcome_unknown=self.durable or acted or p.exposed,
         )
 
     def interrupted_unsent(self, p: Pending[ItemT]) -> OutT:

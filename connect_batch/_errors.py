@@ -1,11 +1,13 @@
-"""Every exception connect_batch raises, and the one place botocore's errors are read.
+"""Every exception connect_batch raises (botocore's errors are read in ``_botocore``).
 
     ConnectBatchError
     ├── ContactValidationError (also ValueError)  bad input, found before it is sent
     ├── ConfigurationError (also ValueError)      bad client settings
     └── RunAbortedError                           the run stopped; carries ``result``
         ├── AccessDeniedError                     403 AccessDeniedException
-        ├── InstanceNotFoundError                 404 ResourceNotFoundException
+        ├── InstanceNotFoundError                 404 ResourceNotFoundException (instance)
+        ├── CampaignNotFoundError                 404 ResourceNotFoundException (campaign)
+        ├── CampaignStateError                    409 InvalidCampaignStateException; ``state``
         ├── DeadlineExceededError                 deadline passed, iterator left unread
         ├── NotSentError                          botocore raised before sending (credentials)
         └── InputError                            the caller's iterable raised
@@ -17,18 +19,9 @@ Messages never contain phone numbers or attribute values.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from botocore.exceptions import (
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    HTTPClientError,
-)
-from botocore.exceptions import (
-    ConnectionError as BotocoreConnectionError,
-)
 
 if TYPE_CHECKING:
     from connect_batch._outcomes import BatchResult
@@ -52,7 +45,7 @@ class ContactValidationError(ConnectBatchError, ValueError):
         *,
         field: str,
         position: int | None = None,
-        result: BatchResult | None = None,
+        result: BatchResult[Any] | None = None,
     ) -> None:
         self.reason = message
         self.field = field
@@ -61,7 +54,7 @@ class ContactValidationError(ConnectBatchError, ValueError):
         where = f"contact at position {position}: " if position is not None else ""
         super().__init__(where + message)
 
-    def at(self, position: int, result: BatchResult | None = None) -> ContactValidationError:
+    def at(self, position: int, result: BatchResult[Any] | None = None) -> ContactValidationError:
         """The same error, placed at ``position`` in a run (and carrying its result)."""
         return ContactValidationError(
             self.reason, field=self.field, position=position, result=result
@@ -79,18 +72,36 @@ class RunAbortedError(ConnectBatchError):
     included. ``code`` is the service's error code.
     """
 
-    def __init__(self, message: str, *, code: str, result: BatchResult) -> None:
+    def __init__(self, message: str, *, code: str, result: BatchResult[Any]) -> None:
         super().__init__(message)
         self.code = code
         self.result = result
 
 
 class AccessDeniedError(RunAbortedError):
-    """403: the caller may not call BatchPutContact (only outbound campaigns may)."""
+    """403: the caller's role may not make this call (see the message for the action)."""
 
 
 class InstanceNotFoundError(RunAbortedError):
     """404: the Connect instance does not exist in this account and Region."""
+
+
+class CampaignNotFoundError(RunAbortedError):
+    """404: the outbound campaign does not exist in this account and Region."""
+
+
+class CampaignStateError(RunAbortedError):
+    """409 InvalidCampaignStateException: the campaign is not running.
+
+    ``state`` is the state the service reported (``Initialized``, ``Paused``, ``Stopped``,
+    ``Failed``, ``Completed``), or ``None`` if it named none.
+    """
+
+    def __init__(
+        self, message: str, *, code: str, result: BatchResult[Any], state: str | None = None
+    ) -> None:
+        super().__init__(message, code=code, result=result)
+        self.state = state
 
 
 class DeadlineExceededError(RunAbortedError):
@@ -123,36 +134,5 @@ class CallFault:
     message: str
     status: int | None
     may_have_acted: bool
-
-
-# The request never reached the service: it cannot have acted.
-_NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
-# The request may have reached the service and no answer came back.
-_NO_ANSWER = (HTTPClientError, BotocoreConnectionError)
-_SERVER_ERROR = 500
-_REQUEST_TIMEOUT = 408
-
-
-def fault_from(exc: BaseException) -> CallFault | None:
-    """Translate a botocore exception into a ``CallFault``; ``None`` if it is not one.
-
-    This is the only function that reads botocore's exception types.
-    """
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return CallFault(
-            code=str(error.get("Code") or "Unknown"),
-            message=str(error.get("Message") or ""),
-            status=status,
-            may_have_acted=status is None or status >= _SERVER_ERROR or status == _REQUEST_TIMEOUT,
-        )
-    if isinstance(exc, _NOT_SENT):
-        return CallFault(
-            code=type(exc).__name__, message=str(exc), status=None, may_have_acted=False
-        )
-    if isinstance(exc, _NO_ANSWER):
-        return CallFault(
-            code=type(exc).__name__, message=str(exc), status=None, may_have_acted=True
-        )
-    return None
+    # The campaign's state, from an InvalidCampaignStateException.
+    state: str | None = None

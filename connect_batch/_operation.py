@@ -1,12 +1,16 @@
 """What the engine is told about a batch operation: its limits, how to call it, how to read it.
 
-The engine knows nothing of Connect's field names. ``BatchPutContactOperation`` describes
-BatchPutContact; another 25-item batch API (outbound campaigns' ``PutDialRequestBatch``, say)
-would be another description, not another engine.
+The engine knows nothing of any API's field names. ``BatchPutContactOperation`` describes
+BatchPutContact; ``_campaigns`` describes outbound campaigns' ``PutOutboundRequestBatch`` and
+``PutDialRequestBatch``. Each description says which of the two idempotency models its API
+has (``Idempotency``) and what each per-item code means (``ItemKind``); the engine reads those
+and never asks which API it runs.
 """
 
 from __future__ import annotations
 
+import datetime
+import enum
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
@@ -22,6 +26,32 @@ from connect_batch._errors import (
 from connect_batch._models import ContactRequest
 
 ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
+
+
+class Idempotency(enum.Enum):
+    """How an API keeps a retry from acting twice."""
+
+    # One ClientToken per call (BatchPutContact): a retry must carry the very same body under
+    # the same token; items put again in a new body need a new token, so an item whose answer
+    # never came can never be put again in this run.
+    PER_CALL = "per_call"
+    # Each item carries its own token (outbound campaigns' clientToken): a call's body may
+    # change between attempts, and an item whose answer never came is simply sent again
+    # under its own token.
+    PER_ITEM = "per_item"
+
+
+class ItemKind(enum.Enum):
+    """What a per-item failure code says about sending the item again."""
+
+    FINAL = "final"  # the item itself is wrong: the same item fails the same way
+    TRANSIENT = "transient"  # the service failed on the item for now: send it again
+    # The service lacks capacity (agents, telecom, pending requests): slow the run down,
+    # then send it again after a back-off.
+    CAPACITY = "capacity"
+    # The service does not say what happened: send it again (only under its own token);
+    # if it never gets through, whether it was created is unknown.
+    UNCERTAIN = "uncertain"
 
 
 @attrs.define(weakref_slot=False)
@@ -59,6 +89,18 @@ class BatchOperation(Protocol[ItemT_contra]):
     def max_items(self) -> int:
         """Most items one call may carry."""
 
+    @property
+    def idempotency(self) -> Idempotency:
+        """Whether a token covers a whole call or one item."""
+
+    @property
+    def default_rate(self) -> float:
+        """Calls per second an adaptive limiter starts at when no rate is given."""
+
+    @property
+    def key_name(self) -> str:
+        """The caller's name for an item's key (``request_identifier``, ``client_token``)."""
+
     def item_key(self, item: ItemT_contra) -> str | None:
         """The caller-given key tying an item to its answer, or ``None`` to generate one."""
 
@@ -66,9 +108,21 @@ class BatchOperation(Protocol[ItemT_contra]):
         """A stable text of everything ``item`` sends, for job-derived identifiers."""
 
     def call(
-        self, client: Any, items: Sequence[tuple[str, ItemT_contra]], token: str
+        self,
+        client: Any,
+        items: Sequence[tuple[str, ItemT_contra]],
+        token: str,
+        now: datetime.datetime,
     ) -> Mapping[str, Any]:
-        """Make one call for ``items`` (key, item) under ClientToken ``token``."""
+        """Make one call for ``items`` (key, item) under ClientToken ``token`` (``PER_CALL``;
+        ignored by ``PER_ITEM`` operations) at wall-clock time ``now`` (UTC)."""
+
+    def unsendable(self, item: ItemT_contra, now: datetime.datetime) -> ItemAnswer | None:
+        """Why ``item`` may not be sent at ``now`` (it expired), or ``None``.
+
+        Asked of ``PER_ITEM`` operations only, before every attempt: a ``PER_CALL`` body may
+        not change between the attempts of one token.
+        """
 
     def read(self, response: Mapping[str, Any], sent: Sequence[str]) -> Answer:
         """Read a call's response; never raises on a malformed one."""
@@ -82,8 +136,8 @@ class BatchOperation(Protocol[ItemT_contra]):
     def is_token_conflict(self, fault: CallFault) -> bool:
         """True when ``fault`` says the token was used before with a different body."""
 
-    def is_transient_item(self, code: str) -> bool:
-        """True when an item that failed with ``code`` may succeed if sent again."""
+    def item_kind(self, code: str) -> ItemKind:
+        """What an item's failure ``code`` says about sending it again."""
 
     def abort_error(self, fault: CallFault) -> type[RunAbortedError] | None:
         """The error that stops the run for ``fault``, or ``None`` if the run goes on."""
@@ -126,6 +180,10 @@ class BatchPutContactOperation:
     instance_id: str
     name: str = "BatchPutContact"
     max_items: int = 25
+    idempotency: Idempotency = Idempotency.PER_CALL
+    # BatchPutContact's documented quota: 10 calls/s, burst 15, per account and Region.
+    default_rate: float = 10.0
+    key_name: str = "request_identifier"
 
     def item_key(self, item: ContactRequest) -> str | None:
         return item.request_identifier
@@ -134,7 +192,11 @@ class BatchPutContactOperation:
         return json.dumps(item.to_api(), sort_keys=True, separators=(",", ":"))
 
     def call(
-        self, client: Any, items: Sequence[tuple[str, ContactRequest]], token: str
+        self,
+        client: Any,
+        items: Sequence[tuple[str, ContactRequest]],
+        token: str,
+        now: datetime.datetime,  # noqa: ARG002 - BatchPutContact's items do not expire
     ) -> Mapping[str, Any]:
         response: Mapping[str, Any] = client.batch_put_contact(
             InstanceId=self.instance_id,
@@ -144,39 +206,7 @@ class BatchPutContactOperation:
         return response
 
     def read(self, response: Mapping[str, Any], sent: Sequence[str]) -> Answer:
-        if not isinstance(response, Mapping) or not any(
-            isinstance(response.get(name), list)
-            for name in ("SuccessfulRequestList", "FailedRequestList")
-        ):
-            # botocore makes {} (or {"message": ...}) of a body cut off or not JSON.
-            return Answer({}, readable=False)
-        expected = set(sent)
-        created: dict[str, str] = {}
-        failed: dict[str, ItemAnswer] = {}
-        unclear: set[str] = set()
-        strangers = 0
-        for entry in _entries(response, "SuccessfulRequestList"):
-            key, contact_id = entry.get("RequestIdentifier"), entry.get("ContactId")
-            if not isinstance(key, str) or key not in expected:
-                strangers += 1
-            elif not (isinstance(contact_id, str) and contact_id):
-                unclear.add(key)  # a success without a ContactId
-            elif created.setdefault(key, contact_id) != contact_id:
-                unclear.add(key)  # two different ContactIds for one request
-        for entry in _entries(response, "FailedRequestList"):
-            key, code = entry.get("RequestIdentifier"), entry.get("FailureReasonCode")
-            if not isinstance(key, str) or key not in expected:
-                strangers += 1
-            elif not isinstance(code, str) or not code or key in created:
-                unclear.add(key)
-            else:
-                message = entry.get("FailureReasonMessage")
-                failed[key] = ItemAnswer(code=code, message=str(message or ""))
-        items: dict[str, str | ItemAnswer] = dict(created)
-        items.update(failed)
-        for key in unclear:
-            items.pop(key, None)
-        return Answer(items, frozenset(unclear), strangers)
+        return _BATCH_PUT_CONTACT_ANSWER.read(response, sent)
 
     def is_transient(self, fault: CallFault) -> bool:
         if fault.status is None:  # the connection failed or timed out
@@ -193,8 +223,11 @@ class BatchPutContactOperation:
     def is_token_conflict(self, fault: CallFault) -> bool:
         return fault.code == "IdempotencyException" or fault.status == CONFLICT
 
-    def is_transient_item(self, code: str) -> bool:
-        return code in TRANSIENT_ITEM_CODES
+    def unsendable(self, item: ContactRequest, now: datetime.datetime) -> ItemAnswer | None:  # noqa: ARG002
+        return None
+
+    def item_kind(self, code: str) -> ItemKind:
+        return ItemKind.TRANSIENT if code in TRANSIENT_ITEM_CODES else ItemKind.FINAL
 
     def abort_error(self, fault: CallFault) -> type[RunAbortedError] | None:
         if fault.code in _ABORTS:
@@ -217,6 +250,63 @@ class BatchPutContactOperation:
                 "(ResourceNotFoundException); check the instance id, account and Region."
             )
         return f"{self.name} was refused with {fault.code} (HTTP {fault.status}); run stopped."
+
+
+@attrs.frozen
+class AnswerShape:
+    """Where a batch API's answer puts its two lists and their members' names."""
+
+    succeeded: str
+    failed: str
+    key: str
+    resource_id: str
+    code: str
+    message: str | None
+
+    def read(self, response: Mapping[str, Any], sent: Sequence[str]) -> Answer:
+        """The answer, keyed by the items' keys; never raises on a malformed response."""
+        if not isinstance(response, Mapping) or not any(
+            isinstance(response.get(name), list) for name in (self.succeeded, self.failed)
+        ):
+            # botocore makes {} (or {"message": ...}) of a body cut off or not JSON.
+            return Answer({}, readable=False)
+        expected = set(sent)
+        created: dict[str, str] = {}
+        failed: dict[str, ItemAnswer] = {}
+        unclear: set[str] = set()
+        strangers = 0
+        for entry in _entries(response, self.succeeded):
+            key, resource_id = entry.get(self.key), entry.get(self.resource_id)
+            if not isinstance(key, str) or key not in expected:
+                strangers += 1
+            elif not (isinstance(resource_id, str) and resource_id):
+                unclear.add(key)  # a success without an id
+            elif created.setdefault(key, resource_id) != resource_id:
+                unclear.add(key)  # two different ids for one request
+        for entry in _entries(response, self.failed):
+            key, code = entry.get(self.key), entry.get(self.code)
+            if not isinstance(key, str) or key not in expected:
+                strangers += 1
+            elif not isinstance(code, str) or not code or key in created:
+                unclear.add(key)
+            else:
+                message = entry.get(self.message) if self.message else None
+                failed[key] = ItemAnswer(code=code, message=str(message or ""))
+        items: dict[str, str | ItemAnswer] = dict(created)
+        items.update(failed)
+        for key in unclear:
+            items.pop(key, None)
+        return Answer(items, frozenset(unclear), strangers)
+
+
+_BATCH_PUT_CONTACT_ANSWER = AnswerShape(
+    succeeded="SuccessfulRequestList",
+    failed="FailedRequestList",
+    key="RequestIdentifier",
+    resource_id="ContactId",
+    code="FailureReasonCode",
+    message="FailureReasonMessage",
+)
 
 
 def _entries(response: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import collections
 import enum
 from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 import attrs
 
-from connect_batch._models import ContactRequest
+RequestT = TypeVar("RequestT")
 
 
 class FailureCode(str, enum.Enum):
@@ -39,61 +40,85 @@ class FailureCode(str, enum.Enum):
     IDEMPOTENCY_CONFLICT = "IdempotencyException"
     LIMIT_EXCEEDED = "LimitExceededException"
     INTERNAL_SERVICE = "InternalServiceException"
+    # Outbound campaigns (v1 and v2): per-item failureCode values.
+    INVALID_INPUT = "InvalidInput"
+    CAPACITY_THROTTLED = "RequestThrottled"
+    BUFFER_LIMIT_EXCEEDED = "BufferLimitExceeded"
+    UNKNOWN_ERROR = "UnknownError"
+    # Outbound campaigns: whole-call errors.
+    VALIDATION = "ValidationException"
+    CONFLICT = "ConflictException"
+    INVALID_CAMPAIGN_STATE = "InvalidCampaignStateException"
+    THROTTLING = "ThrottlingException"
+    INTERNAL_SERVER = "InternalServerException"
     # The library's own.
     UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
     NOT_SENT = "NOT_SENT"
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     INTERRUPTED = "INTERRUPTED"
     UNREADABLE_ANSWER = "UNREADABLE_ANSWER"
+    EXPIRED = "EXPIRED"
 
     def __str__(self) -> str:
         return self.value
 
 
 @attrs.frozen(kw_only=True)
-class Success:
-    """The service created a contact for ``request``.
+class Success(Generic[RequestT]):
+    """The service created ``request``, as ``id``.
 
-    ``position`` is the input's 0-based index in the ``put_contacts`` call.
+    ``id`` is the ContactId (BatchPutContact) or the dial or outbound request's id (outbound
+    campaigns). The input is named in the call by ``request_identifier`` (BatchPutContact)
+    or by its own ``client_token`` (outbound campaigns, whose idempotency is per item); the
+    other is ``None``. ``position`` is the input's 0-based index in the run.
     """
 
-    request_identifier: str
-    contact_id: str
-    request: ContactRequest
+    id: str
+    request: RequestT
     position: int
+    request_identifier: str | None = None
+    client_token: str | None = None
+
+    @property
+    def contact_id(self) -> str:
+        """BatchPutContact's name for ``id``."""
+        return self.id
 
 
 @attrs.frozen(kw_only=True)
-class Failure:
-    """No contact is known to exist for ``request``.
+class Failure(Generic[RequestT]):
+    """No resource is known to exist for ``request``.
 
     ``retryable`` says whether putting it again may succeed. ``outcome_unknown`` is True when
     the service may nonetheless have created it (the last attempt timed out, was cut off or
-    answered 5xx, or the answer left it out): putting it again under a *new* ClientToken can
-    call the person twice. ``message`` is the service's text and is left out of ``repr()``.
+    answered 5xx, the answer left it out, or, under a ``job_key``, an earlier run may have
+    sent it): put it again only by running the same job again. ``message`` is the service's
+    text and is left out of ``repr()``. ``request_identifier`` and ``client_token`` are as
+    in ``Success``.
     """
 
-    request_identifier: str
     code: str
     message: str = attrs.field(repr=False)
     retryable: bool
-    request: ContactRequest
+    request: RequestT
     position: int
     outcome_unknown: bool = False
+    request_identifier: str | None = None
+    client_token: str | None = None
 
 
-Outcome = Success | Failure
+Outcome = Success[RequestT] | Failure[RequestT]
 
 
 @attrs.frozen
-class BatchResult:
+class BatchResult(Generic[RequestT]):
     """Every input of a run answered exactly once, each list in input order."""
 
-    succeeded: tuple[Success, ...] = ()
-    failed: tuple[Failure, ...] = ()
+    succeeded: tuple[Success[RequestT], ...] = ()
+    failed: tuple[Failure[RequestT], ...] = ()
 
     @classmethod
-    def from_outcomes(cls, outcomes: Iterable[Outcome]) -> BatchResult:
+    def from_outcomes(cls, outcomes: Iterable[Outcome[RequestT]]) -> BatchResult[RequestT]:
         """Split outcomes into ``succeeded`` and ``failed``, each sorted by input position."""
         ordered = sorted(outcomes, key=lambda o: o.position)
         return cls(
@@ -103,7 +128,7 @@ class BatchResult:
 
     @property
     def all_succeeded(self) -> bool:
-        """True when every input has a contact."""
+        """True when every input was created."""
         return not self.failed
 
     def __len__(self) -> int:
@@ -116,7 +141,7 @@ class BatchResult:
             counter["SUCCESS"] = len(self.succeeded)
         return dict(counter)
 
-    def retryable(self) -> list[ContactRequest]:
+    def retryable(self) -> list[RequestT]:
         """The requests safe to put again, in input order.
 
         Failures the service may nonetheless have acted on (``outcome_unknown``) are left
@@ -124,6 +149,6 @@ class BatchResult:
         """
         return [f.request for f in self.failed if f.retryable and not f.outcome_unknown]
 
-    def unknown(self) -> list[Failure]:
+    def unknown(self) -> list[Failure[RequestT]]:
         """Failures whose contact may exist after all; check before putting them again."""
         return [f for f in self.failed if f.outcome_unknown]

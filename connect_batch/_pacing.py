@@ -58,15 +58,19 @@ class AdaptiveRateLimiter:
     """Paces calls evenly at a rate it adjusts from the throttles it meets.
 
     With ``max_rate`` given it starts there and never exceeds it, slowing down only when
-    throttled (other callers may share the quota) and returning to it. With none, it
-    starts at the default quota and probes upward slowly, so that it finds and follows the
-    ceiling as other callers take part of the shared quota. On a throttle the rate drops by
-    ``decrease`` once per *epoch*: throttles of calls sent before the drop are already
+    throttled (other callers may share the quota) and returning to it. With none, it starts
+    at ``initial_rate`` (the operation's default pace) and probes upward slowly, so that it
+    finds and follows the ceiling as other callers take part of the shared quota. On a
+    throttle (or a capacity answer) the rate drops by ``decrease``, never below
+    ``min_rate``, once per *epoch*: throttles of calls sent before the drop are already
     accounted for. Calls are spaced evenly (no bursts), so a rate at or below the
     service's never drains its bucket.
     """
 
     max_rate: float | None = None
+    # Where it starts when no max_rate is given: the operation's default pace.
+    initial_rate: float = DEFAULT_QUOTA
+    # The floor: throttles and capacity answers never slow it below this (calls/s).
     min_rate: float = 0.5
     decrease: float = 0.85
     # Rate added per successful call: faster before the first throttle, slow after.
@@ -83,7 +87,9 @@ class AdaptiveRateLimiter:
     def __attrs_post_init__(self) -> None:
         if self.max_rate is not None and not self.max_rate > 0:
             raise ConfigurationError("max_requests_per_second must be > 0")
-        self._rate = self.max_rate if self.max_rate is not None else DEFAULT_QUOTA
+        if not self.initial_rate > 0:
+            raise ConfigurationError("initial_rate must be > 0")
+        self._rate = self.max_rate if self.max_rate is not None else self.initial_rate
 
     @property
     def rate(self) -> float:

@@ -18,6 +18,8 @@ import tenacity
 from connect_batch._errors import ConfigurationError
 
 T = TypeVar("T")
+# The first wait before items the service refused for lack of capacity go again (seconds).
+CAPACITY_BACKOFF = 1.0
 Duration = float | datetime.timedelta
 
 
@@ -73,6 +75,15 @@ class RetryPolicy:
         """The full-jitter wait before retry ``retry_number`` (1-based)."""
         ceiling = min(self.max_backoff, self.initial_backoff * 2 ** (retry_number - 1))
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not secrecy
+
+    def capacity_backoff(self, retry_number: int) -> float:
+        """The wait before items refused for capacity go again (round ``retry_number``).
+
+        Equal jitter, never under half the ceiling: ``CAPACITY_BACKOFF * 2**(n-1)`` (at most
+        ``max_backoff``), of which a random half. AWS asks callers to stop sending and wait.
+        """
+        ceiling = min(self.max_backoff, CAPACITY_BACKOFF * 2.0 ** (retry_number - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter
 
     def retrying(
         self,
