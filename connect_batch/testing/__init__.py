@@ -1,8 +1,10 @@
-"""Test your code against a simulated BatchPutContact, in-process or over HTTP.
+"""Test your code against simulated Connect batch APIs, in-process or over HTTP.
 
-moto 5 implements Amazon Connect instances but not BatchPutContact; this package adds it,
-with a ledger of every contact created and knobs for throttling, 500s, lost answers and
-per-item failure codes.
+moto 5 implements Amazon Connect instances but not BatchPutContact, and v1 outbound campaigns
+but neither PutDialRequestBatch nor anything of v2's PutOutboundRequestBatch; this package
+adds all three, each with a ledger of what the service created and knobs for throttling,
+500s, lost answers and per-item failure codes (``FakeConnect`` for BatchPutContact,
+``FakeCampaigns`` for the two campaign APIs).
 
     from connect_batch.testing import mock_connect
 
@@ -11,7 +13,8 @@ per-item failure codes.
         ...                                  # your code under test
         assert len(double.fake().contacts) == 3
 
-Under pytest, the ``fake_connect`` fixture does all of this and hands you a ready instance.
+Under pytest, the ``fake_connect`` fixture does all of this and hands you a ready instance,
+and a Running v2 and v1 campaign beside it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import collections
 import contextlib
 import logging
 import os
+import urllib.parse
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
@@ -29,12 +33,16 @@ import boto3
 from moto import mock_aws
 
 from connect_batch._client import ContactBatchClient
+from connect_batch.testing._campaigns import CampaignCall, CreatedRequest, FakeCampaigns
 from connect_batch.testing._fake import CallRecord, CreatedContact, FakeConnect, Fault, install
 
 __all__ = [
     "CallRecord",
+    "CampaignCall",
     "ConnectDouble",
     "CreatedContact",
+    "CreatedRequest",
+    "FakeCampaigns",
     "FakeConnect",
     "Fault",
     "MockConnect",
@@ -50,7 +58,7 @@ DEFAULT_ACCOUNT = "123456789012"
 
 
 def no_sleep(_seconds: float) -> None:
-    """A ``sleep`` for ``ContactBatchClient`` that returns at once, so tests never wait."""
+    """A ``sleep`` for the batch clients that returns at once, so tests never wait."""
 
 
 @contextlib.contextmanager
@@ -75,7 +83,7 @@ def dummy_credentials(region: str = DEFAULT_REGION) -> Iterator[None]:
 
 
 class MockConnect(contextlib.ContextDecorator):
-    """``mock_aws`` with BatchPutContact installed; a context manager and a decorator."""
+    """``mock_aws`` with the three batch APIs installed; a context manager and a decorator."""
 
     def __init__(self, **mock_aws_options: Any) -> None:
         self._options = mock_aws_options
@@ -100,9 +108,14 @@ class MockConnect(contextlib.ContextDecorator):
         """The fake service for ``account_id`` and ``region``: its ledger and knobs."""
         return FakeConnect.of(account_id, region)
 
+    @staticmethod
+    def campaigns(account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> FakeCampaigns:
+        """The fake campaign batch APIs for ``account_id`` and ``region``."""
+        return FakeCampaigns.of(account_id, region)
+
 
 def mock_connect(**mock_aws_options: Any) -> MockConnect:
-    """Start moto's ``mock_aws`` with BatchPutContact added; use with ``with`` or as a decorator."""
+    """Start moto's ``mock_aws`` with the batch APIs added; use with ``with`` or as a decorator."""
     return MockConnect(**mock_aws_options)
 
 
@@ -111,13 +124,24 @@ class ConnectDouble:
     """What the ``fake_connect`` fixture gives a test.
 
     ``client`` is a boto3 Connect client, ``instance_id`` an instance that exists, ``fake``
-    the service's ledger (``fake.contacts``, ``fake.calls``) and knobs (``fake.throttle``,
-    ``fake.plan``, ``fake.fail_calls``, ``fake.fail_items``).
+    BatchPutContact's ledger (``fake.contacts``, ``fake.calls``) and knobs
+    (``fake.throttle``, ``fake.plan``, ``fake.fail_calls``, ``fake.fail_items``).
+
+    For the campaign APIs: ``campaigns`` is a boto3 ``connectcampaignsv2`` client and
+    ``campaign_id`` a v2 campaign in state Running; ``campaigns_v1`` a boto3
+    ``connectcampaigns`` client and ``v1_campaign_id`` a moto v1 campaign on the instance,
+    created and started. ``fake_campaigns`` holds their ledger (``requests``, ``calls``)
+    and knobs, the same as ``fake``'s.
     """
 
     client: Any
     instance_id: str
     fake: FakeConnect
+    campaigns: Any = attrs.field(kw_only=True)
+    campaigns_v1: Any = attrs.field(kw_only=True)
+    campaign_id: str = attrs.field(kw_only=True)
+    v1_campaign_id: str = attrs.field(kw_only=True)
+    fake_campaigns: FakeCampaigns = attrs.field(kw_only=True)
 
     @property
     def contacts(self) -> list[CreatedContact]:
@@ -134,29 +158,84 @@ class ConnectDouble:
         counts = collections.Counter(c.request_identifier for c in self.contacts)
         return {rid: n for rid, n in counts.items() if n > 1}
 
+    @property
+    def requests(self) -> list[CreatedRequest]:
+        """The campaigns' ledger: every request created in this double's two campaigns."""
+        mine = {self.campaign_id, self.v1_campaign_id}
+        return [r for r in self.fake_campaigns.requests if r.campaign_id in mine]
+
     def batch_client(self, **options: Any) -> ContactBatchClient:
         """A ``ContactBatchClient`` for this instance that never sleeps between retries."""
         options.setdefault("sleep", no_sleep)
         return ContactBatchClient(self.client, instance_id=self.instance_id, **options)
 
+    def outbound_client(self, **options: Any) -> Any:
+        """An ``OutboundRequestBatchClient`` for the v2 campaign that never sleeps."""
+        from connect_batch import OutboundRequestBatchClient  # noqa: PLC0415 - imports the package
+
+        options.setdefault("sleep", no_sleep)
+        return OutboundRequestBatchClient(self.campaigns, campaign_id=self.campaign_id, **options)
+
+    def dial_client(self, **options: Any) -> Any:
+        """A ``DialRequestBatchClient`` for the v1 campaign that never sleeps."""
+        from connect_batch import DialRequestBatchClient  # noqa: PLC0415 - imports the package
+
+        options.setdefault("sleep", no_sleep)
+        return DialRequestBatchClient(self.campaigns_v1, campaign_id=self.v1_campaign_id, **options)
+
     @classmethod
     def create(cls, client: Any, region: str = DEFAULT_REGION) -> ConnectDouble:
-        """Create an instance through ``client`` and wrap the fake behind it."""
+        """Create an instance through ``client``, and a v2 and a v1 campaign, all Running.
+
+        The campaign clients go to ``client``'s endpoint when it is not AWS's (a moto server).
+        """
         instance = client.create_instance(
             IdentityManagementType="CONNECT_MANAGED",
             InstanceAlias="connect-batch-tests",
             InboundCallsEnabled=True,
             OutboundCallsEnabled=True,
         )
-        return cls(client, instance["Id"], FakeConnect.of(DEFAULT_ACCOUNT, region))
+        endpoint = _custom_endpoint(client)
+        campaigns = boto3.client("connectcampaignsv2", region_name=region, endpoint_url=endpoint)
+        campaigns_v1 = boto3.client("connectcampaigns", region_name=region, endpoint_url=endpoint)
+        fake_campaigns = FakeCampaigns.of(DEFAULT_ACCOUNT, region)
+        v1_campaign = campaigns_v1.create_campaign(
+            name="connect-batch-tests",
+            connectInstanceId=instance["Id"],
+            dialerConfig={"progressiveDialerConfig": {"bandwidthAllocation": 1.0}},
+            outboundCallConfig={
+                "connectContactFlowId": "connect-batch-tests-flow",
+                "connectQueueId": "connect-batch-tests-queue",
+            },
+        )
+        campaigns_v1.start_campaign(id=v1_campaign["id"])
+        return cls(
+            client,
+            instance["Id"],
+            FakeConnect.of(DEFAULT_ACCOUNT, region),
+            campaigns=campaigns,
+            campaigns_v1=campaigns_v1,
+            campaign_id=fake_campaigns.create_campaign_v2(state="Running"),
+            v1_campaign_id=v1_campaign["id"],
+            fake_campaigns=fake_campaigns,
+        )
+
+
+def _custom_endpoint(client: Any) -> str | None:
+    """``client``'s endpoint URL if it was given one (a moto server), else ``None``."""
+    url = str(client.meta.endpoint_url)
+    host = urllib.parse.urlsplit(url).hostname or ""
+    aws = host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+    return None if aws else url
 
 
 @contextlib.contextmanager
 def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Run moto's server, BatchPutContact installed, on loopback; yield its endpoint URL.
+    """Run moto's server, the batch APIs installed, on loopback; yield its endpoint URL.
 
-    The server runs in this process, so ``FakeConnect.of()`` (and ``ConnectDouble``) reach
-    the same ledger and knobs as its clients do over HTTP. ``port=0`` picks a free port.
+    The server runs in this process, so ``FakeConnect.of()``, ``FakeCampaigns.of()`` (and
+    ``ConnectDouble``) reach the same ledgers and knobs as its clients do over HTTP.
+    ``port=0`` picks a free port.
     """
     from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only server mode needs it
 
@@ -172,5 +251,5 @@ def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
 
 
 def new_double(region: str = DEFAULT_REGION) -> ConnectDouble:
-    """A Connect client and instance under an active ``mock_connect``."""
+    """A Connect client and instance, and Running campaigns, under an active ``mock_connect``."""
     return ConnectDouble.create(boto3.client("connect", region_name=region), region)

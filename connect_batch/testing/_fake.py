@@ -7,7 +7,8 @@ server mode (``ThreadedMotoServer``; install before the server's first Connect r
 
 The state lives beside each moto Connect backend (one per account and Region) and is reset
 with it. ``FakeConnect`` is the handle tests use: ``contacts`` is the ledger of what the
-service really created, ``calls`` every HTTP attempt that reached it.
+service really created, ``calls`` every HTTP attempt that reached it. The campaign batch
+APIs (``_campaigns.py``) reuse this module's ``Fault``, connection cuts and mangled answers.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import attrs
 import flask
@@ -439,16 +440,19 @@ def _batch_put_contact(self: ConnectResponse) -> str | tuple[int, dict[str, str]
     except MangledAnswer as mangled:
         return _mangled_answer(mangled)
     except ConnectionCut as cut:
-        if flask.has_request_context():
-            # Server mode: cut the TCP connection so the client sees it drop at once.
-            connection = flask.request.environ.get("werkzeug.socket")
-            if connection is not None:
-                connection.shutdown(socket.SHUT_RDWR)
-            raise ConnectionResetError("connection cut by the fake") from None
-        # In-process: the error botocore raises when a connection drops mid-call.
-        raise ConnectionClosedError(endpoint_url=f"fake://contact/batch/{instance_id}") from (
-            cut if cut.acted else None
-        )
+        _cut_connection(cut, f"fake://contact/batch/{instance_id}")
+
+
+def _cut_connection(cut: ConnectionCut, endpoint_url: str) -> NoReturn:
+    """Make ``cut`` what a client sees: a dropped connection, over HTTP or in-process."""
+    if flask.has_request_context():
+        # Server mode: cut the TCP connection so the client sees it drop at once.
+        connection = flask.request.environ.get("werkzeug.socket")
+        if connection is not None:
+            connection.shutdown(socket.SHUT_RDWR)
+        raise ConnectionResetError("connection cut by the fake") from None
+    # In-process: the error botocore raises when a connection drops mid-call.
+    raise ConnectionClosedError(endpoint_url=endpoint_url) from (cut if cut.acted else None)
 
 
 def _mangled_answer(mangled: MangledAnswer) -> tuple[int, dict[str, str], str]:
@@ -475,12 +479,18 @@ def _mangled_answer(mangled: MangledAnswer) -> tuple[int, dict[str, str], str]:
 
 
 def install() -> None:
-    """Teach moto's Connect backend BatchPutContact (idempotent).
+    """Teach moto BatchPutContact, PutDialRequestBatch and PutOutboundRequestBatch (idempotent).
 
-    In server mode, call this in the server's process before its first Connect request.
+    The last two go to moto's connectcampaigns backend: see ``_campaigns.install_campaigns``.
+    In server mode, call this in the server's process before its first Connect or campaigns
+    request.
     """
     with _install_lock:
         connect_urls.url_paths.setdefault(ROUTE, ConnectResponse.dispatch)
         if getattr(ConnectResponse, "batch_put_contact", None) is not _batch_put_contact:
             # moto finds handlers by name on the class; there is no registry to add to.
             setattr(ConnectResponse, "batch_put_contact", _batch_put_contact)  # noqa: B010
+    # Imported here: _campaigns builds on this module.
+    from connect_batch.testing._campaigns import install_campaigns  # noqa: PLC0415
+
+    install_campaigns()

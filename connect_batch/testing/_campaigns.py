@@ -1,0 +1,565 @@
+"""PutOutboundRequestBatch (v2) and PutDialRequestBatch (v1) for moto's campaigns backend.
+
+moto 5 implements v1 outbound campaigns (create, start, stop, pause, resume, describe) but
+neither batch operation, and no v2 at all. v1 and v2 share the host
+``connect-campaigns.{region}.amazonaws.com``, so both routes go into
+``moto.connectcampaigns.urls.url_paths``:
+
+- v1 ``PUT /campaigns/{id}/dial-requests``: moto's dispatch looks the operation up in the v1
+  service model, finds ``PutDialRequestBatch`` and calls ``put_dial_request_batch`` on
+  ``ConnectCampaignServiceResponse``; ``install_campaigns()`` adds that method.
+- v2 ``PUT /v2/campaigns/{id}/outbound-requests``: the v1 model has no such operation, so
+  moto's dispatch would find no action and answer an empty 404. The route goes to
+  ``_OutboundRequestResponse`` instead, a subclass that names its one operation itself.
+
+The state lives beside each moto connectcampaigns backend (one per account and Region) and is
+reset with it. ``FakeCampaigns`` is the handle tests use: ``requests`` is the ledger of what
+the service really created, ``calls`` every HTTP attempt that reached it. v1 campaigns are
+moto's own (their ``state`` is read from moto's backend); v2 campaigns exist only here
+(``create_campaign_v2``).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import hashlib
+import json
+import re
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal
+
+import attrs
+from moto.connectcampaigns import urls as campaigns_urls
+from moto.connectcampaigns.models import (
+    ConnectCampaignServiceBackend,
+    connectcampaigns_backends,
+)
+from moto.connectcampaigns.responses import ConnectCampaignServiceResponse
+from moto.core.exceptions import JsonRESTError
+
+from connect_batch._models import E164, mask
+from connect_batch.testing._fake import (
+    ConnectionCut,
+    Fault,
+    MangledAnswer,
+    _cut_connection,
+    _mangled_answer,
+    _TokenBucket,
+)
+
+Api = Literal["v1", "v2"]
+Channel = Literal["telephony", "sms", "email", "whatsapp"]
+
+MAX_ITEMS = 25
+MAX_TOKEN_LENGTH = 200
+CLIENT_TOKEN = re.compile(r"[a-zA-Z0-9_\-.]{1,200}")
+PARAMETER_KEY = re.compile(r"[a-zA-Z0-9\-_]+")
+EMAIL = re.compile(r".*[^\s@]+@[^\s@]+\.[^\s@]+.*")
+# v1: "expirationTime must be at least 30 s and at most 900 s from now" (AWS DialRequest).
+V1_MIN_EXPIRY = 30.0
+V1_MAX_EXPIRY = 900.0
+EXPIRY_SLACK = 2.0  # seconds either side, for the time a request spends in transit
+# "The token is valid for 7 days after creation": after that, the same token creates anew.
+TOKEN_LIFETIME = 7 * 24 * 3600.0
+STATES = frozenset({"Initialized", "Running", "Paused", "Stopped", "Failed", "Completed"})
+V1_ROUTE = "{0}/campaigns/(?P<id>[^/]+)/dial-requests$"
+V2_ROUTE = "{0}/v2/campaigns/(?P<id>[^/]+)/outbound-requests$"
+_ID_IN_PATH = re.compile(r"/campaigns/([^/]+)/(?:dial|outbound)-requests$")
+_LIST_KEY: Mapping[Api, str] = {"v1": "dialRequests", "v2": "outboundRequests"}
+# The wire name of each v2 channel, the ledger's name for it, and the member naming whom
+# it reaches.
+_CHANNELS: Mapping[str, tuple[Channel, str, str]] = {
+    "telephony": ("telephony", "destinationPhoneNumber", "attributes"),
+    "sms": ("sms", "destinationPhoneNumber", "templateParameters"),
+    "email": ("email", "destinationEmailAddress", "templateParameters"),
+    "whatsApp": ("whatsapp", "destinationPhoneNumber", "templateParameters"),
+}
+# BatchPutContact's codes that Fault's shortcuts carry, and the campaign service's for them.
+_SERVICE_CODES = {
+    (429, "LimitExceededException"): "ThrottlingException",
+    (500, "InternalServiceException"): "InternalServerException",
+}
+_STATE_ATTRIBUTE = "_connect_batch_fake_campaigns"
+_lock = threading.Lock()
+
+
+@attrs.frozen(kw_only=True)
+class CreatedRequest:
+    """One dial or outbound request the fake service created: an entry in the ledger."""
+
+    api: Api
+    campaign_id: str
+    client_token: str
+    id: str
+    channel: Channel
+    destination: str = attrs.field(repr=mask)
+    parameters: Mapping[str, str] = attrs.field(repr=False)
+    expiration_time: str
+
+
+@attrs.frozen(kw_only=True)
+class CampaignCall:
+    """One HTTP attempt that reached the fake, and what became of it.
+
+    ``outcome`` is one of ``answered``, ``throttled``, ``error`` (a whole-call error
+    answered), ``dropped`` (acted on, connection cut), ``reset`` (connection cut, nothing
+    done), ``late`` (answered late), ``garbled`` (acted on, answered 200 with a body that is
+    not JSON), ``truncated`` (acted on, answered 200 with the JSON body cut short).
+    ``replayed`` holds the tokens of this call that were known already: answered with the id
+    created before, nothing created.
+    """
+
+    api: Api
+    campaign_id: str
+    client_tokens: tuple[str, ...]
+    status: int
+    outcome: str
+    error_code: str | None = None
+    replayed: tuple[str, ...] = ()
+
+
+class _ServiceError(JsonRESTError):
+    """A rest-json error: ``x-amzn-ErrorType``, and a JSON body with ``message`` and more."""
+
+    def __init__(self, status: int, code: str, message: str, **members: str) -> None:
+        super().__init__(code, message)
+        self.code = status
+        if members:
+            self.description = json.dumps({"__type": code, "message": message, **members})
+
+
+class FakeCampaigns:
+    """The fake campaigns batch APIs of one account and Region: ledger, campaigns, knobs."""
+
+    def __init__(self, backend: ConnectCampaignServiceBackend) -> None:
+        self._backend = backend
+        self._lock = threading.RLock()
+        self.requests: list[CreatedRequest] = []
+        self.calls: list[CampaignCall] = []
+        self.replays = 0  # items answered from an earlier request with the same token
+        self._by_token: dict[tuple[str, str], tuple[CreatedRequest, float]] = {}
+        self._v2_campaigns: dict[str, str] = {}
+        self._planned: collections.deque[Fault | None] = collections.deque()
+        self._item_faults: dict[str, collections.deque[str]] = {}
+        self._bucket: _TokenBucket | None = None
+        self._omitted: collections.Counter[str] = collections.Counter()
+        self.latency = 0.0
+        # The service's clock, in seconds since the epoch: expirationTime is checked on it,
+        # and a token is remembered for 7 days of it.
+        self.clock: Callable[[], float] = time.time
+
+    @classmethod
+    def of(cls, account_id: str = "123456789012", region: str = "us-east-1") -> FakeCampaigns:
+        """The fake for moto's campaigns backend in ``account_id`` and ``region``."""
+        return _state(connectcampaigns_backends[account_id][region])
+
+    # Campaigns.
+    def create_campaign_v2(self, state: str = "Running") -> str:
+        """A v2 campaign in ``state``; returns its id (moto has no v2 to create one in)."""
+        _check_state(state)
+        campaign_id = str(uuid.uuid4())
+        with self._lock:
+            self._v2_campaigns[campaign_id] = state
+        return campaign_id
+
+    def set_campaign_state(self, campaign_id: str, state: str) -> None:
+        """Put a v2 campaign, or a moto v1 campaign, in ``state``."""
+        _check_state(state)
+        with self._lock:
+            if campaign_id in self._v2_campaigns:
+                self._v2_campaigns[campaign_id] = state
+            elif campaign_id in self._backend.campaigns:
+                self._backend.campaigns[campaign_id].state = state
+            else:
+                raise KeyError(f"no campaign {campaign_id!r}")
+
+    def campaign_state(self, api: Api, campaign_id: str) -> str | None:
+        """The state of the campaign ``api`` knows as ``campaign_id``; ``None``: unknown."""
+        if api == "v2":
+            return self._v2_campaigns.get(campaign_id)
+        campaign = self._backend.campaigns.get(campaign_id)
+        return None if campaign is None else str(campaign.state)
+
+    # The knobs.
+    def throttle(self, *, rate: float, burst: int) -> None:
+        """Answer 429 beyond ``rate`` calls/s with bursts of ``burst`` (0, 0: always).
+
+        One bucket for v1 and v2 together, as the service counts per account and Region.
+        """
+        with self._lock:
+            self._bucket = _TokenBucket(rate, burst)
+
+    def plan(self, *faults: Fault | None) -> None:
+        """Apply these faults to the next calls in order; ``None`` lets a call through.
+
+        A fault carrying BatchPutContact's code for its status (``Fault.throttle()``'s
+        LimitExceededException, ``Fault.error()``'s InternalServiceException) is answered with
+        the campaign service's (ThrottlingException, InternalServerException); any other code
+        as given.
+        """
+        with self._lock:
+            self._planned.extend(faults)
+
+    def fail_calls(self, count: int, fault: Fault | None = None) -> None:
+        """Fail the next ``count`` calls with ``fault`` (default: 500 before commit)."""
+        self.plan(*([fault or Fault.error()] * count))
+
+    def fail_items(self, codes: Mapping[str, str], *, times: int = 1) -> None:
+        """Answer each clientToken in ``codes`` with its failureCode the next ``times`` times.
+
+        Those items are not created.
+        """
+        with self._lock:
+            for token, code in codes.items():
+                self._item_faults.setdefault(token, collections.deque()).extend([code] * times)
+
+    def omit_items(self, client_tokens: Iterable[str], *, times: int = 1) -> None:
+        """Create these items when next sent but leave them out of that answer.
+
+        Left out of the next ``times`` answers that would carry them (a resend with the same
+        token is answered from the first request, and left out too); calls add up.
+        """
+        with self._lock:
+            for token in client_tokens:
+                self._omitted[token] += times
+
+    def reset_faults(self) -> None:
+        """Remove every knob's effect; the ledger and the campaigns stay."""
+        with self._lock:
+            self._planned.clear()
+            self._omitted.clear()
+            self._item_faults.clear()
+            self._bucket = None
+            self.latency = 0.0
+            self.clock = time.time
+
+    # What tests read.
+    def created_for_token(self, client_token: str) -> list[CreatedRequest]:
+        """Every request created for ``client_token`` (in any campaign)."""
+        return [r for r in self.requests if r.client_token == client_token]
+
+    def duplicates(self) -> dict[str, int]:
+        """Destinations a campaign created more than one request for, and how many.
+
+        Keys are ``destination_key(campaign_id, destination)``: the campaign id, the masked
+        destination and a short hash of it, so no key shows a whole address.
+        """
+        counts = collections.Counter((r.campaign_id, r.destination) for r in self.requests)
+        return {destination_key(*key): n for key, n in counts.items() if n > 1}
+
+    @staticmethod
+    def destination_key(campaign_id: str, destination: str) -> str:
+        """The key ``duplicates()`` gives ``destination`` in ``campaign_id``."""
+        return destination_key(campaign_id, destination)
+
+    def attempts_by_token(self) -> dict[str, int]:
+        """How many HTTP attempts reached the fake carrying each clientToken."""
+        return dict(collections.Counter(t for c in self.calls for t in c.client_tokens))
+
+    # The service.
+    def handle(self, api: Api, campaign_id: str, body: Mapping[str, Any]) -> str:
+        """Answer one PutDialRequestBatch (v1) or PutOutboundRequestBatch (v2) call.
+
+        Raises ``ConnectionCut`` for a call that gets no answer and ``MangledAnswer`` for one
+        answered with a body the client cannot parse; ``install_campaigns()``'s handlers turn
+        each into what a client sees on the wire.
+        """
+        if self.latency:
+            time.sleep(self.latency)
+        items = body.get(_LIST_KEY[api])
+        tokens = tuple(
+            str(i.get("clientToken", ""))
+            for i in (items if isinstance(items, list) else ())
+            if isinstance(i, Mapping)
+        )
+        with self._lock:
+            record = _Recorder(self, api, campaign_id, tokens)
+            fault = self._planned.popleft() if self._planned else None
+            if self._bucket is not None and not self._bucket.take():
+                fault = Fault.throttle()
+            code = None if fault is None else _SERVICE_CODES.get((fault.status, fault.code))
+            if fault is not None and not fault.after_commit:
+                if fault.cut:
+                    record.done(0, "reset")
+                    raise ConnectionCut(acted=False)
+                message = "fault injected by the test"
+                raise record.error(fault.status, code or fault.code, message)
+            answer = self._answer(record, api, campaign_id, items)
+            if fault is None or fault.delay:
+                record.done(200, "answered" if fault is None else "late")
+            elif fault.cut:
+                record.done(0, "dropped")
+                raise ConnectionCut(acted=True)
+            elif fault.mangle is not None:
+                record.done(200, fault.mangle)
+                raise MangledAnswer(fault.mangle, answer)
+            else:
+                message = "fault injected after commit"
+                raise record.error(fault.status, code or fault.code, message)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        return answer
+
+    def _answer(self, record: _Recorder, api: Api, campaign_id: str, items: Any) -> str:
+        problem = _invalid_request(api, items)
+        if problem:
+            raise record.error(400, "ValidationException", problem)
+        state = self.campaign_state(api, campaign_id)
+        if state is None:
+            raise record.error(
+                404, "ResourceNotFoundException", f"Campaign {campaign_id} not found"
+            )
+        if state != "Running":
+            raise record.error(
+                409,
+                "InvalidCampaignStateException",
+                f"Campaign {campaign_id} is {state}, not Running",
+                state=state,
+            )
+        now = self.clock()
+        succeeded: list[dict[str, str]] = []
+        failed: list[dict[str, str]] = []
+        for item in items:
+            token = str(item["clientToken"])
+            planned = self._item_faults.get(token)
+            if planned:
+                failed.append({"clientToken": token, "failureCode": planned.popleft()})
+                continue
+            known = self._by_token.get((campaign_id, token))
+            created = known[0] if known and now - known[1] < TOKEN_LIFETIME else None
+            if created is not None:
+                # The service keys on the token alone: a known token gets its first id back,
+                # whatever the item now says (the worst case, for a changed payload; it is
+                # not checked again either, so an expirationTime gone stale does not matter).
+                self.replays += 1
+                record.replayed.append(token)
+            elif _item_problem(api, item, now):
+                failed.append({"clientToken": token, "failureCode": "InvalidInput"})
+                continue
+            else:
+                created = _request(api, campaign_id, token, item)
+                self.requests.append(created)
+                self._by_token[(campaign_id, token)] = (created, now)
+            if self._omitted[token] > 0:
+                self._omitted[token] -= 1  # left out of this answer
+                continue
+            succeeded.append({"clientToken": token, "id": created.id})
+        return json.dumps({"successfulRequests": succeeded, "failedRequests": failed})
+
+
+def destination_key(campaign_id: str, destination: str) -> str:
+    """The key ``FakeCampaigns.duplicates()`` uses: readable, without the whole address."""
+    digest = hashlib.sha256(destination.encode()).hexdigest()[:8]
+    return f"{campaign_id}:{mask(destination)}:{digest}"
+
+
+class _Recorder:
+    def __init__(
+        self, fake: FakeCampaigns, api: Api, campaign_id: str, tokens: tuple[str, ...]
+    ) -> None:
+        self.fake, self.api, self.campaign_id, self.tokens = fake, api, campaign_id, tokens
+        self.replayed: list[str] = []
+
+    def done(self, status: int, outcome: str, code: str | None = None) -> None:
+        self.fake.calls.append(
+            CampaignCall(
+                api=self.api,
+                campaign_id=self.campaign_id,
+                client_tokens=self.tokens,
+                status=status,
+                outcome=outcome,
+                error_code=code,
+                replayed=tuple(self.replayed),
+            )
+        )
+
+    def error(self, status: int, code: str, message: str, **members: str) -> _ServiceError:
+        self.done(status, "throttled" if status == 429 else "error", code)  # noqa: PLR2004
+        return _ServiceError(status, code, message, **members)
+
+
+def _check_state(state: str) -> None:
+    if state not in STATES:
+        raise ValueError(f"state must be one of {sorted(STATES)}, not {state!r}")
+
+
+def _request(api: Api, campaign_id: str, token: str, item: Mapping[str, Any]) -> CreatedRequest:
+    if api == "v1":
+        channel: Channel = "telephony"
+        destination, parameters = item["phoneNumber"], item["attributes"]
+    else:
+        wire, fields = _channel(item)
+        channel, address, parameters_name = _CHANNELS[wire]
+        destination, parameters = fields[address], fields[parameters_name]
+    return CreatedRequest(
+        api=api,
+        campaign_id=campaign_id,
+        client_token=token,
+        id=str(uuid.uuid4()),
+        channel=channel,
+        destination=str(destination),
+        parameters=dict(parameters),
+        expiration_time=str(item["expirationTime"]),
+    )
+
+
+def _channel(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """The one channel a valid v2 item sets, and its parameters."""
+    parameters = item["channelSubtypeParameters"]
+    ((wire, fields),) = ((k, v) for k, v in parameters.items() if v is not None)
+    return wire, fields
+
+
+def _invalid_request(api: Api, items: object) -> str | None:
+    """The ValidationException message for a call the service rejects whole, if any."""
+    name = _LIST_KEY[api]
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
+        return f"{name} must hold 1 to 25 items"
+    if not all(isinstance(i, Mapping) for i in items):
+        return f"{name} items must be objects"
+    tokens = [i.get("clientToken") for i in items]
+    if not all(isinstance(t, str) and CLIENT_TOKEN.fullmatch(t) for t in tokens):
+        return "clientToken must be 1 to 200 characters of [a-zA-Z0-9_\\-.]"
+    # Undocumented: what the service does with one token twice in a call. Rejecting the call
+    # is the answer that gives a client no second chance to create two requests.
+    if len(set(tokens)) != len(tokens):
+        return "clientToken values must be unique within a request"
+    for item in items:
+        problem = _invalid_item(api, item)
+        if problem:
+            return problem
+    return None
+
+
+def _invalid_item(api: Api, item: Mapping[str, Any]) -> str | None:  # noqa: PLR0911
+    """Required members missing, a timestamp that is none, a union not set exactly once."""
+    if _timestamp(item.get("expirationTime")) is None:
+        return "expirationTime is required and must be a timestamp"
+    if api == "v1":
+        if not isinstance(item.get("phoneNumber"), str):
+            return "phoneNumber is required"
+        if not isinstance(item.get("attributes"), Mapping):
+            return "attributes is required"
+        return None
+    parameters = item.get("channelSubtypeParameters")
+    if not isinstance(parameters, Mapping):
+        return "channelSubtypeParameters is required"
+    given = [k for k, v in parameters.items() if v is not None]
+    if len(given) != 1 or given[0] not in _CHANNELS:
+        return "channelSubtypeParameters must set exactly one of " + ", ".join(_CHANNELS)
+    fields = parameters[given[0]]
+    _, address, parameters_name = _CHANNELS[given[0]]
+    if not isinstance(fields, Mapping) or not isinstance(fields.get(address), str):
+        return f"{given[0]}.{address} is required"
+    if not isinstance(fields.get(parameters_name), Mapping):
+        return f"{given[0]}.{parameters_name} is required"
+    return None
+
+
+def _item_problem(api: Api, item: Mapping[str, Any], now: float) -> bool:
+    """Whether the service takes this item in but will not create it (``InvalidInput``)."""
+    expires = _timestamp(item["expirationTime"])
+    assert expires is not None  # noqa: S101 - checked by _invalid_item
+    if api == "v1":
+        destination, parameters = str(item["phoneNumber"]), item["attributes"]
+        valid = E164.fullmatch(destination) is not None
+        ahead = expires - now
+        in_time = V1_MIN_EXPIRY - EXPIRY_SLACK <= ahead <= V1_MAX_EXPIRY + EXPIRY_SLACK
+    else:
+        wire, fields = _channel(item)
+        _, address, parameters_name = _CHANNELS[wire]
+        destination, parameters = str(fields[address]), fields[parameters_name]
+        pattern = EMAIL if wire == "email" else E164
+        valid = pattern.fullmatch(destination) is not None
+        in_time = expires >= now - EXPIRY_SLACK
+    keys_valid = all(isinstance(k, str) and PARAMETER_KEY.fullmatch(k) for k in parameters)
+    return not (valid and in_time and keys_valid)
+
+
+def _timestamp(value: object) -> float | None:
+    """Seconds since the epoch for an ISO-8601 string (what botocore sends) or a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def _state(backend: ConnectCampaignServiceBackend) -> FakeCampaigns:
+    state = getattr(backend, _STATE_ATTRIBUTE, None)
+    if state is None:
+        with _lock:
+            state = getattr(backend, _STATE_ATTRIBUTE, None)
+            if state is None:
+                state = FakeCampaigns(backend)
+                setattr(backend, _STATE_ATTRIBUTE, state)
+    return state
+
+
+def _campaign_id(path: str) -> str:
+    match = _ID_IN_PATH.search(path)
+    return urllib.parse.unquote(match.group(1)) if match else ""
+
+
+def _handle(
+    response: ConnectCampaignServiceResponse, api: Api
+) -> str | tuple[int, dict[str, str], str]:
+    campaign_id = _campaign_id(response.path)
+    try:
+        body = json.loads(response.body) if response.body else {}
+    except ValueError:
+        body = {}  # no list of items: answered 400 like any other call without one
+    if not isinstance(body, Mapping):
+        body = {}
+    try:
+        return _state(response.connectcampaigns_backend).handle(api, campaign_id, body)
+    except MangledAnswer as mangled:
+        return _mangled_answer(mangled)
+    except ConnectionCut as cut:
+        _cut_connection(cut, f"fake://campaigns/{campaign_id}")
+
+
+def _put_dial_request_batch(
+    self: ConnectCampaignServiceResponse,
+) -> str | tuple[int, dict[str, str], str]:
+    return _handle(self, "v1")
+
+
+class _OutboundRequestResponse(ConnectCampaignServiceResponse):
+    """The v2 route's handler: moto's dispatch, told the operation it cannot look up."""
+
+    def _get_action(self) -> str:
+        # moto looks operations up in the v1 model, which has no v2 paths.
+        return "PutOutboundRequestBatch"
+
+    def put_outbound_request_batch(self) -> str | tuple[int, dict[str, str], str]:
+        return _handle(self, "v2")
+
+
+def install_campaigns() -> None:
+    """Teach moto's campaigns backend PutDialRequestBatch and PutOutboundRequestBatch.
+
+    Idempotent. In server mode, call this in the server's process before its first
+    campaigns request. ``connect_batch.testing.install()`` calls it.
+    """
+    with _lock:
+        campaigns_urls.url_paths.setdefault(V1_ROUTE, ConnectCampaignServiceResponse.dispatch)
+        campaigns_urls.url_paths.setdefault(V2_ROUTE, _OutboundRequestResponse.dispatch)
+        name = "put_dial_request_batch"
+        if getattr(ConnectCampaignServiceResponse, name, None) is not _put_dial_request_batch:
+            # moto finds handlers by name on the class; there is no registry to add to.
+            setattr(ConnectCampaignServiceResponse, name, _put_dial_request_batch)
