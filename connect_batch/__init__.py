@@ -1,14 +1,31 @@
-"""A typed client for Amazon Connect's BatchPutContact.
+"""Typed clients for Amazon Connect's outbound batch APIs.
 
-Validates each contact, sends at most 25 per call under one ClientToken per batch, retries
-what can be retried without creating a contact twice, and answers every input exactly once.
+Outbound campaigns v2 ``PutOutboundRequestBatch`` (``OutboundRequestBatchClient``), v1
+``PutDialRequestBatch`` (``DialRequestBatchClient``) and Connect's ``BatchPutContact``
+(``ContactBatchClient``), on one engine: each validates every input before sending, sends at
+most 25 per call, retries what can be retried without creating anything twice, paces itself,
+and answers every input exactly once.
 """
 
 import logging
 
-from connect_batch._client import Batcher, ContactBatchClient, OutcomeStream
+from connect_batch._campaign_models import (
+    DEFAULT_EXPIRES,
+    AnswerMachineDetection,
+    Channel,
+    DialRequest,
+    OutboundRequest,
+)
+from connect_batch._campaigns import (
+    DEFAULT_CAMPAIGN_RATE,
+    DialRequestBatchClient,
+    OutboundRequestBatchClient,
+)
+from connect_batch._client import BatchClient, Batcher, ContactBatchClient, OutcomeStream
 from connect_batch._errors import (
     AccessDeniedError,
+    CampaignNotFoundError,
+    CampaignStateError,
     ConfigurationError,
     ConnectBatchError,
     ContactValidationError,
@@ -33,18 +50,27 @@ from connect_batch._retry import RetryPolicy
 # handler here, a run's WARNING would reach stderr through logging.lastResort.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_docs.py
     "AccessDeniedError",
     "AdaptiveRateLimiter",
     "AllowedUserAction",
+    "AnswerMachineDetection",
+    "BatchClient",
     "BatchResult",
     "Batcher",
+    "CampaignNotFoundError",
+    "CampaignStateError",
+    "Channel",
     "ConfigurationError",
     "ConnectBatchError",
     "ContactBatchClient",
     "ContactRequest",
     "ContactValidationError",
+    "DEFAULT_CAMPAIGN_RATE",
+    "DEFAULT_EXPIRES",
     "DeadlineExceededError",
+    "DialRequest",
+    "DialRequestBatchClient",
     "Endpoint",
     "EndpointType",
     "Failure",
@@ -53,6 +79,8 @@ __all__ = [
     "InstanceNotFoundError",
     "NoLimit",
     "NotSentError",
+    "OutboundRequest",
+    "OutboundRequestBatchClient",
     "OutboundStrategy",
     "Outcome",
     "OutcomeStream",

@@ -1,0 +1,70 @@
+"""A campaign worker for the kill tests: puts ``--count`` requests under ``--job-key``.
+
+Prints ``ready`` once set up, then writes the result as JSON to ``--out`` when done. The
+result names each success by its phone number (test data), so the test can match it to the
+double's ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+from typing import Any
+
+import boto3
+
+from connect_batch import DialRequestBatchClient, OutboundRequestBatchClient
+from tests.builders import dials, outbounds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--api", choices=["v1", "v2"], required=True)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--campaign-id", required=True)
+    parser.add_argument("--job-key", required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--out", type=pathlib.Path, required=True)
+    args = parser.parse_args()
+    options: dict[str, Any] = {
+        "campaign_id": args.campaign_id,
+        "job_key": args.job_key,
+        "max_attempts": 6,
+        "initial_backoff": 0.01,
+        "max_backoff": 0.05,
+        "max_requests_per_second": 50,
+    }
+    if args.api == "v2":
+        client = boto3.client(
+            "connectcampaignsv2", region_name="us-east-1", endpoint_url=args.endpoint
+        )
+        batch_client: Any = OutboundRequestBatchClient(client, **options)
+        inputs: list[Any] = outbounds(args.count)
+    else:
+        client = boto3.client(
+            "connectcampaigns", region_name="us-east-1", endpoint_url=args.endpoint
+        )
+        batch_client = DialRequestBatchClient(client, **options)
+        inputs = dials(args.count)
+    print("ready", flush=True)  # noqa: T201 - the test waits for this line
+    result = batch_client.put_requests(inputs)
+    args.out.write_text(
+        json.dumps(
+            {
+                "succeeded": [
+                    [s.position, _phone(s.request), s.id]
+                    for s in result.succeeded
+                ],
+                "failed": [[f.position, f.code, f.outcome_unknown] for f in result.failed],
+            }
+        )
+    )
+
+
+def _phone(request: Any) -> str:
+    return str(getattr(request, "destination", None) or request.phone_number)
+
+
+if __name__ == "__main__":
+    main()
