@@ -24,9 +24,11 @@ MISSING_EXTRA = (
 
 @pytest.fixture
 def fake_connect() -> Iterator[ConnectDouble]:
-    """A simulated Amazon Connect with BatchPutContact: a client, an instance, a ledger.
+    """A simulated Amazon Connect and outbound campaigns service, with a ledger of each.
 
-    Dummy credentials are set for the test; nothing leaves the process.
+    ``outbound_client()`` and ``dial_client()`` give clients for a Running v2 and v1
+    campaign (``requests`` is their ledger), ``batch_client()`` one for BatchPutContact
+    (``contacts``). Dummy credentials are set for the test; nothing leaves the process.
     """
     try:
         # Imported here, not at module level: see the module docstring.
