@@ -1,30 +1,31 @@
-"""An outbound-campaign worker: contacts arrive on an SQS queue, leave as Connect contacts.
+"""An outbound-campaign worker: people arrive on an SQS queue, leave as outbound requests.
 
-Each message carries ``{"contacts": [{"phone": ..., "campaign_id": ..., "queue_id": ...,
-"request_identifier": ..., "attributes": {...}}, ...]}``. The worker long-polls the queue
-and, for each message:
+It puts them into an outbound campaign with ``PutOutboundRequestBatch`` (outbound campaigns
+v2), the call a customer's own role may make. Each message carries ``{"requests": [{"channel":
+"telephony", "destination": "+1...", "client_token": ..., "attributes": {...}}, ...]}``
+(``"sms"``, ``"email"`` and ``"whatsapp"`` take ``"template_parameters"`` instead of
+``"attributes"``). The worker long-polls the queue and, for each message:
 
-1. builds the contacts (a contact that fails validation gets an answer at once and is
-   dropped: sending it again would fail the same way);
-2. puts the rest with ``job_key`` = the message id (or the key a requeued message
-   carries), so that if the worker dies before it deletes the message, SQS redelivers it
-   and the rerun replays instead of calling anyone twice;
-3. if any contact's outcome is unknown (a call throttled out, timed out or cut off: the
-   service may have created it), leaves the message alone: SQS hands it out again after
-   its visibility timeout, and the rerun under the same job key sends the very same
-   tokens, so the service replays what exists and creates what does not. The queue's
-   redrive policy (``maxReceiveCount``) bounds how often that happens;
-4. otherwise sends the failures that are known not created and retryable back to the
-   queue as a new message, delayed, under a job key derived from this one (so a
-   redelivered original requeues under the same key, and its copy replays too), at most
-   ``MAX_GENERATIONS`` times, and deletes the message: every contact in it is settled.
+1. builds the requests (one that fails validation gets an answer at once and is dropped:
+   sending it again would fail the same way);
+2. puts the rest with ``job_key`` = the message id (or the key a requeued message carries),
+   so that each request's token is derived from the key, its position and its content: if
+   the worker dies before it deletes the message, SQS redelivers it and the rerun sends the
+   same tokens, and the service answers with what it created instead of creating it again;
+3. if any request's outcome is unknown (throttled out, timed out, cut off: the service may
+   have created it), leaves the message alone: SQS hands it out again after its visibility
+   timeout, and the rerun under the same job key settles it. The queue's redrive policy
+   (``maxReceiveCount``) bounds how often that happens;
+4. otherwise sends the failures known not created and retryable (the campaign lacked
+   capacity, say) back to the queue as a new message, delayed, under a job key derived
+   from this one, at most ``MAX_GENERATIONS`` times, and deletes the message.
 
-A message that cannot be read (not JSON, a contact that is not an object, identifiers
-repeated) is logged and left alone: the queue's redrive policy moves it to a dead-letter
-queue, and the messages behind it go on. If the service refuses the whole run (access
-denied, no such instance) the message is left alone too, and the worker stops.
+A message that cannot be read (not JSON, a request that is not an object, tokens repeated)
+is logged and left alone: the redrive policy moves it to a dead-letter queue, and the
+messages behind it go on. If the service refuses the whole run (access denied, no such
+campaign, the campaign not running) the message is left alone too, and the worker stops.
 
-    python examples/sqs_worker.py --queue-url https://sqs... --instance-id ...
+    python examples/sqs_worker.py --queue-url https://sqs... --campaign-id ...
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ import attrs
 import boto3
 
 from connect_batch import (
-    ContactBatchClient,
-    ContactRequest,
+    Channel,
     ContactValidationError,
-    Endpoint,
+    OutboundRequest,
+    OutboundRequestBatchClient,
     RunAbortedError,
 )
 
@@ -52,7 +53,7 @@ MAX_GENERATIONS = 5
 
 
 class UnreadableMessage(Exception):  # noqa: N818 - names the message, not an error kind
-    """The message cannot be turned into contacts; it is left for the dead-letter queue."""
+    """The message cannot be turned into requests; it is left for the dead-letter queue."""
 
 
 @attrs.frozen
@@ -65,78 +66,88 @@ class MessageReport:
     unknown: int
 
 
-def contact_from(data: dict[str, Any]) -> ContactRequest:
-    """One contact from a message's JSON."""
-    return ContactRequest(
-        customer_endpoint=Endpoint.phone(str(data.get("phone", ""))),
-        campaign_id=data.get("campaign_id"),
-        queue_id=data.get("queue_id"),
-        request_identifier=data.get("request_identifier"),
-        attributes=data.get("attributes") or {},
+def request_from(data: dict[str, Any]) -> OutboundRequest:
+    """One outbound request from a message's JSON."""
+    channel = Channel(data.get("channel", "telephony"))
+    token = data.get("client_token")
+    destination = str(data.get("destination", ""))
+    if channel is Channel.TELEPHONY:
+        return OutboundRequest.telephony(
+            destination, attributes=data.get("attributes") or {}, client_token=token
+        )
+    build = {
+        Channel.SMS: OutboundRequest.sms,
+        Channel.EMAIL: OutboundRequest.email,
+        Channel.WHATSAPP: OutboundRequest.whatsapp,
+    }[channel]
+    return build(
+        destination,
+        template_parameters=data.get("template_parameters") or {},
+        client_token=token,
     )
 
 
-def contact_to(request: ContactRequest) -> dict[str, Any]:
-    """The message JSON for ``request`` (the inverse of ``contact_from``)."""
+def request_to(request: OutboundRequest) -> dict[str, Any]:
+    """The message JSON for ``request`` (the inverse of ``request_from``)."""
+    name = "attributes" if request.channel is Channel.TELEPHONY else "template_parameters"
     return {
-        "phone": request.customer_endpoint.address,
-        "campaign_id": request.campaign_id,
-        "queue_id": request.queue_id,
-        "request_identifier": request.request_identifier,
-        "attributes": dict(request.attributes),
+        "channel": request.channel.value,
+        "destination": request.destination,
+        "client_token": request.client_token,
+        name: dict(request.parameters),
     }
 
 
 def read_body(message: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The message's JSON and its list of contacts, or ``UnreadableMessage``."""
+    """The message's JSON and its list of requests, or ``UnreadableMessage``."""
     try:
         body = json.loads(message["Body"])
-        items = body["contacts"]
+        items = body["requests"]
     except (ValueError, KeyError, TypeError) as error:
         raise UnreadableMessage(type(error).__name__) from None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise UnreadableMessage("contacts must be a list of objects")
+        raise UnreadableMessage("requests must be a list of objects")
     return body, items
 
 
 def process_message(
-    sqs: Any, queue_url: str, client: ContactBatchClient, message: dict[str, Any]
+    sqs: Any, queue_url: str, client: OutboundRequestBatchClient, message: dict[str, Any]
 ) -> MessageReport:
-    """Put one message's contacts; requeue what may be retried; delete the message."""
+    """Put one message's requests; requeue what may be retried; delete the message."""
     body, items = read_body(message)
     job_key = str(body.get("job_key") or message["MessageId"])
     generation = int(body.get("generation", 0))
-    contacts, invalid = [], 0
+    requests, invalid = [], 0
     for index, data in enumerate(items):
         try:
-            contacts.append(contact_from(data))
-        except ContactValidationError as error:
+            requests.append(request_from(data))
+        except (ContactValidationError, ValueError) as error:
             invalid += 1
-            logger.warning("message %s contact %d invalid: %s", message["MessageId"], index, error)
+            logger.warning("message %s request %d invalid: %s", message["MessageId"], index, error)
     try:
         # The job key names this input: a redelivered message replays, never duplicates.
-        result = client.put_contacts(contacts, job_key=job_key)
-    except ContactValidationError as error:  # e.g. identifiers repeated within the message
+        result = client.put_requests(requests, job_key=job_key)
+    except ContactValidationError as error:  # e.g. client tokens repeated within the message
         raise UnreadableMessage(str(error)) from None
     unknown = result.unknown()
     if unknown:
         # Settle them the only safe way: the same job again, so the same tokens. Nothing is
         # requeued and the message is not deleted; SQS redelivers it.
         logger.warning(
-            "message %s: %d contact(s) with unknown outcome (%s); leaving the message to be "
+            "message %s: %d request(s) with unknown outcome (%s); leaving the message to be "
             "delivered again and settled under the same job key",
             message["MessageId"], len(unknown), ", ".join(sorted({f.code for f in unknown})),
         )
         return MessageReport(
             created=len(result.succeeded), invalid=invalid, requeued=0, unknown=len(unknown)
         )
-    retry = result.retryable()  # known not created: a new key cannot call anyone twice
+    retry = result.retryable()  # known not created: sending them again calls nobody twice
     if retry and generation < MAX_GENERATIONS:
         sqs.send_message(
             QueueUrl=queue_url,
             MessageBody=json.dumps(
                 {
-                    "contacts": [contact_to(r) for r in retry],
+                    "requests": [request_to(r) for r in retry],
                     "job_key": f"{job_key}/retry-{generation + 1}",
                     "generation": generation + 1,
                 }
@@ -144,7 +155,7 @@ def process_message(
             DelaySeconds=RETRY_DELAY_SECONDS,
         )
     elif retry:
-        logger.error("message %s: %d contacts still failing after %d retries; dropped",
+        logger.error("message %s: %d requests still failing after %d retries; dropped",
                      message["MessageId"], len(retry), MAX_GENERATIONS)
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return MessageReport(
@@ -158,7 +169,7 @@ def process_message(
 def run(
     sqs: Any,
     queue_url: str,
-    client: ContactBatchClient,
+    client: OutboundRequestBatchClient,
     *,
     wait_seconds: int = 20,
     keep_going: Callable[[], bool] = lambda: True,
@@ -187,12 +198,14 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queue-url", required=True)
-    parser.add_argument("--instance-id", required=True)
+    parser.add_argument("--campaign-id", required=True)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    client = ContactBatchClient(
-        boto3.client("connect"), instance_id=args.instance_id, concurrency=args.concurrency
+    client = OutboundRequestBatchClient(
+        boto3.client("connectcampaignsv2"),
+        campaign_id=args.campaign_id,
+        concurrency=args.concurrency,
     )
     run(boto3.client("sqs"), args.queue_url, client)
 
