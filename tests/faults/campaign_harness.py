@@ -239,6 +239,7 @@ def run(api: str, scenario: Scenario, endpoint_url: str, seed: int) -> Report:
 
 KILL_COUNT = 250
 WORKER_MAX_ATTEMPTS = 6
+WORKER_MAX_ATTEMPTS_PER_TOKEN = WORKER_MAX_ATTEMPTS * (MAX_ITEM_RETRIES + 1)
 
 
 def _start_worker(api: str, endpoint: str, campaign_id: str, out: Any) -> subprocess.Popen[str]:

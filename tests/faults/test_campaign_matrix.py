@@ -9,7 +9,7 @@ from tests.faults.campaign_harness import (
     KILL_COUNT,
     MAX_ATTEMPTS_PER_TOKEN,
     SCENARIOS,
-    WORKER_MAX_ATTEMPTS,
+    WORKER_MAX_ATTEMPTS_PER_TOKEN,
     kill_and_rerun,
     run,
 )
@@ -34,5 +34,5 @@ def test_rerun_after_sigkill_creates_nothing_twice_and_misses_nothing(
     report = kill_and_rerun(
         api, moto_server, (first_kill, first_kill / 2 + 0.05), tmp_path / "result.json"
     )
-    report.check(max_attempts=WORKER_MAX_ATTEMPTS * 4)
+    report.check(max_attempts=WORKER_MAX_ATTEMPTS_PER_TOKEN)
     assert report.succeeded == report.created == KILL_COUNT
