@@ -299,7 +299,7 @@ def kill_and_rerun(api: str, endpoint: str, kill_points: tuple[float, ...], out:
         answered_once=positions == list(range(KILL_COUNT)),
         created=sum(ledger.values()),
         succeeded=len(reported),
-        unknown_created=sum(1 for _, _, unknown in answer["failed"] if unknown),
+        unknown_created=sum(1 for _, _, unknown, _ in answer["failed"] if unknown),
         duplicates=sum(n - 1 for n in ledger.values()),
         lost=sum(created_ids.get(phone) != rid for phone, rid in reported.items())
         + len(set(ledger) - set(reported)),

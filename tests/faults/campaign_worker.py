@@ -2,7 +2,8 @@
 
 Prints ``ready`` once set up, then writes the result as JSON to ``--out`` when done. The
 result names each success by its phone number (test data), so the test can match it to the
-double's ledger.
+double's ledger. On a ``KeyboardInterrupt`` (SIGINT) it writes the interrupt's ``result``
+the same way and exits 130.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 from typing import Any
 
 import boto3
@@ -26,6 +28,7 @@ def main() -> None:
     parser.add_argument("--job-key", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--out", type=pathlib.Path, required=True)
+    parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
     options: dict[str, Any] = {
         "campaign_id": args.campaign_id,
@@ -34,6 +37,7 @@ def main() -> None:
         "initial_backoff": 0.01,
         "max_backoff": 0.05,
         "max_requests_per_second": 50,
+        "concurrency": args.concurrency,
     }
     if args.api == "v2":
         client = boto3.client(
@@ -48,15 +52,23 @@ def main() -> None:
         batch_client = DialRequestBatchClient(client, **options)
         inputs = dials(args.count)
     print("ready", flush=True)  # noqa: T201 - the test waits for this line
-    result = batch_client.put_requests(inputs)
-    args.out.write_text(
+    try:
+        result = batch_client.put_requests(inputs)
+    except KeyboardInterrupt as interrupt:
+        _write(args.out, interrupt.result)  # type: ignore[attr-defined]
+        sys.exit(130)
+    _write(args.out, result)
+
+
+def _write(out: pathlib.Path, result: Any) -> None:
+    out.write_text(
         json.dumps(
             {
-                "succeeded": [
-                    [s.position, _phone(s.request), s.id]
-                    for s in result.succeeded
+                "succeeded": [[s.position, _phone(s.request), s.id] for s in result.succeeded],
+                "failed": [
+                    [f.position, f.code, f.outcome_unknown, _phone(f.request)]
+                    for f in result.failed
                 ],
-                "failed": [[f.position, f.code, f.outcome_unknown] for f in result.failed],
             }
         )
     )
