@@ -65,6 +65,9 @@ DEFAULT_CAMPAIGN_RATE = 2.0
 # An item with less than this left before it expires when its call is sent is answered
 # EXPIRED instead: v1 refuses under 30 s; v2 documents no minimum.
 V2_MIN_LEAD = datetime.timedelta(seconds=5)
+# v1 refuses an expiration more than 900 s after the call arrives; 2 s less leaves room for
+# clocks that disagree.
+V1_MAX_SEND_LEAD = V1_MAX_LEAD - datetime.timedelta(seconds=2)
 MAX_CAMPAIGN_ID_LENGTH = 256
 _V2_CAMPAIGN_ID = re.compile(r"[-:/a-zA-Z0-9]+")
 _V1_CAMPAIGN_ID = re.compile(r"\S+")
@@ -123,7 +126,10 @@ class _CampaignOperation(Generic[RequestT]):
         return item.client_token
 
     def fingerprint(self, item: RequestT) -> str:
-        return item.fingerprint()
+        # Whom the item reaches: job-derived tokens follow the person, not the position.
+        if isinstance(item, OutboundRequest):
+            return f"{item.channel.value}\x00{item.destination}"
+        return f"telephony\x00{item.phone_number}"
 
     def expiration(self, item: RequestT, now: datetime.datetime) -> datetime.datetime:
         """When ``item`` expires if sent at ``now``; no later than the API accepts."""
@@ -190,6 +196,10 @@ class _CampaignOperation(Generic[RequestT]):
             return RunAbortedError
         return None
 
+    def retryable_after(self, fault: CallFault) -> bool:
+        # A campaign that is not running may be started or resumed.
+        return fault.code == "InvalidCampaignStateException"
+
     def abort_message(self, fault: CallFault) -> str:
         campaign = f"campaign {self.campaign_id!r}"
         if fault.code == "AccessDeniedException":
@@ -207,7 +217,8 @@ class _CampaignOperation(Generic[RequestT]):
             state = fault.state or "not running"
             return (
                 f"{campaign} is {state} (InvalidCampaignStateException): {self.name} needs "
-                "it Running. Start or resume the campaign, then run the same job again"
+                "it Running. Start or resume the campaign; then put the error's "
+                "result.retryable() again, or, under a job_key, run the same job again"
             )
         return f"{self.name} was refused with {fault.code} (HTTP {fault.status}); run stopped."
 
@@ -229,14 +240,15 @@ class PutDialRequestBatchOperation(_CampaignOperation[DialRequest]):
     """Outbound campaigns v1 ``PutDialRequestBatch`` on one campaign.
 
     v1 requires each request's expiration 30-900 s after the call arrives: a request with
-    less than ``V1_MIN_SEND_LEAD`` (32 s) left is answered ``EXPIRED``, and a later one is
-    sent as 900 s from the call (it then expires sooner than asked, never later).
+    less than ``V1_MIN_SEND_LEAD`` (32 s) left is answered ``EXPIRED``, and one further than
+    898 s away is sent as 898 s from the call (it then expires sooner than asked, never
+    later; 2 s less than the API's 900 leaves room for clock skew).
     """
 
     name: str = "PutDialRequestBatch"
     iam_action: str = "connect-campaigns:PutDialRequestBatch"
     min_lead: datetime.timedelta = V1_MIN_SEND_LEAD
-    max_lead: datetime.timedelta | None = V1_MAX_LEAD
+    max_lead: datetime.timedelta | None = V1_MAX_SEND_LEAD
     method: str = "put_dial_request_batch"
     list_name: str = "dialRequests"
 

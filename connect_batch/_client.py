@@ -18,7 +18,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from connect_batch import _botocore
-from connect_batch._engine import AbortRun, Engine, OutcomeFactory, Pending, Run, Stop, Work
+from connect_batch._engine import (
+    AbortRun,
+    Engine,
+    OutcomeFactory,
+    Pending,
+    Run,
+    RunKeys,
+    Stop,
+    Work,
+)
 from connect_batch._errors import (
     CampaignStateError,
     ConfigurationError,
@@ -547,7 +556,7 @@ class Batcher(Generic[RequestT]):
         engine.start_clock()
         self._lock = threading.Lock()
         self._buffer: list[Pending[RequestT]] = []
-        self._seen: set[str] = set()
+        self._seen = RunKeys()
         self._works: list[Work[RequestT, Outcome[RequestT]]] = []
         self._positions = itertools.count()
         self._numbers = itertools.count(1)

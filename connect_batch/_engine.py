@@ -25,6 +25,7 @@ import contextvars
 import datetime
 import enum
 import functools
+import hashlib
 import itertools
 import logging
 import queue
@@ -62,6 +63,26 @@ class Pending(Generic[ItemT]):
     key: str
     item: ItemT
     exposed: bool = False
+
+
+class RunKeys:
+    """What a run remembers to key its inputs: the keys callers gave, and how many inputs
+    reached each person (for job-derived per-item tokens).
+
+    Counts are kept by a 16-byte digest of the person, not the text, so that no contact
+    detail is held longer than its input and memory stays near 100 bytes per person.
+    """
+
+    def __init__(self) -> None:
+        self.given: set[str] = set()
+        self._reached: dict[bytes, int] = {}
+
+    def occurrence(self, who: str) -> int:
+        """How many earlier inputs of the run reached ``who`` (and count this one)."""
+        digest = hashlib.blake2b(who.encode(), digest_size=16).digest()
+        count = self._reached.get(digest, 0)
+        self._reached[digest] = count + 1
+        return count
 
 
 class OutcomeFactory(Protocol[ItemT, OutT_co]):
@@ -602,24 +623,31 @@ class Engine(Generic[ItemT, OutT]):
         return batch
 
     def _keyed(self, items: Iterable[ItemT]) -> Iterator[Pending[ItemT]]:
-        seen: set[str] = set()
+        seen = RunKeys()
         for position, item in enumerate(items):
             yield self.key(item, position, seen)
 
-    def key(self, item: ItemT, position: int, seen: set[str]) -> Pending[ItemT]:
-        """Check ``item`` and give it its key; ``seen`` holds the run's given keys so far."""
+    def key(self, item: ItemT, position: int, seen: RunKeys) -> Pending[ItemT]:
+        """Check ``item`` and give it its key; ``seen`` is what the run keyed so far."""
         if self._check_item is not None:
             try:
                 self._check_item(item)
             except ContactValidationError as error:
                 raise error.at(position) from None
-        key = self._operation.item_key(item)
+        operation = self._operation
+        key = operation.item_key(item)
+        per_item = operation.idempotency is Idempotency.PER_ITEM
         if key is None:
+            if not self.durable:
+                return Pending(position, self._identities.request_identifier(position, ""), item)
+            content = operation.fingerprint(item)
+            if per_item:
+                who = self._identities.item_token(content, seen.occurrence(content))
+                return Pending(position, who, item)
             # Under a job key, the identifier depends on the item's content too: a service
             # that replayed an old answer by token alone would name identifiers not sent.
-            content = self._operation.fingerprint(item) if self.durable else ""
             return Pending(position, self._identities.request_identifier(position, content), item)
-        if key in seen:
+        if key in seen.given:
             name = self._operation.key_name
             raise ContactValidationError(
                 f"{name} repeats an earlier input's in this run; give each input its own",
@@ -628,8 +656,10 @@ class Engine(Generic[ItemT, OutT]):
             )
         # Only identifiers given by the caller are remembered: generated ones are unique
         # by construction.
-        seen.add(key)
-        return Pending(position, key, item)
+        seen.given.add(key)
+        # A caller's own per-item token may have been sent by any earlier run: until the
+        # service answers for it, nothing is known about it.
+        return Pending(position, key, item, exposed=per_item)
 
     # One batch.
     def settle(
@@ -709,6 +739,12 @@ class Engine(Generic[ItemT, OutT]):
             why = unsendable(p.item, now)
             if why is None:
                 kept.append(p)
+            elif current.may_have_acted():
+                work.add(p, self._failed(
+                    p, why.code or FailureCode.EXPIRED,
+                    "expired before it could be sent again; an earlier attempt may have "
+                    "created it", retryable=False, outcome_unknown=True,
+                ))
             else:
                 work.add(p, self._failed(
                     p, why.code or FailureCode.EXPIRED, why.message, retryable=False,
@@ -1011,7 +1047,8 @@ class Engine(Generic[ItemT, OutT]):
             code, retryable = FailureCode.NOT_SENT.value, True
             message = "not sent: " + _botocore.unsent_reason(abort.cause or abort)
         elif abort.fault is not None:
-            code, retryable, message = abort.fault.code, False, abort.fault.message
+            code, message = abort.fault.code, abort.fault.message
+            retryable = self._operation.retryable_after(abort.fault)
         else:
             code, retryable = abort.code, False
             message = "the call raised an unexpected error"

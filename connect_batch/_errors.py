@@ -51,7 +51,7 @@ class ContactValidationError(ConnectBatchError, ValueError):
         self.field = field
         self.position = position
         self.result = result
-        where = f"contact at position {position}: " if position is not None else ""
+        where = f"input at position {position}: " if position is not None else ""
         super().__init__(where + message)
 
     def at(self, position: int, result: BatchResult[Any] | None = None) -> ContactValidationError:

@@ -105,7 +105,11 @@ class BatchOperation(Protocol[ItemT_contra]):
         """The caller-given key tying an item to its answer, or ``None`` to generate one."""
 
     def fingerprint(self, item: ItemT_contra) -> str:
-        """A stable text of everything ``item`` sends, for job-derived identifiers."""
+        """A stable text naming ``item`` for job-derived keys (never logged).
+
+        ``PER_CALL``: everything the item sends. ``PER_ITEM``: whom it reaches (channel and
+        destination), so that its token survives reordered, filtered or edited input.
+        """
 
     def call(
         self,
@@ -144,6 +148,10 @@ class BatchOperation(Protocol[ItemT_contra]):
 
     def abort_message(self, fault: CallFault) -> str:
         """A one-line explanation for an aborting fault (no personal data)."""
+
+    def retryable_after(self, fault: CallFault) -> bool:
+        """Whether the items of a call refused with an aborting ``fault`` may succeed later
+        (the campaign may be resumed), so that ``BatchResult.retryable()`` holds them."""
 
 
 # Whole-call errors worth the same call again, under the same ClientToken: the service
@@ -236,6 +244,9 @@ class BatchPutContactOperation:
             return RunAbortedError
         return None
 
+    def retryable_after(self, fault: CallFault) -> bool:  # noqa: ARG002 - nothing to resume
+        return False
+
     def abort_message(self, fault: CallFault) -> str:
         if fault.code == "AccessDeniedException":
             return (
@@ -289,6 +300,8 @@ class AnswerShape:
                 strangers += 1
             elif not isinstance(code, str) or not code or key in created:
                 unclear.add(key)
+            elif key in failed and failed[key].code != code:
+                unclear.add(key)  # two different codes for one request
             else:
                 message = entry.get(self.message) if self.message else None
                 failed[key] = ItemAnswer(code=code, message=str(message or ""))

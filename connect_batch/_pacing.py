@@ -130,7 +130,8 @@ class AdaptiveRateLimiter:
                 return True
             self._throttled_once = True
             self._epoch += 1
-            self._rate = max(self.min_rate, self._rate * self.decrease)
+            floor = self.min_rate if self.max_rate is None else min(self.min_rate, self.max_rate)
+            self._rate = max(floor, self._rate * self.decrease)
             # The next slot is at the new pace; calls already waiting for a slot at the old
             # one see the epoch change when they wake, and queue again.
             self._next_slot = max(self._next_slot, self.clock() + 1.0 / self._rate)

@@ -48,8 +48,12 @@ def _at_least(low: int) -> Callable[[object, attrs.Attribute[int], int], None]:
 class RetryPolicy:
     """How a batch is retried.
 
-    ``max_attempts`` caps the HTTP attempts made under one ClientToken in a run (botocore's
-    own retries are switched off for the library's calls); it is never exceeded. Waits are
+    ``max_attempts`` caps the HTTP attempts of one call in a run (botocore's own retries
+    are switched off for the library's calls); it is never exceeded. Under a per-call token
+    (BatchPutContact) that is a cap per ClientToken. Under per-item tokens (outbound
+    campaigns) an item whose answer never came goes again in up to ``max_item_retries``
+    more rounds, so one item's token may be sent ``max_attempts * (max_item_retries + 1)``
+    times at most. Waits are
     exponential with full jitter: a uniform draw from 0 to
     ``min(max_backoff, initial_backoff * 2**(n-1))``.
     ``max_item_retries`` bounds how many times items that failed on their own with a
