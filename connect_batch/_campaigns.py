@@ -40,14 +40,13 @@ from connect_batch._errors import (
     RunAbortedError,
 )
 from connect_batch._operation import (
-    REQUEST_TIMEOUT,
-    SERVER_ERROR,
     TOO_MANY_REQUESTS,
     Answer,
     AnswerShape,
     Idempotency,
     ItemAnswer,
     ItemKind,
+    transient_call,
 )
 from connect_batch._outcomes import BatchResult, FailureCode
 from connect_batch._pacing import RateLimiter
@@ -172,13 +171,7 @@ class _CampaignOperation(Generic[RequestT]):
         return answer
 
     def is_transient(self, fault: CallFault) -> bool:
-        if fault.status is None:  # the connection failed or timed out
-            return True
-        return (
-            fault.code in _TRANSIENT_CALL_CODES
-            or fault.status in (TOO_MANY_REQUESTS, REQUEST_TIMEOUT)
-            or fault.status >= SERVER_ERROR
-        )
+        return transient_call(fault, _TRANSIENT_CALL_CODES)
 
     def is_throttle(self, fault: CallFault) -> bool:
         return fault.status == TOO_MANY_REQUESTS or fault.code == "ThrottlingException"

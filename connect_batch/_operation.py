@@ -217,13 +217,7 @@ class BatchPutContactOperation:
         return _BATCH_PUT_CONTACT_ANSWER.read(response, sent)
 
     def is_transient(self, fault: CallFault) -> bool:
-        if fault.status is None:  # the connection failed or timed out
-            return True
-        return (
-            fault.code in TRANSIENT_CALL_CODES
-            or fault.status in (TOO_MANY_REQUESTS, REQUEST_TIMEOUT)
-            or fault.status >= SERVER_ERROR
-        )
+        return transient_call(fault, TRANSIENT_CALL_CODES)
 
     def is_throttle(self, fault: CallFault) -> bool:
         return fault.status == TOO_MANY_REQUESTS or fault.code in THROTTLE_CODES
@@ -320,6 +314,19 @@ _BATCH_PUT_CONTACT_ANSWER = AnswerShape(
     code="FailureReasonCode",
     message="FailureReasonMessage",
 )
+
+
+def transient_call(fault: CallFault, codes: frozenset[str]) -> bool:
+    """True when the same call, under the same token(s), may succeed later: the connection
+    failed or timed out, the service throttled (429) or failed inside (5xx, or one of
+    ``codes``), or a proxy timed out (408)."""
+    if fault.status is None:
+        return True
+    return (
+        fault.code in codes
+        or fault.status in (TOO_MANY_REQUESTS, REQUEST_TIMEOUT)
+        or fault.status >= SERVER_ERROR
+    )
 
 
 def _entries(response: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
