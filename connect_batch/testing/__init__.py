@@ -32,6 +32,7 @@ import attrs
 import boto3
 from moto import mock_aws
 
+from connect_batch._campaigns import DialRequestBatchClient, OutboundRequestBatchClient
 from connect_batch._client import ContactBatchClient
 from connect_batch.testing._campaigns import CampaignCall, CreatedRequest, FakeCampaigns
 from connect_batch.testing._fake import CallRecord, CreatedContact, FakeConnect, Fault, install
@@ -169,16 +170,14 @@ class ConnectDouble:
         options.setdefault("sleep", no_sleep)
         return ContactBatchClient(self.client, instance_id=self.instance_id, **options)
 
-    def outbound_client(self, **options: Any) -> Any:
+    def outbound_client(self, **options: Any) -> OutboundRequestBatchClient:
         """An ``OutboundRequestBatchClient`` for the v2 campaign that never sleeps."""
-        from connect_batch import OutboundRequestBatchClient  # noqa: PLC0415 - imports the package
 
         options.setdefault("sleep", no_sleep)
         return OutboundRequestBatchClient(self.campaigns, campaign_id=self.campaign_id, **options)
 
-    def dial_client(self, **options: Any) -> Any:
+    def dial_client(self, **options: Any) -> DialRequestBatchClient:
         """A ``DialRequestBatchClient`` for the v1 campaign that never sleeps."""
-        from connect_batch import DialRequestBatchClient  # noqa: PLC0415 - imports the package
 
         options.setdefault("sleep", no_sleep)
         return DialRequestBatchClient(self.campaigns_v1, campaign_id=self.v1_campaign_id, **options)
