@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from connect_batch._campaign_models import (
+    DEFAULT_EXPIRES,
     V1_MAX_LEAD,
     V1_MIN_SEND_LEAD,
     DialRequest,
@@ -96,6 +97,7 @@ _ANSWER = AnswerShape(
     resource_id="id",
     code="failureCode",
     message=None,
+    messages=_ITEM_MESSAGES,
 )
 _ABORTS: Mapping[str, type[RunAbortedError]] = {
     "AccessDeniedException": AccessDeniedError,
@@ -157,18 +159,20 @@ class _CampaignOperation(Generic[RequestT]):
         now: datetime.datetime,
     ) -> Mapping[str, Any]:
         expiration = self.expiration
-        entries = [item.to_api(key, expiration(item, now)) for key, item in items]
+        usual = now + DEFAULT_EXPIRES  # most items say nothing
+        if self.max_lead is not None and self.max_lead < DEFAULT_EXPIRES:
+            usual = now + self.max_lead
+        entries = [
+            item.to_api(key, usual if item.expires is None else expiration(item, now))
+            for key, item in items
+        ]
         response: Mapping[str, Any] = getattr(client, self.method)(
             id=self.campaign_id, **{self.list_name: entries}
         )
         return response
 
     def read(self, response: Mapping[str, Any], sent: Sequence[str]) -> Answer:
-        answer = _ANSWER.read(response, sent)
-        for value in answer.items.values():
-            if isinstance(value, ItemAnswer) and not value.message and value.code:
-                value.message = _ITEM_MESSAGES.get(value.code, value.code)
-        return answer
+        return _ANSWER.read(response, sent)
 
     def is_transient(self, fault: CallFault) -> bool:
         return transient_call(fault, _TRANSIENT_CALL_CODES)

@@ -66,6 +66,7 @@ def type_check(expected: type[Any], field: str) -> Callable[[object], None]:
                 f"expected a {name}, got {type(item).__name__}", field=field
             )
 
+    check.expected = expected  # type: ignore[attr-defined] # the engine's inlined test
     return check
 
 

@@ -624,8 +624,25 @@ class Engine(Generic[ItemT, OutT]):
 
     def _keyed(self, items: Iterable[ItemT]) -> Iterator[Pending[ItemT]]:
         seen = RunKeys()
+        check, item_key, key = self._check_item, self._operation.item_key, self.key
+        if self.durable or check is None:
+            for position, item in enumerate(items):
+                yield key(item, position, seen)
+            return
+        # The common case, inlined (it runs once per input): checked, no key given, and
+        # a random one generated.
+        generate = self._identities.request_identifier
+        expected = getattr(check, "expected", None) or object
         for position, item in enumerate(items):
-            yield self.key(item, position, seen)
+            if item.__class__ is not expected:
+                try:
+                    check(item)
+                except ContactValidationError as error:
+                    raise error.at(position) from None
+            if item_key(item) is None:
+                yield Pending(position, generate(position, ""), item)
+            else:
+                yield key(item, position, seen)
 
     def key(self, item: ItemT, position: int, seen: RunKeys) -> Pending[ItemT]:
         """Check ``item`` and give it its key; ``seen`` is what the run keyed so far."""
@@ -882,6 +899,8 @@ class Engine(Generic[ItemT, OutT]):
         return result
 
     def _capacity_short(self, answer: Answer) -> bool:
+        if not answer.failures:
+            return False
         kind = self._operation.item_kind
         return any(
             not isinstance(a, str) and a.code is not None and kind(a.code) is ItemKind.CAPACITY
@@ -937,8 +956,9 @@ class Engine(Generic[ItemT, OutT]):
             self._operation.idempotency is Idempotency.PER_ITEM and not last_round
         )
         gave_up = 0
+        found, success = answer.items.get, self._outcomes.success
         for p in current.items:
-            item_answer = answer.items.get(p.key)
+            item_answer = found(p.key)
             if item_answer is None:
                 if resend_unanswered:
                     p.exposed = True
@@ -950,7 +970,7 @@ class Engine(Generic[ItemT, OutT]):
                     retryable=False, outcome_unknown=True,
                 )))
             elif isinstance(item_answer, str):
-                settled.append((p, self._outcomes.success(p, item_answer)))
+                settled.append((p, success(p, item_answer)))
             else:
                 code = item_answer.code or FailureCode.UNKNOWN_OUTCOME
                 kind = self._operation.item_kind(code)

@@ -76,6 +76,8 @@ class Answer:
     unclear: frozenset[str] = frozenset()
     strangers: int = 0
     readable: bool = True
+    # Whether any item failed: most answers hold successes only.
+    failures: bool = True
 
 
 class BatchOperation(Protocol[ItemT_contra]):
@@ -267,8 +269,12 @@ class AnswerShape:
     resource_id: str
     code: str
     message: str | None
+    # Texts for per-item codes, for APIs whose failures carry no message of their own.
+    messages: Mapping[str, str] = attrs.field(factory=dict)
 
-    def read(self, response: Mapping[str, Any], sent: Sequence[str]) -> Answer:
+    def read(  # noqa: PLR0912 - one pass over each list, every odd case named in place
+        self, response: Mapping[str, Any], sent: Sequence[str]
+    ) -> Answer:
         """The answer, keyed by the items' keys; never raises on a malformed response."""
         if not isinstance(response, Mapping) or not any(
             isinstance(response.get(name), list) for name in (self.succeeded, self.failed)
@@ -280,11 +286,12 @@ class AnswerShape:
         failed: dict[str, ItemAnswer] = {}
         unclear: set[str] = set()
         strangers = 0
+        key_name, id_name = self.key, self.resource_id
         for entry in _entries(response, self.succeeded):
-            key, resource_id = entry.get(self.key), entry.get(self.resource_id)
-            if not isinstance(key, str) or key not in expected:
+            key, resource_id = entry.get(key_name), entry.get(id_name)
+            if key.__class__ is not str or key not in expected:
                 strangers += 1
-            elif not (isinstance(resource_id, str) and resource_id):
+            elif not (resource_id.__class__ is str and resource_id):
                 unclear.add(key)  # a success without an id
             elif created.setdefault(key, resource_id) != resource_id:
                 unclear.add(key)  # two different ids for one request
@@ -298,12 +305,17 @@ class AnswerShape:
                 unclear.add(key)  # two different codes for one request
             else:
                 message = entry.get(self.message) if self.message else None
-                failed[key] = ItemAnswer(code=code, message=str(message or ""))
+                text = str(message or "")
+                if not text and self.messages:
+                    text = self.messages.get(code, code)
+                failed[key] = ItemAnswer(code=code, message=text)
+        if not failed and not unclear:
+            return Answer(created, strangers=strangers, failures=False)
         items: dict[str, str | ItemAnswer] = dict(created)
         items.update(failed)
         for key in unclear:
             items.pop(key, None)
-        return Answer(items, frozenset(unclear), strangers)
+        return Answer(items, frozenset(unclear), strangers, failures=bool(failed))
 
 
 _BATCH_PUT_CONTACT_ANSWER = AnswerShape(
@@ -333,4 +345,6 @@ def _entries(response: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
     value = response.get(name) if isinstance(response, Mapping) else None
     if not isinstance(value, list):
         return []
+    if all(entry.__class__ is dict for entry in value):
+        return value
     return [entry for entry in value if isinstance(entry, Mapping)]

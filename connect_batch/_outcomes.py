@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import operator
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
@@ -108,6 +109,7 @@ class Failure(Generic[RequestT]):
 
 
 Outcome = Success[RequestT] | Failure[RequestT]
+_BY_POSITION = operator.attrgetter("position")
 
 
 @attrs.frozen
@@ -120,7 +122,7 @@ class BatchResult(Generic[RequestT]):
     @classmethod
     def from_outcomes(cls, outcomes: Iterable[Outcome[RequestT]]) -> BatchResult[RequestT]:
         """Split outcomes into ``succeeded`` and ``failed``, each sorted by input position."""
-        ordered = sorted(outcomes, key=lambda o: o.position)
+        ordered = sorted(outcomes, key=_BY_POSITION)
         return cls(
             tuple(o for o in ordered if isinstance(o, Success)),
             tuple(o for o in ordered if isinstance(o, Failure)),
