@@ -40,7 +40,7 @@ from connect_batch._errors import (
 from connect_batch._identity import Identities, JobIdentities, RandomIdentities
 from connect_batch._models import ContactRequest
 from connect_batch._operation import BatchOperation, BatchPutContactOperation
-from connect_batch._outcomes import BatchResult, Failure, Outcome, Success
+from connect_batch._outcomes import BatchResult, Failure, Outcome, success_of
 from connect_batch._pacing import AdaptiveRateLimiter, RateLimiter
 from connect_batch._retry import Duration, RetryPolicy
 
@@ -81,12 +81,7 @@ class _ByRequestIdentifier(Generic[RequestT]):
 
     @staticmethod
     def success(pending: Pending[RequestT], resource_id: str) -> Outcome[RequestT]:
-        return Success(
-            id=resource_id,
-            request=pending.item,
-            position=pending.position,
-            request_identifier=pending.key,
-        )
+        return success_of(resource_id, pending.item, pending.position, pending.key, None)
 
     @staticmethod
     def failure(
@@ -113,10 +108,7 @@ class ByClientToken(Generic[RequestT]):
 
     @staticmethod
     def success(pending: Pending[RequestT], resource_id: str) -> Outcome[RequestT]:
-        return Success(
-            id=resource_id, request=pending.item, position=pending.position,
-            client_token=pending.key,
-        )
+        return success_of(resource_id, pending.item, pending.position, None, pending.key)
 
     @staticmethod
     def failure(

@@ -875,14 +875,12 @@ class Engine(Generic[ItemT, OutT]):
             )
             return answer
 
-        retrying = self._policy.retrying(
-            retry_on=_Retry,
-            deadline_at=self._deadline_at,
-            attempts=lambda: current.attempts,
-            sleep=self._sleep,
-        )
         try:
-            result: Answer = retrying(attempt)
+            try:
+                # Most calls succeed at once: tenacity is set up only for a retry.
+                result: Answer = attempt()
+            except _Retry as first:
+                result = self._retry_after(first, attempt, current)
         except _Retry:
             if current.attempts < self._policy.max_attempts:
                 self._deadline_missed.set()  # tenacity stopped for the deadline
@@ -897,6 +895,30 @@ class Engine(Generic[ItemT, OutT]):
             # and this call may have reached the service.
             raise AbortRun(Stop.UNEXPECTED, cause=exc) from exc
         return result
+
+    def _retry_after(
+        self, first: _Retry, attempt: Callable[[], Answer], current: _Round
+    ) -> Answer:
+        """Retry, through tenacity, a call whose first attempt failed with ``first``.
+
+        tenacity is shown that failed attempt (no second HTTP attempt is made for it), so
+        its stop and wait rules apply from the first retry on, as if it had made it.
+        """
+        replay = [first]
+
+        def again() -> Answer:
+            if replay:
+                raise replay.pop()
+            return attempt()
+
+        retrying = self._policy.retrying(
+            retry_on=_Retry,
+            deadline_at=self._deadline_at,
+            attempts=lambda: current.attempts,
+            sleep=self._sleep,
+        )
+        answer: Answer = retrying(again)
+        return answer
 
     def _capacity_short(self, answer: Answer) -> bool:
         if not answer.failures:

@@ -110,6 +110,30 @@ class Failure(Generic[RequestT]):
 
 Outcome = Success[RequestT] | Failure[RequestT]
 _BY_POSITION = operator.attrgetter("position")
+_NEW = object.__new__
+_SET_ID, _SET_REQUEST, _SET_POSITION, _SET_RID, _SET_TOKEN = (
+    Success.__dict__[name].__set__
+    for name in ("id", "request", "position", "request_identifier", "client_token")
+)
+
+
+def success_of(
+    resource_id: str,
+    request: RequestT,
+    position: int,
+    request_identifier: str | None,
+    client_token: str | None,
+) -> Success[RequestT]:
+    """A ``Success``, as ``Success(...)`` makes it, at half the cost: the engine makes one
+    per input. Each slot is set through its descriptor, which a frozen class's
+    ``__init__`` reaches only through ``object.__setattr__``; the value stays frozen."""
+    success: Success[RequestT] = _NEW(Success)
+    _SET_ID(success, resource_id)
+    _SET_REQUEST(success, request)
+    _SET_POSITION(success, position)
+    _SET_RID(success, request_identifier)
+    _SET_TOKEN(success, client_token)
+    return success
 
 
 @attrs.frozen
