@@ -1,7 +1,9 @@
-"""In-process canned answers for BatchPutContact through botocore's ``before-send`` event.
+"""In-process canned answers through botocore's ``before-send`` event.
 
-botocore still serializes every request and parses every answer, so both the library and
-the hand-written baseline pay boto3's full cost; only the network is left out.
+BatchPutContact (``canned_client``) and outbound campaigns v2 PutOutboundRequestBatch
+(``canned_campaigns_client``). botocore still serializes every request and parses every
+answer, so both the library and the hand-written baseline pay boto3's full cost; only the
+network is left out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
-# A ContactId per answer is all the work a fake "service" does here.
+# An id per answer is all the work a fake "service" does here.
 _HEADERS = {"Content-Type": "application/json"}
 
 
@@ -42,10 +44,37 @@ def _answer(request: Any, **_: Any) -> AWSResponse:
     return AWSResponse(request.url, 200, _HEADERS, _Body(json.dumps(answer).encode()))
 
 
-def canned_client() -> Any:
-    """A boto3 Connect client whose BatchPutContact calls are answered in-process."""
+def _answer_outbound(request: Any, **_: Any) -> AWSResponse:
+    body = json.loads(request.body)
+    answer = {
+        "successfulRequests": [
+            {"clientToken": item["clientToken"], "id": str(uuid.uuid4())}
+            for item in body["outboundRequests"]
+        ],
+        "failedRequests": [],
+    }
+    return AWSResponse(request.url, 200, _HEADERS, _Body(json.dumps(answer).encode()))
+
+
+def _credentials() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def canned_client() -> Any:
+    """A boto3 Connect client whose BatchPutContact calls are answered in-process."""
+    _credentials()
     client = boto3.client("connect", region_name="us-east-1")
     client.meta.events.register("before-send.connect.BatchPutContact", _answer)
+    return client
+
+
+def canned_campaigns_client() -> Any:
+    """A boto3 ``connectcampaignsv2`` client whose PutOutboundRequestBatch calls are
+    answered in-process: every request succeeds."""
+    _credentials()
+    client = boto3.client("connectcampaignsv2", region_name="us-east-1")
+    client.meta.events.register(
+        "before-send.connectcampaignsv2.PutOutboundRequestBatch", _answer_outbound
+    )
     return client

@@ -7,23 +7,39 @@ second as a fraction of the quota, and the share of calls that were throttled.
 
     python -m benchmarks.goodput                  # 30 s of quota per mode
     python -m benchmarks.goodput --quick          # 3 s per mode, to see that it runs
+
+``--api v2`` runs the same modes against outbound campaigns v2 ``PutOutboundRequestBatch``
+(``FakeCampaigns``) at the same simulated quota, so the figures compare with
+BatchPutContact's (no quota is documented for it), plus the library's pace with no rate
+given, which starts at ``DEFAULT_CAMPAIGN_RATE`` (2 calls/s) and probes upward. It also
+counts what the service created against the inputs, and duplicates, from the fake's ledger.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import datetime
 import logging
 import queue
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from connect_batch import ContactBatchClient, ContactRequest, Endpoint
-from connect_batch.testing import ConnectDouble, dummy_credentials, moto_server
+from connect_batch import (
+    AdaptiveRateLimiter,
+    ContactBatchClient,
+    ContactRequest,
+    Endpoint,
+    OutboundRequest,
+    OutboundRequestBatchClient,
+)
+from connect_batch.testing import ConnectDouble, FakeCampaigns, dummy_credentials, moto_server
 
 RATE, BURST, LATENCY, CONCURRENCY = 10.0, 15, 0.03, 8
 QUOTA_CONTACTS = RATE * 25
@@ -87,14 +103,8 @@ MODES = [
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=30.0, help="seconds of quota per mode")
-    parser.add_argument("--quick", action="store_true", help="3 s per mode")
-    args = parser.parse_args()
-    seconds = 3.0 if args.quick else args.seconds
+def run_contacts(seconds: float) -> None:
     count = int(seconds * QUOTA_CONTACTS)
-    logging.getLogger("connect_batch").setLevel(logging.ERROR)
     print(f"simulated quota: {RATE:g} calls/s, burst {BURST}, {LATENCY * 1000:g} ms latency; "
           f"{count} contacts per mode, {CONCURRENCY} calls in flight")
     print("| mode | contacts/s | fraction of quota | calls | throttled |")
@@ -127,6 +137,199 @@ def main() -> None:
             print(f"| {name} | {per_second:.1f} | {per_second / QUOTA_CONTACTS:.3f} | "
                   f"{len(calls)} | {throttled / len(calls):.1%} |")
             double.fake.reset_faults()
+
+
+# Outbound campaigns v2: PutOutboundRequestBatch against FakeCampaigns.
+
+V2_MAX_ATTEMPTS = 10
+# A pace at least this share of the simulated rate counts as "found" (the limiter moves in
+# small steps and is never exactly at it).
+FOUND = 0.95
+
+
+def outbound_requests(count: int) -> list[OutboundRequest]:
+    return [OutboundRequest.telephony(f"+1415{i:07d}") for i in range(count)]
+
+
+class Pace:
+    """Samples a limiter's pace while a run goes on: when it first came near the quota."""
+
+    def __init__(self, limiter: AdaptiveRateLimiter) -> None:
+        self.limiter = limiter
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> Pace:
+        self._start = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            self.samples.append((time.monotonic() - self._start, self.limiter.rate))
+            if self._stop.wait(0.05):
+                return
+
+    def found_after(self) -> float | None:
+        """Seconds until the pace first reached ``FOUND`` of the simulated rate."""
+        return next((t for t, rate in self.samples if rate >= FOUND * RATE), None)
+
+    def every(self, step: float) -> list[tuple[float, float]]:
+        """The pace every ``step`` seconds."""
+        shown: list[tuple[float, float]] = []
+        for t, rate in self.samples:
+            if not shown or t >= shown[-1][0] + step:
+                shown.append((step * round(t / step), rate))
+        return shown
+
+
+def library_v2(
+    client: Any, campaign_id: str, count: int, rate: float | None, initial: float | None
+) -> Pace:
+    limiter = None if initial is None else AdaptiveRateLimiter(initial_rate=initial)
+    batch_client = OutboundRequestBatchClient(
+        client,
+        campaign_id=campaign_id,
+        concurrency=CONCURRENCY,
+        max_requests_per_second=rate,
+        rate_limiter=limiter,
+        max_attempts=V2_MAX_ATTEMPTS,
+    )
+    assert isinstance(batch_client.rate_limiter, AdaptiveRateLimiter)
+    with Pace(batch_client.rate_limiter) as pace:
+        result = batch_client.put_requests(outbound_requests(count))
+    assert result.all_succeeded, result.counts()
+    return pace
+
+
+def boto3_loop_v2(
+    client: Any, campaign_id: str, count: int, _rate: float | None, _initial: float | None
+) -> None:
+    """Eight threads, each taking the next 25 and calling until the call succeeds.
+
+    Each request carries its own clientToken, so calling again cannot create it twice.
+    """
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10)
+    work: queue.Queue[list[dict[str, Any]]] = queue.Queue()
+    items = [
+        {
+            "clientToken": uuid.uuid4().hex,
+            "expirationTime": expires,
+            "channelSubtypeParameters": {
+                "telephony": {"destinationPhoneNumber": f"+1415{i:07d}", "attributes": {}}
+            },
+        }
+        for i in range(count)
+    ]
+    for start in range(0, count, 25):
+        work.put(items[start : start + 25])
+
+    def worker() -> None:
+        while True:
+            try:
+                batch = work.get_nowait()
+            except queue.Empty:
+                return
+            while True:
+                try:
+                    answer = client.put_outbound_request_batch(
+                        id=campaign_id, outboundRequests=batch
+                    )
+                    assert not answer["failedRequests"], answer["failedRequests"]
+                    break
+                except client.exceptions.ThrottlingException:
+                    continue  # botocore's retries ran out; a plain loop tries again
+
+    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+        for future in [pool.submit(worker) for _ in range(CONCURRENCY)]:
+            future.result()
+
+
+V2Run = Callable[[Any, str, int, float | None, float | None], Pace | None]
+# name, run, botocore retry mode, max_requests_per_second, the limiter's initial rate
+V2_MODES: list[tuple[str, V2Run, str | None, float | None, float | None]] = [
+    ("connect_batch, max_requests_per_second=10", library_v2, None, 10.0, None),
+    ("connect_batch, no rate given (adaptive from the default, 2/s)", library_v2, None,
+     None, None),
+    ("connect_batch, AdaptiveRateLimiter(initial_rate=10)", library_v2, None, None, 10.0),
+    ("boto3 loop, legacy retries", boto3_loop_v2, "legacy", None, None),
+    ("boto3 loop, standard retries", boto3_loop_v2, "standard", None, None),
+    ("boto3 loop, adaptive retries", boto3_loop_v2, "adaptive", None, None),
+]
+
+
+def _mine(campaign_id: str, fake: FakeCampaigns) -> Iterator[Any]:
+    return (c for c in fake.calls if c.campaign_id == campaign_id)
+
+
+def run_v2(seconds: float, drain: float) -> None:
+    count = int(seconds * QUOTA_CONTACTS)
+    print(f"PutOutboundRequestBatch, simulated quota: {RATE:g} calls/s, burst {BURST}, "
+          f"{LATENCY * 1000:g} ms latency; {count} requests per mode, {CONCURRENCY} calls in "
+          "flight")
+    print("| mode | seconds | requests/s | fraction of quota | calls | throttled "
+          "| created / inputs | duplicates |")
+    print("|---|---|---|---|---|---|---|---|")
+    paces: list[tuple[str, Pace]] = []
+    with moto_server() as endpoint, dummy_credentials():
+        fake = FakeCampaigns.of()
+        for name, run, retry_mode, rate, initial in V2_MODES:
+            config = Config(
+                retries={"mode": retry_mode or "legacy"},
+                max_pool_connections=CONCURRENCY * 2,
+            )
+            client = boto3.client(
+                "connectcampaignsv2",
+                region_name="us-east-1",
+                endpoint_url=endpoint,
+                config=config,
+            )
+            campaign_id = fake.create_campaign_v2(state="Running")
+            fake.reset_faults()
+            time.sleep(drain)  # let any earlier mode's calls drain
+            fake.latency = LATENCY
+            fake.throttle(rate=RATE, burst=BURST)
+            start = time.monotonic()
+            pace = run(client, campaign_id, count, rate, initial)
+            elapsed = time.monotonic() - start
+            fake.reset_faults()
+            calls = list(_mine(campaign_id, fake))
+            throttled = sum(c.outcome == "throttled" for c in calls)
+            created = sum(r.campaign_id == campaign_id for r in fake.requests)
+            prefix = f"{campaign_id}:"
+            duplicates = sum(n - 1 for k, n in fake.duplicates().items() if k.startswith(prefix))
+            per_second = created / elapsed
+            print(f"| {name} | {elapsed:.1f} | {per_second:.1f} | "
+                  f"{per_second / QUOTA_CONTACTS:.3f} | {len(calls)} | "
+                  f"{throttled / len(calls):.1%} | {created} / {count} | {duplicates} |")
+            if pace is not None and rate is None:
+                paces.append((name, pace))
+    for name, pace in paces:
+        found = pace.found_after()
+        reached = "never" if found is None else f"after {found:.1f} s"
+        trail = ", ".join(f"{t:.0f} s: {r:.1f}" for t, r in pace.every(5.0))
+        print(f"\n{name}: pace first at >= {FOUND * RATE:g} calls/s {reached}; "
+              f"pace (calls/s) by time: {trail}; at the end {pace.samples[-1][1]:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--api", choices=("contacts", "v2"), default="contacts",
+                        help="BatchPutContact (contacts, the default) or PutOutboundRequestBatch")
+    parser.add_argument("--seconds", type=float, default=30.0, help="seconds of quota per mode")
+    parser.add_argument("--quick", action="store_true", help="3 s per mode")
+    args = parser.parse_args()
+    seconds = 3.0 if args.quick else args.seconds
+    logging.getLogger("connect_batch").setLevel(logging.ERROR)
+    if args.api == "v2":
+        run_v2(seconds, drain=0.5 if args.quick else 2.0)
+    else:
+        run_contacts(seconds)
 
 
 if __name__ == "__main__":
