@@ -139,17 +139,21 @@ class _CampaignOperation(Generic[RequestT]):
             return now + self.max_lead
         return expires
 
-    def unsendable(self, item: RequestT, now: datetime.datetime) -> ItemAnswer | None:
-        if item.expires is None:
-            return None  # the default leaves room enough for either API
-        left = item.expiration(now) - now
-        if left >= self.min_lead:
-            return None
-        return ItemAnswer(
-            FailureCode.EXPIRED.value,
-            f"not sent: it expires in {max(left.total_seconds(), 0):.0f} s, and {self.name} "
-            f"needs at least {self.min_lead.total_seconds():.0f} s",
-        )
+    def unsendable(
+        self, items: Sequence[RequestT], now: datetime.datetime
+    ) -> Mapping[int, ItemAnswer]:
+        found: dict[int, ItemAnswer] = {}
+        for index, item in enumerate(items):
+            if item.expires is None:
+                continue  # the default leaves room enough for either API
+            left = item.expiration(now) - now
+            if left < self.min_lead:
+                found[index] = ItemAnswer(
+                    FailureCode.EXPIRED.value,
+                    f"not sent: it expires in {max(left.total_seconds(), 0):.0f} s, and "
+                    f"{self.name} needs at least {self.min_lead.total_seconds():.0f} s",
+                )
+        return found
 
     def call(
         self,

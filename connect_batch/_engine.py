@@ -750,10 +750,12 @@ class Engine(Generic[ItemT, OutT]):
         self, current: _Round, now: datetime.datetime, work: Work[ItemT, OutT]
     ) -> None:
         """Answer (and take out of the round) the items that may not be sent at ``now``."""
+        refused = self._operation.unsendable([p.item for p in current.items], now)
+        if not refused:
+            return
         kept: list[Pending[Any]] = []
-        unsendable = self._operation.unsendable
-        for p in current.items:
-            why = unsendable(p.item, now)
+        for index, p in enumerate(current.items):
+            why = refused.get(index)
             if why is None:
                 kept.append(p)
             elif current.may_have_acted():

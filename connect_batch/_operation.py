@@ -123,8 +123,11 @@ class BatchOperation(Protocol[ItemT_contra]):
         """Make one call for ``items`` (key, item) under ClientToken ``token`` (``PER_CALL``;
         ignored by ``PER_ITEM`` operations) at wall-clock time ``now`` (UTC)."""
 
-    def unsendable(self, item: ItemT_contra, now: datetime.datetime) -> ItemAnswer | None:
-        """Why ``item`` may not be sent at ``now`` (it expired), or ``None``.
+    def unsendable(
+        self, items: Sequence[ItemT_contra], now: datetime.datetime
+    ) -> Mapping[int, ItemAnswer]:
+        """The items (by index in ``items``) that may not be sent at ``now`` (they expired),
+        and why; empty, as a rule.
 
         Asked of ``PER_ITEM`` operations only, before every attempt: a ``PER_CALL`` body may
         not change between the attempts of one token.
@@ -227,8 +230,10 @@ class BatchPutContactOperation:
     def is_token_conflict(self, fault: CallFault) -> bool:
         return fault.code == "IdempotencyException" or fault.status == CONFLICT
 
-    def unsendable(self, item: ContactRequest, now: datetime.datetime) -> ItemAnswer | None:  # noqa: ARG002
-        return None
+    def unsendable(
+        self, items: Sequence[ContactRequest], now: datetime.datetime  # noqa: ARG002
+    ) -> Mapping[int, ItemAnswer]:
+        return {}
 
     def item_kind(self, code: str) -> ItemKind:
         return ItemKind.TRANSIENT if code in TRANSIENT_ITEM_CODES else ItemKind.FINAL

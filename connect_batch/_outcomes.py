@@ -146,11 +146,14 @@ class BatchResult(Generic[RequestT]):
     @classmethod
     def from_outcomes(cls, outcomes: Iterable[Outcome[RequestT]]) -> BatchResult[RequestT]:
         """Split outcomes into ``succeeded`` and ``failed``, each sorted by input position."""
-        ordered = sorted(outcomes, key=_BY_POSITION)
-        return cls(
-            tuple(o for o in ordered if isinstance(o, Success)),
-            tuple(o for o in ordered if isinstance(o, Failure)),
-        )
+        succeeded: list[Success[RequestT]] = []
+        failed: list[Failure[RequestT]] = []
+        for outcome in sorted(outcomes, key=_BY_POSITION):
+            if isinstance(outcome, Success):
+                succeeded.append(outcome)
+            else:
+                failed.append(outcome)
+        return cls(tuple(succeeded), tuple(failed))
 
     @property
     def all_succeeded(self) -> bool:
