@@ -1,8 +1,9 @@
 """``connect-batch put FILE``: put a CSV or JSONL file of contacts, one outcome per row.
 
-Exit status: 0 when every row was created, 1 when any row failed, 130 when interrupted
-(the calls in flight finish and their outcomes are written first), 2 for usage or
-configuration errors. Needs the ``cli`` extra (phonenumbers, rich).
+Exit status: 0 when every row was created, 1 when any row failed, 2 for usage, input or
+configuration errors (nothing sent), 3 when the service stopped the run (the outcomes file
+says which rows were settled), 130 when interrupted (the calls in flight finish and their
+outcomes are written first). Needs the ``cli`` extra (phonenumbers, rich).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from connect_batch._errors import ConnectBatchError, ContactValidationError
 from connect_batch._models import ContactRequest, Endpoint, EndpointType
 from connect_batch._outcomes import BatchResult, Outcome, Success
 
-USAGE_ERROR, SOME_FAILED, ALL_CREATED = 2, 1, 0
+SERVICE_STOPPED, USAGE_ERROR, SOME_FAILED, ALL_CREATED = 3, 2, 1, 0
 KNOWN_COLUMNS = {
     "phone", "customer_address", "customer_type", "request_identifier", "campaign_id",
     "queue_id", "system_address", "system_type",
@@ -38,6 +39,10 @@ INVALID_INPUT = "INVALID_INPUT"
 
 class UsageError(Exception):
     """A problem with the command line or the input file: exit 2 with one line."""
+
+
+class ServiceStopped(Exception):  # noqa: N818 - names what happened
+    """The service refused the run after it started: exit 3 with one line."""
 
 
 @attrs.frozen
@@ -53,7 +58,15 @@ def read_records(path: pathlib.Path, fmt: str) -> Iterator[dict[str, str]]:
     """The file's rows as dicts of strings."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         if fmt == "csv":
-            yield from csv.DictReader(handle)
+            # strict: a quote left open is an error, not rows silently merged into a field.
+            reader = csv.DictReader(handle, strict=True)
+            try:
+                yield from reader
+            except csv.Error as error:
+                raise UsageError(
+                    f"{path}: line {reader.line_num}: not valid CSV ({error}); a quote left "
+                    "open, perhaps. Fix the file; nothing was sent"
+                ) from None
             return
         for line_number, line in enumerate(handle, 1):
             if not line.strip():
@@ -302,7 +315,9 @@ def make_parser() -> argparse.ArgumentParser:
     put.add_argument("--campaign-id", help="for rows without a campaign_id")
     put.add_argument("--queue-id", help="for rows without a queue_id")
     put.add_argument("--default-region", help="read national numbers as this country's (US)")
-    put.add_argument("--out", type=pathlib.Path, help="write one JSON outcome per row here")
+    put.add_argument("--out", type=pathlib.Path, help="write one JSON outcome per row here "
+                     "(an existing file is refused unless --force)")
+    put.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     put.add_argument("--resume", type=pathlib.Path, help="skip rows created in this outcomes "
                      "file, and append to it")
     put.add_argument("--job-key", help="default: derived from the file's contents")
@@ -330,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConnectBatchError) as error:
         print(f"connect-batch: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except ServiceStopped as error:
+        print(f"connect-batch: {error}", file=sys.stderr)
+        return SERVICE_STOPPED
     except OSError as error:
         print(f"connect-batch: {error.strerror or error}: {error.filename}", file=sys.stderr)
         return USAGE_ERROR
@@ -379,6 +397,20 @@ def _rows(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Never write over the input, nor over an earlier file unless asked to."""
+    for option, path in (("--out", args.out), ("--resume", args.resume)):
+        if path is not None and args.file.exists() and path.exists() and path.samefile(args.file):
+            raise UsageError(f"{option} {path} is the input file; give the outcomes another path")
+    # Only a regular file holds earlier outcomes: a pipe or /dev/stdout is written as it is.
+    earlier = args.out is not None and not args.resume and args.out.is_file()
+    if earlier and not args.dry_run and not args.force:
+        raise UsageError(
+            f"--out {args.out} exists (perhaps the outcomes of an earlier run, the only "
+            "record of what it created); give another path, --resume it, or --force"
+        )
+
+
 def _check_region(args: argparse.Namespace) -> None:
     if args.default_region is None:
         return
@@ -393,6 +425,7 @@ def put(args: argparse.Namespace) -> int:
     """The ``put`` command."""
     if args.resume and args.out and args.resume != args.out:
         raise UsageError("--resume appends to its own file; give --out the same path or omit it")
+    _check_outputs(args)
     _check_region(args)
     out_path: pathlib.Path | None = None if args.dry_run else (args.resume or args.out)
     rows = _rows(args)
@@ -517,7 +550,7 @@ def _send(
         except AbortRun as abort:
             # Every row the run had read is in the outcomes file by now; say why it stopped.
             error = _aborted(client.operation, abort, BatchResult())
-            raise UsageError(str(error)) from None
+            raise ServiceStopped(str(error)) from None
         except BaseException:
             # Interrupted: calls in flight finish (a second Ctrl-C stops the wait); their
             # outcomes, and those of rows read but not sent, are written before leaving.

@@ -112,7 +112,7 @@ def test_access_denied_is_one_line_pointing_to_outbound_campaigns(tmp_path, serv
     double, connection = served
     double.fake.plan(Fault.error(403, "AccessDeniedException"))
     done = cli("put", str(write_csv(tmp_path / "c.csv", 5)), *connection, "--quiet")
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "Traceback" not in done.stderr
     assert "outbound campaigns" in done.stderr
     assert "PutOutboundRequestBatch" in done.stderr
@@ -252,3 +252,57 @@ def test_bad_options_exit_2_with_one_line(tmp_path, options):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0
+
+
+# Files people have, and files they keep (issue 10, first part).
+def test_an_unterminated_quote_stops_before_anything_is_sent(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.csv"
+    source.write_text(
+        "phone,request_identifier,campaign_id,queue_id,note\n"
+        '+14155550100,r1,c,q,"unterminated\n'
+        "+14155550101,r2,c,q,ok\n"
+    )
+    done = cli("put", str(source), *connection, "--quiet")
+    assert done.returncode == 2
+    assert "line " in done.stderr
+    assert "nothing was sent" in done.stderr
+    assert double.contacts == []
+    assert "+1415555010" not in done.stderr
+
+
+def test_an_existing_out_file_is_refused_unless_forced(tmp_path, served):
+    double, connection = served
+    source = write_csv(tmp_path / "c.csv", 3)
+    out = tmp_path / "o.jsonl"
+    out.write_text('{"row": 1, "contact_id": "kept"}\n')
+    refused = cli("put", str(source), *connection, "--out", str(out), "--quiet")
+    assert refused.returncode == 2
+    assert "--force" in refused.stderr
+    assert out.read_text() == '{"row": 1, "contact_id": "kept"}\n'
+    assert double.contacts == []
+    forced = cli("put", str(source), *connection, "--out", str(out), "--quiet", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert len(outcomes(out)) == 3
+
+
+@pytest.mark.parametrize("option", ["--out", "--resume"])
+def test_the_input_file_is_never_an_output(tmp_path, option):
+    source = write_csv(tmp_path / "c.csv", 3)
+    before = source.read_text()
+    done = cli("put", str(source), "--simulate", "--quiet", option, str(source), "--force")
+    assert done.returncode == 2
+    assert "input file" in done.stderr
+    assert source.read_text() == before
+
+
+def test_a_service_stop_after_the_run_started_exits_3(tmp_path, served):
+    double, connection = served
+    out = tmp_path / "o.jsonl"
+    double.fake.plan(None, Fault.error(403, "AccessDeniedException"))
+    done = cli("put", str(write_csv(tmp_path / "c.csv", 60)), *connection, "--out", str(out),
+               "--quiet", "--concurrency", "1")
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr
+    assert len(double.contacts) == 25
+    assert len(outcomes(out)) == 60
