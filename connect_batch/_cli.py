@@ -47,11 +47,77 @@ class ServiceStopped(Exception):  # noqa: N818 - names what happened
 
 @attrs.frozen
 class Row:
-    """One data row: its 1-based number (header not counted) and its request or error."""
+    """One data row: its 1-based number (header not counted) and its request or error.
+
+    ``identifier`` is the row's own request_identifier, kept for its outcome line whether
+    or not the row is valid.
+    """
 
     number: int
     request: ContactRequest | None
     error: str = ""
+    identifier: str | None = None
+
+
+# A ragged CSV row's surplus fields, and a record's problem (set by read_records).
+_SURPLUS = "\x00surplus"
+PROBLEM = "\x00problem"
+
+
+def _known_header(path: pathlib.Path, names: list[str]) -> list[str]:
+    """The header with known columns matched case-insensitively; refuse a repeated column
+    and a file with no phone column, listing the columns found."""
+    header = [n.strip().lower() if n.strip().lower() in KNOWN_COLUMNS else n for n in names]
+    repeated = sorted({n for n in header if header.count(n) > 1})
+    found = ", ".join(repr(n) for n in names)
+    if repeated:
+        raise UsageError(
+            f"{path}: column(s) {', '.join(repeated)} appear more than once (columns found: "
+            f"{found}); nothing was sent"
+        )
+    if "phone" not in header and "customer_address" not in header:
+        raise UsageError(
+            f"{path}: no 'phone' or 'customer_address' column (columns found: {found}); a "
+            "CSV file must be comma-separated with a header row. Nothing was sent"
+        )
+    return header
+
+
+def _csv_records(path: pathlib.Path, handle: IO[str]) -> Iterator[dict[str, str]]:
+    reader = csv.DictReader(handle, strict=True, restkey=_SURPLUS)
+    try:
+        if reader.fieldnames is not None:
+            reader.fieldnames = _known_header(path, list(reader.fieldnames))
+        for record in reader:
+            width = len(reader.fieldnames or ())
+            if _SURPLUS not in record and all(v is not None for v in record.values()):
+                yield record
+                continue
+            fields = width + len(record.pop(_SURPLUS, ()))
+            fields -= sum(v is None for v in record.values())
+            ragged = {k: v for k, v in record.items() if v is not None}
+            ragged[PROBLEM] = (
+                f"the row has {fields} fields and the header {width}; fix the row (a comma "
+                "inside a value needs quotes)"
+            )
+            yield ragged
+    except csv.Error as error:
+        raise UsageError(
+            f"{path}: line {reader.line_num}: not valid CSV ({error}); a quote left "
+            "open, perhaps. Fix the file; nothing was sent"
+        ) from None
+
+
+def _json_text(key: str, value: object) -> tuple[str, str | None]:
+    """A JSONL value as the text sent, or the reason it cannot be sent."""
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, bool | int | float):
+        return json.dumps(value), None
+    kind = "null" if value is None else type(value).__name__
+    return "", (
+        f"{key!r}: a {kind} cannot be sent; values must be strings, numbers or booleans"
+    )
 
 
 def read_records(path: pathlib.Path, fmt: str) -> Iterator[dict[str, str]]:
@@ -59,14 +125,7 @@ def read_records(path: pathlib.Path, fmt: str) -> Iterator[dict[str, str]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         if fmt == "csv":
             # strict: a quote left open is an error, not rows silently merged into a field.
-            reader = csv.DictReader(handle, strict=True)
-            try:
-                yield from reader
-            except csv.Error as error:
-                raise UsageError(
-                    f"{path}: line {reader.line_num}: not valid CSV ({error}); a quote left "
-                    "open, perhaps. Fix the file; nothing was sent"
-                ) from None
+            yield from _csv_records(path, handle)
             return
         for line_number, line in enumerate(handle, 1):
             if not line.strip():
@@ -77,7 +136,20 @@ def read_records(path: pathlib.Path, fmt: str) -> Iterator[dict[str, str]]:
                 raise UsageError(f"{path}: line {line_number} is not JSON") from None
             if not isinstance(record, dict):
                 raise UsageError(f"{path}: line {line_number} is not a JSON object")
-            yield {str(k): "" if v is None else str(v) for k, v in record.items()}
+            fields: dict[str, str] = {}
+            problems: list[str] = []
+            for key, value in record.items():
+                name = str(key)
+                if name.lower() in KNOWN_COLUMNS:
+                    name = name.lower()
+                text, problem = _json_text(name, value)
+                if problem is None:
+                    fields[name] = text
+                elif value is not None or name not in KNOWN_COLUMNS:
+                    problems.append(problem)
+            if problems:
+                fields[PROBLEM] = "; ".join(problems)
+            yield fields
 
 
 def normalise(number: str, region: str | None) -> str:
@@ -95,6 +167,9 @@ def normalise(number: str, region: str | None) -> str:
 
 def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) -> Row:
     """A validated request from one record, or the reason it has none (no personal data)."""
+    identifier = record.get("request_identifier") or None
+    if record.get(PROBLEM):
+        return Row(number, None, record[PROBLEM], identifier)
     try:
         if record.get("phone"):
             customer = Endpoint.phone(normalise(record["phone"], args.default_region))
@@ -105,7 +180,7 @@ def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) 
                 address = normalise(address, args.default_region)
             customer = Endpoint(kind, address)
         else:
-            return Row(number, None, "phone or customer_address: missing")
+            return Row(number, None, "phone or customer_address: missing", identifier)
         system = None
         if record.get("system_address"):
             system = Endpoint(
@@ -122,8 +197,8 @@ def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) 
             request_identifier=record.get("request_identifier") or None,
         )
     except (ContactValidationError, ValueError) as error:
-        return Row(number, None, str(error))
-    return Row(number, request)
+        return Row(number, None, str(error), identifier)
+    return Row(number, request, identifier=identifier)
 
 
 def outcome_line(row: int, outcome: Outcome[ContactRequest], job_key: str) -> dict[str, Any]:
@@ -390,7 +465,7 @@ def _rows(args: argparse.Namespace) -> list[Row]:
             continue
         if key in first_with:
             rows[index] = Row(
-                row.number, None, f"request_identifier: repeats row {first_with[key]}"
+                row.number, None, f"request_identifier: repeats row {first_with[key]}", key
             )
         else:
             first_with[key] = row.number
@@ -463,7 +538,8 @@ def put(args: argparse.Namespace) -> int:
         answered = {n for answers in ledger.by_key.values() for n in answers}
         for row in rows:
             if row.request is None and row.number not in answered:
-                emit({"row": row.number, "request_identifier": None, "code": INVALID_INPUT,
+                emit({"row": row.number, "request_identifier": row.identifier,
+                      "code": INVALID_INPUT,
                       "message": row.error, "retryable": False, "outcome_unknown": False,
                       "job_key": base_key}, INVALID_INPUT)
         try:

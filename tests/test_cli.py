@@ -306,3 +306,79 @@ def test_a_service_stop_after_the_run_started_exits_3(tmp_path, served):
     assert "Traceback" not in done.stderr
     assert len(double.contacts) == 25
     assert len(outcomes(out)) == 60
+
+
+def test_column_mistakes_stop_with_the_columns_found(tmp_path):
+    repeated = tmp_path / "r.csv"
+    repeated.write_text("phone,Phone,campaign_id,queue_id\n+14155550100,+14155550101,c,q\n")
+    done = cli("put", str(repeated), "--simulate", "--quiet")
+    assert done.returncode == 2
+    assert "more than once" in done.stderr
+    assert "+1415555010" not in done.stderr
+    semicolons = tmp_path / "s.csv"
+    semicolons.write_text("phone;campaign_id;queue_id\n+14155550100;c;q\n")
+    done = cli("put", str(semicolons), "--simulate", "--quiet")
+    assert done.returncode == 2
+    assert "columns found" in done.stderr
+
+
+def test_known_columns_match_case_insensitively_and_ragged_rows_are_invalid(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.csv"
+    source.write_text(
+        "Phone,Request_Identifier,Campaign_ID,QUEUE_ID,tier\n"
+        "+14155550100,r1,c,q,gold\n"
+        "+14155550101,r2,c,q\n"
+        "+14155550102,r3,c,q,gold,extra\n"
+    )
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--out", str(out), "--quiet")
+    assert done.returncode == 1, done.stderr
+    by_row = {line["row"]: line for line in outcomes(out)}
+    assert "contact_id" in by_row[1]
+    for row, identifier in ((2, "r2"), (3, "r3")):
+        assert by_row[row]["code"] == "INVALID_INPUT"
+        assert by_row[row]["request_identifier"] == identifier
+        assert "fields" in by_row[row]["message"]
+    (created,) = double.contacts
+    assert created.campaign_id == "c"
+    assert dict(created.attributes) == {"tier": "gold"}
+
+
+def test_jsonl_values_are_sent_as_json_text_and_objects_are_invalid(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.jsonl"
+    rows = [
+        {"phone": "+14155550100", "campaign_id": "c", "queue_id": "q", "request_identifier":
+         "r1", "flag": True, "score": 1.5, "count": 2},
+        {"phone": "+14155550101", "campaign_id": "c", "queue_id": "q", "request_identifier":
+         "r2", "nested": {"a": 1}},
+        {"phone": "+14155550102", "campaign_id": "c", "queue_id": "q", "request_identifier":
+         "r3", "gone": None},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--out", str(out), "--quiet")
+    assert done.returncode == 1, done.stderr
+    (created,) = double.contacts
+    assert dict(created.attributes) == {"flag": "true", "score": "1.5", "count": "2"}
+    by_row = {line["row"]: line for line in outcomes(out)}
+    assert "'nested'" in by_row[2]["message"]
+    assert by_row[2]["request_identifier"] == "r2"
+    assert "'gone'" in by_row[3]["message"]
+    assert by_row[3]["code"] == "INVALID_INPUT"
+
+
+def test_rejected_rows_keep_their_own_identifier(tmp_path, served):
+    _double, connection = served
+    source = tmp_path / "c.csv"
+    source.write_text(
+        "phone,request_identifier,campaign_id,queue_id\n"
+        "not a phone,r1,c,q\n+14155550101,r2,c,q\n+14155550102,r2,c,q\n"
+    )
+    out = tmp_path / "o.jsonl"
+    cli("put", str(source), *connection, "--out", str(out), "--quiet")
+    by_row = {line["row"]: line for line in outcomes(out)}
+    assert by_row[1]["request_identifier"] == "r1"
+    assert by_row[3]["request_identifier"] == "r2"
+    assert by_row[3]["code"] == "INVALID_INPUT"
