@@ -13,6 +13,7 @@ import collections
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import pathlib
 import sys
@@ -120,9 +121,26 @@ def _json_text(key: str, value: object) -> tuple[str, str | None]:
     )
 
 
-def read_records(path: pathlib.Path, fmt: str) -> Iterator[dict[str, str]]:
+def _text(path: pathlib.Path, encoding: str) -> str:
+    """The whole file, decoded; a byte the encoding cannot read names its line."""
+    data = path.read_bytes()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise UsageError(
+            f"{path}: line {line} is not {encoding} text; give the file's encoding with "
+            "--encoding (cp1252 or latin-1, say). Nothing was sent"
+        ) from None
+    except LookupError:
+        raise UsageError(f"--encoding {encoding}: not an encoding Python knows") from None
+
+
+def read_records(
+    path: pathlib.Path, fmt: str, encoding: str = "utf-8-sig"
+) -> Iterator[dict[str, str]]:
     """The file's rows as dicts of strings."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with io.StringIO(_text(path, encoding), newline="") as handle:
         if fmt == "csv":
             # strict: a quote left open is an error, not rows silently merged into a field.
             yield from _csv_records(path, handle)
@@ -393,6 +411,8 @@ def make_parser() -> argparse.ArgumentParser:
     put.add_argument("--out", type=pathlib.Path, help="write one JSON outcome per row here "
                      "(an existing file is refused unless --force)")
     put.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    put.add_argument("--encoding", default="utf-8-sig",
+                     help="the file's text encoding (default: UTF-8, with or without a BOM)")
     put.add_argument("--resume", type=pathlib.Path, help="skip rows created in this outcomes "
                      "file, and append to it")
     put.add_argument("--job-key", help="default: derived from the file's contents")
@@ -454,7 +474,9 @@ def _rows(args: argparse.Namespace) -> list[Row]:
     try:
         rows = [
             build_row(number, record, args)
-            for number, record in enumerate(read_records(args.file, _format(args)), 1)
+            for number, record in enumerate(
+                read_records(args.file, _format(args), args.encoding), 1
+            )
         ]
     except (UnicodeDecodeError, csv.Error) as error:
         raise UsageError(f"{args.file}: cannot be read ({type(error).__name__})") from None

@@ -382,3 +382,19 @@ def test_rejected_rows_keep_their_own_identifier(tmp_path, served):
     assert by_row[1]["request_identifier"] == "r1"
     assert by_row[3]["request_identifier"] == "r2"
     assert by_row[3]["code"] == "INVALID_INPUT"
+
+
+def test_bytes_that_are_not_utf8_name_the_line_and_encoding_reads_them(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.csv"
+    source.write_bytes(
+        b"phone,campaign_id,queue_id,name\n+14155550100,c,q,ok\n+14155550101,c,q,Jos\xe9\n"
+    )
+    refused = cli("put", str(source), *connection, "--quiet")
+    assert refused.returncode == 2
+    assert "line 3" in refused.stderr
+    assert "--encoding" in refused.stderr
+    assert double.contacts == []
+    done = cli("put", str(source), *connection, "--quiet", "--encoding", "cp1252")
+    assert done.returncode == 0, done.stderr
+    assert len(double.contacts) == 2
