@@ -381,8 +381,11 @@ class Progress:
         self._last_line = time.monotonic()
         print(f"{self.done}/{self.total} {self._status()}", file=self.stream, flush=True)
 
-    def summary(self, stream: TextIO) -> None:
+    def summary(self, stream: TextIO, source: pathlib.Path | None = None) -> None:
         rows = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))
+        if not rows:
+            print(f"no rows in {source}" if source is not None else "no rows", file=stream)
+            return
         if stream.isatty():
             from rich.console import Console
             from rich.table import Table
@@ -399,7 +402,9 @@ class Progress:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="connect-batch", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="connect-batch", description=(__doc__ or "").replace("``", "")
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     put = commands.add_parser("put", help="put a CSV or JSONL file of contacts")
     put.add_argument("file", type=pathlib.Path)
@@ -536,7 +541,7 @@ def put(args: argparse.Namespace) -> int:
         if args.dry_run:
             for row in rows:
                 progress.record("VALID" if row.request is not None else INVALID_INPUT)
-            progress.summary(sys.stdout)
+            progress.summary(sys.stdout, args.file)
             return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
         client = stack.enter_context(_connect(args))
         client.on_retry = progress.retry
@@ -568,9 +573,9 @@ def put(args: argparse.Namespace) -> int:
             _put_in_passes(client, valid, ledger, base_key=base_key,
                            resume=bool(args.resume), emit=emit, write=write)
         except KeyboardInterrupt:
-            progress.summary(sys.stdout)
+            progress.summary(sys.stdout, args.file)
             raise
-    progress.summary(sys.stdout)
+    progress.summary(sys.stdout, args.file)
     created = all(row.number in ledger.created for row in rows)
     return ALL_CREATED if created else SOME_FAILED
 
@@ -664,7 +669,9 @@ def _resolve_job_key(
     Resending a row that may have been created under another key could create it twice,
     so a resume under another key, or of another input, is refused.
     """
-    expected = str(args.job_key or _job_key(args.file, instance_id))
+    # A simulated instance is new in every run: its id must not make --resume refuse.
+    instance = "simulated" if args.simulate else instance_id
+    expected = str(args.job_key or _job_key(args.file, instance))
     pass_keys = {line["pass"] for line in earlier if "pass" in line}
     recorded = {str(line["base"]) for line in earlier if "pass" in line and "base" in line}
     recorded |= {

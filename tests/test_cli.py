@@ -398,3 +398,26 @@ def test_bytes_that_are_not_utf8_name_the_line_and_encoding_reads_them(tmp_path,
     done = cli("put", str(source), *connection, "--quiet", "--encoding", "cp1252")
     assert done.returncode == 0, done.stderr
     assert len(double.contacts) == 2
+
+
+def test_a_header_only_file_says_there_are_no_rows(tmp_path):
+    source = tmp_path / "c.csv"
+    source.write_text("phone,campaign_id,queue_id\n")
+    done = cli("put", str(source), "--simulate", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert f"no rows in {source}" in done.stdout
+
+
+def test_simulate_then_resume_accepts_its_own_file(tmp_path):
+    out = tmp_path / "o.jsonl"
+    first = cli("put", str(EXAMPLE), "--simulate", "--quiet", "--out", str(out))
+    assert first.returncode == 1, first.stderr  # the example has one invalid row
+    again = cli("put", str(EXAMPLE), "--simulate", "--quiet", "--resume", str(out))
+    assert again.returncode == 1, again.stderr
+    assert "another input" not in again.stderr
+
+
+def test_help_shows_no_double_backticks():
+    done = cli("--help")
+    assert done.returncode == 0
+    assert "``" not in done.stdout
