@@ -506,11 +506,33 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise UsageError(f"{option} {path} is the input file; give the outcomes another path")
     # Only a regular file holds earlier outcomes: a pipe or /dev/stdout is written as it is.
     earlier = args.out is not None and not args.resume and args.out.is_file()
-    if earlier and not args.dry_run and not args.force:
+    if earlier and not args.force:
         raise UsageError(
             f"--out {args.out} exists (perhaps the outcomes of an earlier run, the only "
             "record of what it created); give another path, --resume it, or --force"
         )
+
+
+DRY_RUN_SHOWN = 5  # invalid rows a dry run names on stderr
+
+
+def _dry_run(rows: list[Row], out: pathlib.Path | None, progress: Progress) -> None:
+    """Validate every row: a line per invalid row in ``out``, the first few on stderr."""
+    invalid = [row for row in rows if row.request is None]
+    for row in rows:
+        progress.record("VALID" if row.request is not None else INVALID_INPUT)
+    for row in invalid[:DRY_RUN_SHOWN]:
+        print(f"row {row.number}: {row.error}", file=sys.stderr)
+    if len(invalid) > DRY_RUN_SHOWN:
+        rest = len(invalid) - DRY_RUN_SHOWN
+        where = f"; all are in {out}" if out is not None else "; --out FILE lists them all"
+        print(f"... and {rest} more invalid row(s){where}", file=sys.stderr)
+    if out is not None:
+        with out.open("w", encoding="utf-8") as handle:
+            for row in invalid:
+                line = {"row": row.number, "request_identifier": row.identifier,
+                        "code": INVALID_INPUT, "message": row.error}
+                handle.write(json.dumps(line) + "\n")
 
 
 def _check_region(args: argparse.Namespace) -> None:
@@ -539,8 +561,7 @@ def put(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
         if args.dry_run:
-            for row in rows:
-                progress.record("VALID" if row.request is not None else INVALID_INPUT)
+            _dry_run(rows, args.out, progress)
             progress.summary(sys.stdout, args.file)
             return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
         client = stack.enter_context(_connect(args))

@@ -77,11 +77,20 @@ def test_every_row_created_exits_0_and_matches_the_ledger(tmp_path, served):
 def test_dry_run_validates_and_sends_nothing(tmp_path, served):
     double, connection = served
     source = write_csv(tmp_path / "c.csv", 10, bad_rows=(4,))
-    done = cli("put", str(source), *connection, "--dry-run", "--out", str(tmp_path / "o.jsonl"))
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--dry-run", "--out", str(out))
     assert done.returncode == 1
     assert "VALID: 9" in done.stdout
     assert "INVALID_INPUT: 1" in done.stdout
     assert double.calls == []
+    # The invalid row is named, on stderr and in the file, with its reason.
+    (line,) = outcomes(out)
+    assert line["row"] == 4
+    assert line["code"] == "INVALID_INPUT"
+    assert line["message"]
+    assert "row 4:" in done.stderr
+    again = cli("put", str(source), *connection, "--dry-run", "--out", str(out))
+    assert again.returncode == 2  # an existing file is not overwritten without --force
 
 
 def test_jsonl_with_national_numbers_and_defaults(tmp_path, served):
