@@ -27,7 +27,7 @@ import attrs
 from connect_batch._client import ContactBatchClient, _aborted
 from connect_batch._engine import AbortRun, Pending
 from connect_batch._errors import ConnectBatchError, ContactValidationError
-from connect_batch._models import ContactRequest, Endpoint, EndpointType
+from connect_batch._models import E164, ContactRequest, Endpoint, EndpointType
 from connect_batch._outcomes import BatchResult, Outcome, Success
 
 SERVICE_STOPPED, USAGE_ERROR, SOME_FAILED, ALL_CREATED = 3, 2, 1, 0
@@ -170,17 +170,30 @@ def read_records(
             yield fields
 
 
-def normalise(number: str, region: str | None) -> str:
-    """E.164 for ``number``, read as national for ``region`` when it has no ``+``."""
+def normalise(number: str, region: str | None, *, check_plan: bool = False) -> str:
+    """E.164 for ``number``: the library's rule (``+``, then 2-15 digits) as it is; a number
+    without ``+`` read as national for ``region``. ``check_plan`` also requires the number
+    to exist in its country's numbering plan (phonenumbers), which the library does not."""
+    stripped = number.strip()
+    if E164.fullmatch(stripped) and not check_plan:
+        return stripped
+    if not stripped.startswith("+") and region is None:
+        raise ValueError(
+            "phone: not in E.164 ('+', country code, number); to read national numbers, "
+            "give --default-region (US, GB, ...)"
+        )
     import phonenumbers
 
     try:
-        parsed = phonenumbers.parse(number, region)
+        parsed = phonenumbers.parse(stripped, region)
     except phonenumbers.NumberParseException:
         raise ValueError("phone: not a phone number") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError("phone: not a valid number")
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    if check_plan and not phonenumbers.is_valid_number(parsed):
+        raise ValueError("phone: not a number of its country's numbering plan (--check-numbers)")
+    formatted = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    if not E164.fullmatch(formatted):
+        raise ValueError("phone: not a phone number")
+    return formatted
 
 
 def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) -> Row:
@@ -190,12 +203,16 @@ def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) 
         return Row(number, None, record[PROBLEM], identifier)
     try:
         if record.get("phone"):
-            customer = Endpoint.phone(normalise(record["phone"], args.default_region))
+            customer = Endpoint.phone(
+                normalise(record["phone"], args.default_region, check_plan=args.check_numbers)
+            )
         elif record.get("customer_address"):
             kind = record.get("customer_type") or "TELEPHONE_NUMBER"
             address = record["customer_address"]
             if kind == EndpointType.TELEPHONE_NUMBER:
-                address = normalise(address, args.default_region)
+                address = normalise(
+                    address, args.default_region, check_plan=args.check_numbers
+                )
             customer = Endpoint(kind, address)
         else:
             return Row(number, None, "phone or customer_address: missing", identifier)
@@ -416,6 +433,10 @@ def make_parser() -> argparse.ArgumentParser:
     put.add_argument("--out", type=pathlib.Path, help="write one JSON outcome per row here "
                      "(an existing file is refused unless --force)")
     put.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    put.add_argument("--check-numbers", action="store_true",
+                     help="also refuse numbers outside their country's numbering plan "
+                     "(phonenumbers); by default any E.164-shaped number is sent, as the "
+                     "library does")
     put.add_argument("--encoding", default="utf-8-sig",
                      help="the file's text encoding (default: UTF-8, with or without a BOM)")
     put.add_argument("--resume", type=pathlib.Path, help="skip rows created in this outcomes "

@@ -430,3 +430,22 @@ def test_help_shows_no_double_backticks():
     done = cli("--help")
     assert done.returncode == 0
     assert "``" not in done.stdout
+
+
+def test_one_phone_rule_with_the_numbering_plan_opt_in(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.csv"
+    # E.164-shaped, as the library requires, but outside the North American numbering plan.
+    source.write_text("phone,campaign_id,queue_id\n+15555550100,c,q\n6502530000,c,q\n")
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--quiet", "--out", str(out))
+    assert done.returncode == 1, done.stderr
+    assert len(double.contacts) == 1  # the library's rule: sent
+    by_row = {line["row"]: line for line in outcomes(out)}
+    assert "--default-region" in by_row[2]["message"]
+    checked = cli("put", str(source), *connection, "--quiet", "--out", str(tmp_path / "p.jsonl"),
+                  "--check-numbers", "--default-region", "US", "--job-key", "second")
+    assert checked.returncode == 1
+    assert len(double.contacts) == 2  # the national number now; the +1555 one refused
+    refused = {line["row"]: line for line in outcomes(tmp_path / "p.jsonl")}[1]
+    assert "numbering plan" in refused["message"]
