@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import pathlib
+import signal
 import sys
 import threading
 import time
@@ -461,6 +462,10 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = make_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a container stop, `kill`) is handled as Ctrl-C: calls in flight finish
+        # and their outcomes are written, instead of the process dying mid-write.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return put(args)
     except (UsageError, ConnectBatchError) as error:

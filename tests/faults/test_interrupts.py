@@ -746,3 +746,39 @@ def test_cli_sigint_while_writing_outcome_lines_loses_no_line(
     assert_quiet_after(double, arrivals)
     lines = [json.loads(line) for line in written.decode().splitlines() if line.strip()]
     assert_lines_account_for_ledger(double, lines)
+
+
+def test_cli_sigterm_is_handled_as_ctrl_c_and_resumes_to_exactly_once(
+    double, arrivals, moto_server, tmp_path
+):
+    # A container stop or `kill` sends SIGTERM: calls in flight finish, their outcomes are
+    # written, and the exit status and resume hint are Ctrl-C's.
+    double.fake.latency = LATENCY
+    source = write_csv(tmp_path / "c.csv", COUNT)
+    out = tmp_path / "o.jsonl"
+    command = [
+        "put", str(source), "--endpoint-url", moto_server, "--region", "us-east-1",
+        "--instance-id", double.instance_id, "--out", str(out), "--concurrency", "8",
+    ]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "connect_batch", *command], cwd=ROOT, env=subprocess_env(),
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(lambda: len(double.contacts) >= 50, 20, "the first contacts")
+        process.send_signal(signal.SIGTERM)
+        _stdout, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr[-2000:]
+    assert f"--resume {out}" in stderr
+    assert_quiet_after(double, arrivals)
+    assert_lines_account_for_ledger(double, outcome_lines(out))
+    assert 0 < len(double.contacts) < COUNT, "the signal should land mid-run"
+    double.fake.latency = 0.0
+    done = run_cli(*command, "--resume", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(double.contacts) == COUNT
+    assert double.duplicates() == {}
