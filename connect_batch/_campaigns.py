@@ -31,7 +31,7 @@ from connect_batch._campaign_models import (
     DialRequest,
     OutboundRequest,
 )
-from connect_batch._client import BatchClient, ByClientToken, OutcomeStream, type_check
+from connect_batch._client import BatchClient, OutcomeStream, type_check
 from connect_batch._errors import (
     AccessDeniedError,
     CallFault,
@@ -292,7 +292,6 @@ class _CampaignClient(BatchClient[RequestT]):
         super().__init__(
             campaigns_client,
             operation,
-            ByClientToken(),
             type_check(request_type, "request"),
             max_attempts=max_attempts,
             deadline=deadline,

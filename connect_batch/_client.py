@@ -39,7 +39,7 @@ from connect_batch._errors import (
 )
 from connect_batch._identity import Identities, JobIdentities, RandomIdentities
 from connect_batch._models import ContactRequest
-from connect_batch._operation import BatchOperation, BatchPutContactOperation
+from connect_batch._operation import BatchOperation, BatchPutContactOperation, Idempotency
 from connect_batch._outcomes import BatchResult, Failure, Outcome, success_of
 from connect_batch._pacing import AdaptiveRateLimiter, RateLimiter
 from connect_batch._retry import Duration, RetryPolicy
@@ -76,15 +76,21 @@ def _identities_for(job_key: str) -> Identities:
     return JobIdentities(job_key)
 
 
-class _ByRequestIdentifier(Generic[RequestT]):
-    """Outcomes of a ``PER_CALL`` operation, whose items are named by RequestIdentifier."""
+class KeyedOutcomes(Generic[RequestT]):
+    """Builds ``Success`` and ``Failure`` from the engine's pending inputs, naming each input
+    by its key: its RequestIdentifier (``PER_CALL``) or its own client token (``PER_ITEM``)."""
 
-    @staticmethod
-    def success(pending: Pending[RequestT], resource_id: str) -> Outcome[RequestT]:
-        return success_of(resource_id, pending.item, pending.position, pending.key, None)
+    def __init__(self, idempotency: Idempotency) -> None:
+        self._by_token = idempotency is Idempotency.PER_ITEM
 
-    @staticmethod
+    def success(self, pending: Pending[RequestT], resource_id: str) -> Outcome[RequestT]:
+        key = pending.key
+        if self._by_token:
+            return success_of(resource_id, pending.item, pending.position, None, key)
+        return success_of(resource_id, pending.item, pending.position, key, None)
+
     def failure(
+        self,
         pending: Pending[RequestT],
         code: str,
         message: str,
@@ -92,6 +98,7 @@ class _ByRequestIdentifier(Generic[RequestT]):
         retryable: bool,
         outcome_unknown: bool,
     ) -> Outcome[RequestT]:
+        key = pending.key
         return Failure(
             code=code,
             message=message,
@@ -99,38 +106,9 @@ class _ByRequestIdentifier(Generic[RequestT]):
             request=pending.item,
             position=pending.position,
             outcome_unknown=outcome_unknown,
-            request_identifier=pending.key,
+            request_identifier=None if self._by_token else key,
+            client_token=key if self._by_token else None,
         )
-
-
-class ByClientToken(Generic[RequestT]):
-    """Outcomes of a ``PER_ITEM`` operation, whose items are named by their own token."""
-
-    @staticmethod
-    def success(pending: Pending[RequestT], resource_id: str) -> Outcome[RequestT]:
-        return success_of(resource_id, pending.item, pending.position, None, pending.key)
-
-    @staticmethod
-    def failure(
-        pending: Pending[RequestT],
-        code: str,
-        message: str,
-        *,
-        retryable: bool,
-        outcome_unknown: bool,
-    ) -> Outcome[RequestT]:
-        return Failure(
-            code=code,
-            message=message,
-            retryable=retryable,
-            request=pending.item,
-            position=pending.position,
-            outcome_unknown=outcome_unknown,
-            client_token=pending.key,
-        )
-
-
-
 
 
 class BatchClient(Generic[RequestT]):
@@ -151,7 +129,6 @@ class BatchClient(Generic[RequestT]):
         self,
         boto_client: Any,
         operation: BatchOperation[RequestT],
-        outcomes: OutcomeFactory[RequestT, Outcome[RequestT]],
         check_item: Callable[[object], None],
         *,
         max_attempts: int,
@@ -168,7 +145,9 @@ class BatchClient(Generic[RequestT]):
     ) -> None:
         self._client = boto_client
         self._operation = operation
-        self._outcomes = outcomes
+        self._outcomes: OutcomeFactory[RequestT, Outcome[RequestT]] = KeyedOutcomes(
+            operation.idempotency
+        )
         self._check_item = check_item
         self._identities = RandomIdentities() if job_key is None else _identities_for(job_key)
         self.policy = RetryPolicy(
@@ -328,7 +307,6 @@ class ContactBatchClient(BatchClient[ContactRequest]):
         super().__init__(
             connect_client,
             self._contacts,
-            _ByRequestIdentifier(),
             _CHECK_CONTACT,
             max_attempts=max_attempts,
             deadline=deadline,

@@ -646,9 +646,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_sigint_writes_a_line_for_every_contact_and_resumes_to_exactly_once(
-    double, arrivals, moto_server, tmp_path
-):
+def signal_cli(
+    double: ConnectDouble, moto_server: str, tmp_path: pathlib.Path, signum: int
+) -> tuple[list[str], pathlib.Path, int, str]:
+    """Run the CLI on COUNT rows, each call 0.3 s late; send ``signum`` once 50 contacts
+    exist. The command, the outcomes file, the exit status and stderr."""
     double.fake.latency = LATENCY
     source = write_csv(tmp_path / "c.csv", COUNT)
     out = tmp_path / "o.jsonl"
@@ -662,13 +664,20 @@ def test_cli_sigint_writes_a_line_for_every_contact_and_resumes_to_exactly_once(
     )
     try:
         wait_for(lambda: len(double.contacts) >= 50, 20, "the first contacts")
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _stdout, stderr = process.communicate(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 130, stderr[-2000:]
+    return command, out, process.returncode, stderr
+
+
+def test_cli_sigint_writes_a_line_for_every_contact_and_resumes_to_exactly_once(
+    double, arrivals, moto_server, tmp_path
+):
+    command, out, returncode, stderr = signal_cli(double, moto_server, tmp_path, signal.SIGINT)
+    assert returncode == 130, stderr[-2000:]
     assert "--resume" in stderr
     assert_quiet_after(double, arrivals)
 
@@ -753,26 +762,8 @@ def test_cli_sigterm_is_handled_as_ctrl_c_and_resumes_to_exactly_once(
 ):
     # A container stop or `kill` sends SIGTERM: calls in flight finish, their outcomes are
     # written, and the exit status and resume hint are Ctrl-C's.
-    double.fake.latency = LATENCY
-    source = write_csv(tmp_path / "c.csv", COUNT)
-    out = tmp_path / "o.jsonl"
-    command = [
-        "put", str(source), "--endpoint-url", moto_server, "--region", "us-east-1",
-        "--instance-id", double.instance_id, "--out", str(out), "--concurrency", "8",
-    ]
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "connect_batch", *command], cwd=ROOT, env=subprocess_env(),
-        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for(lambda: len(double.contacts) >= 50, 20, "the first contacts")
-        process.send_signal(signal.SIGTERM)
-        _stdout, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 130, stderr[-2000:]
+    command, out, returncode, stderr = signal_cli(double, moto_server, tmp_path, signal.SIGTERM)
+    assert returncode == 130, stderr[-2000:]
     assert f"--resume {out}" in stderr
     assert_quiet_after(double, arrivals)
     assert_lines_account_for_ledger(double, outcome_lines(out))
