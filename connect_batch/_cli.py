@@ -1,4 +1,8 @@
-"""``connect-batch put FILE``: put a CSV or JSONL file of contacts, one outcome per row.
+"""``connect-batch put FILE``: put a CSV or JSONL file of people through Amazon Connect's
+outbound APIs, one outcome per row.
+
+The API is outbound campaigns v2 (PutOutboundRequestBatch) with --campaign-id, v1
+(PutDialRequestBatch) with --api v1, or BatchPutContact with --instance-id.
 
 Exit status: 0 when every row was created, 1 when any row failed, 2 for usage, input or
 configuration errors (nothing sent), 3 when the service stopped the run (the outcomes file
@@ -11,9 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import pathlib
 import signal
@@ -25,223 +27,42 @@ from typing import IO, Any, TextIO
 
 import attrs
 
-from connect_batch._client import ContactBatchClient, _aborted
+from connect_batch._cli_input import (
+    INVALID_INPUT,
+    SENT_AS,
+    Api,
+    Columns,
+    Row,
+    Source,
+    UsageError,
+    build_row,
+)
+from connect_batch._client import BatchClient, _aborted
 from connect_batch._engine import AbortRun, Pending
-from connect_batch._errors import ConnectBatchError, ContactValidationError
-from connect_batch._models import E164, ContactRequest, Endpoint, EndpointType
+from connect_batch._errors import ConnectBatchError
 from connect_batch._outcomes import BatchResult, Outcome, Success
 
 SERVICE_STOPPED, USAGE_ERROR, SOME_FAILED, ALL_CREATED = 3, 2, 1, 0
-KNOWN_COLUMNS = {
-    "phone", "customer_address", "customer_type", "request_identifier", "campaign_id",
-    "queue_id", "system_address", "system_type",
-}
-INVALID_INPUT = "INVALID_INPUT"
-
-
-class UsageError(Exception):
-    """A problem with the command line or the input file: exit 2 with one line."""
 
 
 class ServiceStopped(Exception):  # noqa: N818 - names what happened
     """The service refused the run after it started: exit 3 with one line."""
 
 
-@attrs.frozen
-class Row:
-    """One data row: its 1-based number (header not counted) and its request or error.
-
-    ``identifier`` is the row's own request_identifier, kept for its outcome line whether
-    or not the row is valid.
-    """
-
-    number: int
-    request: ContactRequest | None
-    error: str = ""
-    identifier: str | None = None
-
-
-# A ragged CSV row's surplus fields, and a record's problem (set by read_records).
-_SURPLUS = "\x00surplus"
-PROBLEM = "\x00problem"
-
-
-def _known_header(path: pathlib.Path, names: list[str]) -> list[str]:
-    """The header with known columns matched case-insensitively; refuse a repeated column
-    and a file with no phone column, listing the columns found."""
-    header = [n.strip().lower() if n.strip().lower() in KNOWN_COLUMNS else n for n in names]
-    repeated = sorted({n for n in header if header.count(n) > 1})
-    found = ", ".join(repr(n) for n in names)
-    if repeated:
-        raise UsageError(
-            f"{path}: column(s) {', '.join(repeated)} appear more than once (columns found: "
-            f"{found}); nothing was sent"
-        )
-    if "phone" not in header and "customer_address" not in header:
-        raise UsageError(
-            f"{path}: no 'phone' or 'customer_address' column (columns found: {found}); a "
-            "CSV file must be comma-separated with a header row. Nothing was sent"
-        )
-    return header
-
-
-def _csv_records(path: pathlib.Path, handle: IO[str]) -> Iterator[dict[str, str]]:
-    reader = csv.DictReader(handle, strict=True, restkey=_SURPLUS)
-    try:
-        if reader.fieldnames is not None:
-            reader.fieldnames = _known_header(path, list(reader.fieldnames))
-        for record in reader:
-            width = len(reader.fieldnames or ())
-            if _SURPLUS not in record and all(v is not None for v in record.values()):
-                yield record
-                continue
-            fields = width + len(record.pop(_SURPLUS, ()))
-            fields -= sum(v is None for v in record.values())
-            ragged = {k: v for k, v in record.items() if v is not None}
-            ragged[PROBLEM] = (
-                f"the row has {fields} fields and the header {width}; fix the row (a comma "
-                "inside a value needs quotes)"
-            )
-            yield ragged
-    except csv.Error as error:
-        raise UsageError(
-            f"{path}: line {reader.line_num}: not valid CSV ({error}); a quote left "
-            "open, perhaps. Fix the file; nothing was sent"
-        ) from None
-
-
-def _json_text(key: str, value: object) -> tuple[str, str | None]:
-    """A JSONL value as the text sent, or the reason it cannot be sent."""
-    if isinstance(value, str):
-        return value, None
-    if isinstance(value, bool | int | float):
-        return json.dumps(value), None
-    kind = "null" if value is None else type(value).__name__
-    return "", (
-        f"{key!r}: a {kind} cannot be sent; values must be strings, numbers or booleans"
-    )
-
-
-def _text(path: pathlib.Path, encoding: str) -> str:
-    """The whole file, decoded; a byte the encoding cannot read names its line."""
-    data = path.read_bytes()
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise UsageError(
-            f"{path}: line {line} is not {encoding} text; give the file's encoding with "
-            "--encoding (cp1252 or latin-1, say). Nothing was sent"
-        ) from None
-    except LookupError:
-        raise UsageError(f"--encoding {encoding}: not an encoding Python knows") from None
-
-
-def read_records(
-    path: pathlib.Path, fmt: str, encoding: str = "utf-8-sig"
-) -> Iterator[dict[str, str]]:
-    """The file's rows as dicts of strings."""
-    with io.StringIO(_text(path, encoding), newline="") as handle:
-        if fmt == "csv":
-            # strict: a quote left open is an error, not rows silently merged into a field.
-            yield from _csv_records(path, handle)
-            return
-        for line_number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise UsageError(f"{path}: line {line_number} is not JSON") from None
-            if not isinstance(record, dict):
-                raise UsageError(f"{path}: line {line_number} is not a JSON object")
-            fields: dict[str, str] = {}
-            problems: list[str] = []
-            for key, value in record.items():
-                name = str(key)
-                if name.lower() in KNOWN_COLUMNS:
-                    name = name.lower()
-                text, problem = _json_text(name, value)
-                if problem is None:
-                    fields[name] = text
-                elif value is not None or name not in KNOWN_COLUMNS:
-                    problems.append(problem)
-            if problems:
-                fields[PROBLEM] = "; ".join(problems)
-            yield fields
-
-
-def normalise(number: str, region: str | None, *, check_plan: bool = False) -> str:
-    """E.164 for ``number``: the library's rule (``+``, then 2-15 digits) as it is; a number
-    without ``+`` read as national for ``region``. ``check_plan`` also requires the number
-    to exist in its country's numbering plan (phonenumbers), which the library does not."""
-    stripped = number.strip()
-    if E164.fullmatch(stripped) and not check_plan:
-        return stripped
-    if not stripped.startswith("+") and region is None:
-        raise ValueError(
-            "phone: not in E.164 ('+', country code, number); to read national numbers, "
-            "give --default-region (US, GB, ...)"
-        )
-    import phonenumbers
-
-    try:
-        parsed = phonenumbers.parse(stripped, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError("phone: not a phone number") from None
-    if check_plan and not phonenumbers.is_valid_number(parsed):
-        raise ValueError("phone: not a number of its country's numbering plan (--check-numbers)")
-    formatted = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-    if not E164.fullmatch(formatted):
-        raise ValueError("phone: not a phone number")
-    return formatted
-
-
-def build_row(number: int, record: Mapping[str, str], args: argparse.Namespace) -> Row:
-    """A validated request from one record, or the reason it has none (no personal data)."""
-    identifier = record.get("request_identifier") or None
-    if record.get(PROBLEM):
-        return Row(number, None, record[PROBLEM], identifier)
-    try:
-        if record.get("phone"):
-            customer = Endpoint.phone(
-                normalise(record["phone"], args.default_region, check_plan=args.check_numbers)
-            )
-        elif record.get("customer_address"):
-            kind = record.get("customer_type") or "TELEPHONE_NUMBER"
-            address = record["customer_address"]
-            if kind == EndpointType.TELEPHONE_NUMBER:
-                address = normalise(
-                    address, args.default_region, check_plan=args.check_numbers
-                )
-            customer = Endpoint(kind, address)
-        else:
-            return Row(number, None, "phone or customer_address: missing", identifier)
-        system = None
-        if record.get("system_address"):
-            system = Endpoint(
-                record.get("system_type") or "TELEPHONE_NUMBER", record["system_address"]
-            )
-        request = ContactRequest(
-            customer_endpoint=customer,
-            campaign_id=record.get("campaign_id") or args.campaign_id,
-            queue_id=record.get("queue_id") or args.queue_id,
-            system_endpoint=system,
-            attributes={
-                k: v for k, v in record.items() if k not in KNOWN_COLUMNS and k and v
-            },
-            request_identifier=record.get("request_identifier") or None,
-        )
-    except (ContactValidationError, ValueError) as error:
-        return Row(number, None, str(error), identifier)
-    return Row(number, request, identifier=identifier)
-
-
-def outcome_line(row: int, outcome: Outcome[ContactRequest], job_key: str) -> dict[str, Any]:
+def outcome_line(
+    row: Row, outcome: Outcome[Any], job_key: str, api: Api
+) -> dict[str, Any]:
     """One line of the outcomes file; ``job_key`` lets ``--resume`` use the same tokens."""
-    line: dict[str, Any] = {"row": row, "request_identifier": outcome.request_identifier}
+    # BatchPutContact's own RequestIdentifier (the row's, or the one derived for it); the
+    # campaign APIs have none, so the row's own id, and the request's ClientToken.
+    identifier = outcome.request_identifier if api is Api.CONNECT else row.identifier
+    line: dict[str, Any] = {"row": row.number, "request_identifier": identifier}
+    if api is not Api.CONNECT:
+        line["client_token"] = outcome.client_token
     if isinstance(outcome, Success):
-        line["contact_id"] = outcome.contact_id
+        line["id"] = outcome.id
+        if api is Api.CONNECT:
+            line["contact_id"] = outcome.id
     else:
         line.update(
             code=str(outcome.code),
@@ -272,9 +93,13 @@ def previous_lines(path: pathlib.Path | None) -> list[dict[str, Any]]:
     return lines
 
 
+def _created(line: Mapping[str, Any]) -> bool:
+    return "id" in line or "contact_id" in line
+
+
 def _settled(line: Mapping[str, Any] | None) -> bool:
     """True when a line settles its row for good: created, or known not created."""
-    return line is not None and ("contact_id" in line or not line.get("outcome_unknown", True))
+    return line is not None and (_created(line) or not line.get("outcome_unknown", True))
 
 
 @attrs.define
@@ -304,7 +129,7 @@ class Ledger:
 
     def add(self, line: dict[str, Any]) -> None:
         self.by_key[str(line.get("job_key"))][line["row"]] = line
-        if "contact_id" in line:
+        if _created(line):
             self.created.add(line["row"])
 
     def unknown(self, rows: list[int]) -> list[int]:
@@ -360,7 +185,7 @@ class Progress:
                 TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
                 transient=False,
             )
-            self._task = self._bar.add_task("contacts", total=self.total, status="")
+            self._task = self._bar.add_task("rows", total=self.total, status="")
             self._bar.start()
         return self
 
@@ -389,7 +214,7 @@ class Progress:
         failed = self.done - self.counts["CREATED"] - self.counts["VALID"]
         return (
             f"created {self.counts['CREATED']}  failed {failed}  retrying {self.retrying}  "
-            f"{self.counts['CREATED'] / elapsed:.1f} contacts/s"
+            f"{self.counts['CREATED'] / elapsed:.1f} rows/s"
         )
 
     def _refresh(self) -> None:
@@ -424,38 +249,74 @@ def make_parser() -> argparse.ArgumentParser:
         prog="connect-batch", description=(__doc__ or "").replace("``", "")
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    put = commands.add_parser("put", help="put a CSV or JSONL file of contacts")
+    put = commands.add_parser(
+        "put", help="put a CSV or JSONL file of people, one outcome per row",
+        description="Put every row of FILE through one API, one JSON outcome per row. "
+        "Outbound campaigns v2 by default: connect-batch put people.csv --campaign-id ID",
+    )
     put.add_argument("file", type=pathlib.Path)
-    put.add_argument("--format", choices=["csv", "jsonl"], help="default: from the extension")
-    put.add_argument("--instance-id", help="the Connect instance (made up with --simulate)")
-    put.add_argument("--campaign-id", help="for rows without a campaign_id")
-    put.add_argument("--queue-id", help="for rows without a queue_id")
-    put.add_argument("--default-region", help="read national numbers as this country's (US)")
-    put.add_argument("--out", type=pathlib.Path, help="write one JSON outcome per row here "
+    api = put.add_argument_group("which API")
+    api.add_argument("--campaign-id", help="the outbound campaign (v2, or v1 with --api v1); "
+                     "for BatchPutContact, the campaign of rows without a campaign_id")
+    api.add_argument("--api", choices=[a.value for a in Api],
+                     help="v2: PutOutboundRequestBatch (the default); v1: PutDialRequestBatch; "
+                     "connect: BatchPutContact (the default with --instance-id)")
+    api.add_argument("--instance-id", help="the Connect instance for BatchPutContact, which "
+                     "only the outbound campaigns service principal may call")
+    api.add_argument("--queue-id", help="BatchPutContact: the queue of rows without a queue_id")
+    v2 = put.add_argument_group("outbound campaigns v2")
+    v2.add_argument("--channel", default="telephony",
+                    choices=["telephony", "sms", "email", "whatsapp"],
+                    help="for rows without a channel column (default: telephony)")
+    v2.add_argument("--template-arn", help="sms, email, whatsapp: for rows without template_arn")
+    v2.add_argument("--source", help="for rows without a source column: the caller id "
+                    "(telephony), source phone number ARN (sms, whatsapp) or sender address "
+                    "(email)")
+    v2.add_argument("--expires-in", type=float, metavar="SECONDS",
+                    help="campaigns: each request expires this long after its call is sent "
+                    "(default 600; v1 takes 30-900)")
+    columns = put.add_argument_group("input")
+    columns.add_argument("--format", choices=["csv", "jsonl"],
+                         help="default: from the extension")
+    columns.add_argument("--encoding", default="utf-8-sig",
+                         help="the file's text encoding (default: UTF-8, with or without a BOM)")
+    columns.add_argument("--phone-column", metavar="NAME", help="the column holding the phone "
+                         "number (default: phone)")
+    columns.add_argument("--email-column", metavar="NAME", help="v2: the column holding the "
+                         "email address (default: email)")
+    columns.add_argument("--attributes", metavar="A,B,C", help="send only these columns as "
+                         "attributes or template parameters (default: every column the API "
+                         "does not read itself, named before anything is sent)")
+    columns.add_argument("--default-region", help="read national numbers as this country's (US)")
+    columns.add_argument("--check-numbers", action="store_true",
+                         help="also refuse numbers outside their country's numbering plan "
+                         "(phonenumbers); by default any E.164-shaped number is sent, as the "
+                         "library does")
+    out = put.add_argument_group("outcomes")
+    out.add_argument("--out", type=pathlib.Path, help="write one JSON outcome per row here "
                      "(an existing file is refused unless --force)")
-    put.add_argument("--force", action="store_true", help="overwrite an existing --out file")
-    put.add_argument("--check-numbers", action="store_true",
-                     help="also refuse numbers outside their country's numbering plan "
-                     "(phonenumbers); by default any E.164-shaped number is sent, as the "
-                     "library does")
-    put.add_argument("--encoding", default="utf-8-sig",
-                     help="the file's text encoding (default: UTF-8, with or without a BOM)")
-    put.add_argument("--resume", type=pathlib.Path, help="skip rows created in this outcomes "
-                     "file, and append to it")
-    put.add_argument("--job-key", help="default: derived from the file's contents")
-    put.add_argument("--dry-run", action="store_true", help="validate every row; send nothing")
-    put.add_argument("--quiet", action="store_true", help="no progress output")
-    put.add_argument("--concurrency", type=int, default=4)
-    put.add_argument("--max-rps", type=float, help="calls per second (default: adaptive)")
-    put.add_argument("--max-attempts", type=int, default=5)
-    put.add_argument("--profile")
-    put.add_argument("--region")
-    put.add_argument("--endpoint-url")
-    put.add_argument("--simulate", action="store_true",
-                     help="run against a simulated Connect in this process (no AWS account)")
-    put.add_argument("--simulate-latency", type=float, default=0.03, help="seconds per call")
-    put.add_argument("--simulate-rate", type=float, help="throttle beyond this many calls/s")
-    put.add_argument("--simulate-burst", type=int, default=15)
+    out.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    out.add_argument("--resume", type=pathlib.Path, metavar="OUTCOMES",
+                     help="settle what an earlier run of the same file left, appending to "
+                     "its outcomes file")
+    out.add_argument("--job-key", help="default: derived from the file's contents and target")
+    out.add_argument("--dry-run", action="store_true", help="validate every row; send nothing")
+    out.add_argument("--quiet", action="store_true", help="no progress output")
+    out.add_argument("--debug", action="store_true", help="log every call (botocore's too) "
+                     "on stderr, request bodies redacted")
+    pace = put.add_argument_group("pacing and AWS")
+    pace.add_argument("--concurrency", type=int, default=4)
+    pace.add_argument("--max-rps", type=float, help="calls per second (default: adaptive)")
+    pace.add_argument("--max-attempts", type=int, default=5)
+    pace.add_argument("--profile")
+    pace.add_argument("--region")
+    pace.add_argument("--endpoint-url")
+    sim = put.add_argument_group("simulation (no AWS account)")
+    sim.add_argument("--simulate", action="store_true",
+                     help="run against the library's simulated service in this process")
+    sim.add_argument("--simulate-latency", type=float, default=0.03, help="seconds per call")
+    sim.add_argument("--simulate-rate", type=float, help="throttle beyond this many calls/s")
+    sim.add_argument("--simulate-burst", type=int, default=15)
     return parser
 
 
@@ -499,21 +360,48 @@ def _format(args: argparse.Namespace) -> str:
     raise UsageError(f"{args.file}: cannot tell the format from the extension; use --format")
 
 
-def _rows(args: argparse.Namespace) -> list[Row]:
+def resolve_api(args: argparse.Namespace) -> Api:
+    """The API the run goes to, and the options it needs (before anything is read)."""
+    api = Api(args.api) if args.api else Api.CONNECT if args.instance_id else Api.V2
+    if api is not Api.CONNECT:
+        if args.instance_id:
+            raise UsageError(
+                f"--instance-id is for BatchPutContact (--api connect); {api.label} takes "
+                "--campaign-id"
+            )
+        if args.queue_id:
+            raise UsageError(f"--queue-id is for BatchPutContact; {api.label} takes none")
+        if not args.campaign_id and not args.simulate:
+            raise UsageError(
+                f"--campaign-id is required for {api.label} (or --simulate); BatchPutContact "
+                "takes --instance-id"
+            )
+    elif not args.instance_id and not args.simulate:
+        raise UsageError("--instance-id is required for BatchPutContact (or --simulate)")
+    v2_only = {"--template-arn": args.template_arn, "--source": args.source,
+               "--email-column": args.email_column}
+    if args.channel != "telephony":
+        v2_only["--channel"] = args.channel
+    given = [option for option, value in v2_only.items() if value]
+    if api is not Api.V2 and given:
+        raise UsageError(f"{', '.join(given)}: only outbound campaigns v2 takes it")
+    if api is Api.CONNECT and args.expires_in is not None:
+        raise UsageError("--expires-in: BatchPutContact requests do not expire")
+    return api
+
+
+def _rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], list[str]]:
+    """Every row of the file, built; and the column names its rows have."""
     if not args.file.exists():
         raise UsageError(f"{args.file}: no such file")
-    try:
-        rows = [
-            build_row(number, record, args)
-            for number, record in enumerate(
-                read_records(args.file, _format(args), args.encoding), 1
-            )
-        ]
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise UsageError(f"{args.file}: cannot be read ({type(error).__name__})") from None
+    source = Source(args.file, _format(args), columns, args.encoding)
+    rows = [
+        build_row(number, record, args, columns)
+        for number, record in enumerate(source.records(), 1)
+    ]
     first_with: dict[str, int] = {}
     for index, row in enumerate(rows):
-        key = row.request.request_identifier if row.request is not None else None
+        key = row.identifier if row.request is not None else None
         if key is None:
             continue
         if key in first_with:
@@ -522,7 +410,27 @@ def _rows(args: argparse.Namespace) -> list[Row]:
             )
         else:
             first_with[key] = row.number
-    return rows
+    return rows, list(source.keys)
+
+
+def _announce(args: argparse.Namespace, columns: Columns, keys: list[str]) -> None:
+    """Say, before anything is sent, which columns go out as attributes."""
+    if not keys or args.quiet:
+        return
+    what = SENT_AS[columns.api]
+    if columns.api is Api.V2 and "channel" not in keys:
+        what = "attributes" if args.channel == "telephony" else "template parameters"
+    sent = columns.sent(keys)
+    how = "(--attributes)" if columns.chosen is not None else (
+        "(every other column; --attributes chooses)"
+    )
+    shown = ", ".join(sent) if sent else "none"
+    print(f"connect-batch: columns sent as {what}: {shown} {how}",
+          file=sys.stderr)
+    if columns.chosen is not None:
+        ignored = [k for k in keys if k not in columns.known and k not in columns.chosen]
+        if ignored:
+            print(f"connect-batch: columns not sent: {', '.join(ignored)}", file=sys.stderr)
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -575,24 +483,30 @@ def put(args: argparse.Namespace) -> int:
     """The ``put`` command."""
     if args.resume and args.out and args.resume != args.out:
         raise UsageError("--resume appends to its own file; give --out the same path or omit it")
+    api = resolve_api(args)
+    columns = Columns.from_args(api, args)
     _check_outputs(args)
     _check_region(args)
     out_path: pathlib.Path | None = None if args.dry_run else (args.resume or args.out)
-    rows = _rows(args)
+    rows, keys = _rows(args, columns)
     earlier = previous_lines(args.resume)
     ledger = Ledger.read(earlier)
     valid = [r for r in rows if r.request is not None]
     numbers = [r.number for r in rows]
     todo = len(rows) - len(ledger.created & set(numbers))
     with contextlib.ExitStack() as stack:
-        progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
         if args.dry_run:
+            _announce(args, columns, keys)
+            progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
             _dry_run(rows, args.out, progress)
             progress.summary(sys.stdout, args.file)
             return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
-        client = stack.enter_context(_connect(args))
+        # Connect first: a missing Region or profile is a usage error, before any progress.
+        client, target = stack.enter_context(_connect(args, api))
+        base_key = _resolve_job_key(args, api, target, earlier)
+        _announce(args, columns, keys)
+        progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
         client.on_retry = progress.retry
-        base_key = _resolve_job_key(args, client.instance_id, earlier)
         out: IO[str] | None = None
         if out_path is not None:
             out = stack.enter_context(out_path.open("a" if args.resume else "w", encoding="utf-8"))
@@ -617,7 +531,7 @@ def put(args: argparse.Namespace) -> int:
                       "message": row.error, "retryable": False, "outcome_unknown": False,
                       "job_key": base_key}, INVALID_INPUT)
         try:
-            _put_in_passes(client, valid, ledger, base_key=base_key,
+            _put_in_passes(client, valid, ledger, base_key=base_key, api=api,
                            resume=bool(args.resume), emit=emit, write=write)
         except KeyboardInterrupt:
             progress.summary(sys.stdout, args.file)
@@ -628,11 +542,12 @@ def put(args: argparse.Namespace) -> int:
 
 
 def _put_in_passes(
-    client: ContactBatchClient,
+    client: BatchClient[Any],
     rows: list[Row],
     ledger: Ledger,
     *,
     base_key: str,
+    api: Api,
     resume: bool,
     emit: Any,
     write: Any,
@@ -651,7 +566,7 @@ def _put_in_passes(
     passes = [(base_key, list(by_number))]
     passes += [(key, numbers) for key, numbers in ledger.passes.items() if key != base_key]
     for key, numbers in passes:
-        _send(client, [by_number[n] for n in numbers if n in by_number], ledger, key, emit)
+        _send(client, [by_number[n] for n in numbers if n in by_number], ledger, key, emit, api=api)
     if not resume or ledger.unknown(list(by_number)):
         return
     retry = ledger.retry_candidates(list(by_number))
@@ -660,32 +575,33 @@ def _put_in_passes(
     key = f"{base_key}/retry-{len(passes)}"
     write({"pass": key, "base": base_key, "rows": retry})
     ledger.passes[key] = retry
-    _send(client, [by_number[n] for n in retry], ledger, key, emit)
+    _send(client, [by_number[n] for n in retry], ledger, key, emit, api=api)
 
 
 def _send(
-    client: ContactBatchClient,
+    client: BatchClient[Any],
     rows: list[Row],
     ledger: Ledger,
     job_key: str,
     emit: Any,
+    *,
+    api: Api,
 ) -> None:
-    by_position = [row.number for row in rows]
     done = ledger.by_key.get(job_key, {})
 
-    def settled_before(batch: list[Pending[ContactRequest]]) -> bool:
+    def settled_before(batch: list[Pending[Any]]) -> bool:
         # A batch every row of which is settled for good under this key is not sent again.
         # Any other batch is, whole: under the same job key its calls replay what was done.
-        return all(_settled(done.get(by_position[p.position])) for p in batch)
+        return all(_settled(done.get(rows[p.position].number)) for p in batch)
 
-    def record(outcome: Outcome[ContactRequest]) -> None:
-        number = by_position[outcome.position]
-        if _settled(done.get(number)):
+    def record(outcome: Outcome[Any]) -> None:
+        row = rows[outcome.position]
+        if _settled(done.get(row.number)):
             return  # settled in an earlier run; replayed here
         code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
-        emit(outcome_line(number, outcome, job_key), code)
+        emit(outcome_line(row, outcome, job_key, api), code)
 
-    def record_all(left: list[Outcome[ContactRequest]]) -> None:
+    def record_all(left: list[Outcome[Any]]) -> None:
         for outcome in left:
             record(outcome)
 
@@ -709,16 +625,16 @@ def _send(
 
 
 def _resolve_job_key(
-    args: argparse.Namespace, instance_id: str, earlier: list[dict[str, Any]]
+    args: argparse.Namespace, api: Api, target: str, earlier: list[dict[str, Any]]
 ) -> str:
     """The key the calls go under: when resuming, the one the file was written with.
 
     Resending a row that may have been created under another key could create it twice,
     so a resume under another key, or of another input, is refused.
     """
-    # A simulated instance is new in every run: its id must not make --resume refuse.
-    instance = "simulated" if args.simulate else instance_id
-    expected = str(args.job_key or _job_key(args.file, instance))
+    # A simulated service is new in every run: its ids must not make --resume refuse.
+    where = "simulated" if args.simulate else target
+    expected = str(args.job_key or _job_key(args.file, api, where))
     pass_keys = {line["pass"] for line in earlier if "pass" in line}
     recorded = {str(line["base"]) for line in earlier if "pass" in line and "base" in line}
     recorded |= {
@@ -727,8 +643,9 @@ def _resolve_job_key(
     }
     if recorded and recorded != {expected}:
         raise UsageError(
-            f"{args.resume} was written for another input or job key; resuming it here "
-            "could create contacts twice (pass the original --job-key if the input is the same)"
+            f"{args.resume} was written for another input, API, target or job key; resuming "
+            "it here could contact people twice (pass the original --job-key if the input "
+            "is the same)"
         )
     return expected
 
@@ -739,43 +656,92 @@ def _ends_with_newline(path: pathlib.Path) -> bool:
         return handle.read(1) == b"\n"
 
 
-def _job_key(path: pathlib.Path, instance_id: str) -> str:
+def _job_key(path: pathlib.Path, api: Api, target: str) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
-    return f"file:{digest}:{instance_id}"
+    if api is Api.CONNECT:
+        return f"file:{digest}:{target}"
+    return f"file:{digest}:{api}:{target}"
 
 
-@contextlib.contextmanager
-def _connect(args: argparse.Namespace) -> Iterator[ContactBatchClient]:
-    options: dict[str, Any] = {
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
         "concurrency": args.concurrency,
         "max_requests_per_second": args.max_rps,
         "max_attempts": args.max_attempts,
     }
-    if args.simulate:
-        from connect_batch.testing import (
-            dummy_credentials,
-            mock_connect,
-            new_double,
-        )
 
-        with dummy_credentials(args.region or "us-east-1"), mock_connect():
-            double = new_double(args.region or "us-east-1")
-            double.fake.latency = args.simulate_latency
-            if args.simulate_rate:
-                double.fake.throttle(rate=args.simulate_rate, burst=args.simulate_burst)
-            yield ContactBatchClient(double.client, instance_id=double.instance_id, **options)
+
+@contextlib.contextmanager
+def _simulated(args: argparse.Namespace, api: Api) -> Iterator[tuple[BatchClient[Any], str]]:
+    from connect_batch._campaigns import DialRequestBatchClient, OutboundRequestBatchClient
+    from connect_batch._client import ContactBatchClient
+    from connect_batch.testing import dummy_credentials, mock_connect, new_double
+
+    region = args.region or "us-east-1"
+    with dummy_credentials(region), mock_connect():
+        double = new_double(region)
+        fake = double.fake if api is Api.CONNECT else double.fake_campaigns
+        fake.latency = args.simulate_latency
+        if args.simulate_rate:
+            fake.throttle(rate=args.simulate_rate, burst=args.simulate_burst)
+        client: BatchClient[Any]
+        if api is Api.CONNECT:
+            target = double.instance_id
+            client = ContactBatchClient(double.client, instance_id=target, **_options(args))
+        elif api is Api.V2:
+            target = double.campaign_id
+            client = OutboundRequestBatchClient(
+                double.campaigns, campaign_id=target, **_options(args)
+            )
+        else:
+            target = double.v1_campaign_id
+            client = DialRequestBatchClient(
+                double.campaigns_v1, campaign_id=target, **_options(args)
+            )
+        yield client, target
+
+
+@contextlib.contextmanager
+def _connect(args: argparse.Namespace, api: Api) -> Iterator[tuple[BatchClient[Any], str]]:
+    """The client of the run's API, and the instance or campaign it puts into."""
+    if args.simulate:
+        with _simulated(args, api) as simulated:
+            yield simulated
         return
     import boto3
     import botocore.exceptions
 
-    if not args.instance_id:
-        raise UsageError("--instance-id is required (or --simulate)")
+    from connect_batch._campaigns import DialRequestBatchClient, OutboundRequestBatchClient
+    from connect_batch._client import ContactBatchClient
+
     try:
         session = boto3.Session(profile_name=args.profile, region_name=args.region)
-        connect = session.client("connect", endpoint_url=args.endpoint_url)
-        yield ContactBatchClient(connect, instance_id=args.instance_id, **options)
-    except (botocore.exceptions.ProfileNotFound, botocore.exceptions.NoRegionError,
-            botocore.exceptions.NoCredentialsError) as error:
+        url = args.endpoint_url
+        client: BatchClient[Any]
+        if api is Api.CONNECT:
+            target = args.instance_id
+            client = ContactBatchClient(
+                session.client("connect", endpoint_url=url), instance_id=target,
+                **_options(args),
+            )
+        elif api is Api.V2:
+            target = args.campaign_id
+            client = OutboundRequestBatchClient(
+                session.client("connectcampaignsv2", endpoint_url=url), campaign_id=target,
+                **_options(args),
+            )
+        else:
+            target = args.campaign_id
+            client = DialRequestBatchClient(
+                session.client("connectcampaigns", endpoint_url=url), campaign_id=target,
+                **_options(args),
+            )
+    except botocore.exceptions.NoRegionError:
+        raise UsageError(
+            "no AWS Region: give --region (us-east-1, say), set AWS_REGION, or use a "
+            "--profile that names one. Nothing was sent"
+        ) from None
+    except (botocore.exceptions.ProfileNotFound, botocore.exceptions.NoCredentialsError,
+            ConnectBatchError) as error:
         raise UsageError(str(error)) from None
-    except ConnectBatchError as error:
-        raise UsageError(str(error)) from None
+    yield client, target

@@ -59,7 +59,7 @@ def test_the_example_runs_simulated_and_writes_one_outcome_per_row(tmp_path):
     assert [(i["row"], i["code"], i["retryable"]) for i in invalid] == [
         (18, "INVALID_INPUT", False)
     ]
-    assert all(line["contact_id"] for line in lines if line["row"] != 18)
+    assert all(line["id"] for line in lines if line["row"] != 18)
     assert "CREATED: 49" in done.stdout
     assert "Traceback" not in done.stderr
 
@@ -198,7 +198,7 @@ def test_resume_refuses_another_job_key(tmp_path, served):
     assert cli("put", str(source), *connection, "--out", str(out), "--quiet").returncode == 0
     refused = cli("put", str(source), *connection, "--resume", str(out), "--job-key", "other")
     assert refused.returncode == 2
-    assert "could create contacts twice" in refused.stderr
+    assert "could contact people twice" in refused.stderr
 
 
 def test_resume_puts_retryable_failures_again_and_nothing_twice(tmp_path, served):
@@ -274,7 +274,7 @@ def test_an_unterminated_quote_stops_before_anything_is_sent(tmp_path, served):
     )
     done = cli("put", str(source), *connection, "--quiet")
     assert done.returncode == 2
-    assert "line " in done.stderr
+    assert "the row starting on line 2 " in done.stderr
     assert "nothing was sent" in done.stderr
     assert double.contacts == []
     assert "+1415555010" not in done.stderr
@@ -412,7 +412,7 @@ def test_bytes_that_are_not_utf8_name_the_line_and_encoding_reads_them(tmp_path,
 def test_a_header_only_file_says_there_are_no_rows(tmp_path):
     source = tmp_path / "c.csv"
     source.write_text("phone,campaign_id,queue_id\n")
-    done = cli("put", str(source), "--simulate", "--quiet")
+    done = cli("put", str(source), "--simulate", "--api", "connect", "--quiet")
     assert done.returncode == 0, done.stderr
     assert f"no rows in {source}" in done.stdout
 
