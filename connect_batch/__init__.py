@@ -9,6 +9,7 @@ and answers every input exactly once.
 
 import logging
 
+from connect_batch._botocore import redact_botocore_logs
 from connect_batch._campaign_models import (
     DEFAULT_EXPIRES,
     AnswerMachineDetection,
@@ -88,4 +89,5 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "RetryPolicy",
     "RunAbortedError",
     "Success",
+    "redact_botocore_logs",
 ]

@@ -13,12 +13,18 @@ A second handler, on ``before-send.<service>.<Operation>``, marks the moment the
 handed to the HTTP layer. An exception raised before that mark (no credentials, a
 credential refresh that failed, parameters botocore refused) proves that the request was
 not sent.
+
+At DEBUG, botocore logs every request's parameters (``botocore.endpoint``) and every
+response body (``botocore.parsers``): for these operations, phone numbers, email
+addresses and attribute values. ``RedactBodies``, a filter on those two loggers, replaces
+the bodies in the records emitted during the library's own calls, and nothing else.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,6 +59,59 @@ _current: contextvars.ContextVar[CallMark | None] = contextvars.ContextVar(
 )
 
 
+REDACTED_LOGGERS = ("botocore.endpoint", "botocore.parsers")
+
+
+def _redacted(body: object) -> str:
+    size = len(body) if isinstance(body, bytes | str) else 0
+    return f"<{size} bytes redacted by connect_batch: they hold personal data>"
+
+
+class RedactBodies(logging.Filter):
+    """Hides request and response bodies in botocore's DEBUG records of the library's calls.
+
+    A record is changed only when it is emitted while a library call is in progress in
+    its context (the thread making the call), so other operations, and calls you make
+    yourself, are logged as botocore logs them. Turn it off with
+    ``connect_batch.redact_botocore_logs(enabled=False)``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _current.get() is None or not isinstance(record.args, tuple) or not record.args:
+            return True
+        args = record.args
+        if record.name == "botocore.endpoint" and len(args) == 2 and isinstance(args[1], dict):  # noqa: PLR2004
+            params = {k: v for k, v in args[1].items() if k != "body"}
+            params["body"] = _redacted(args[1].get("body"))
+            record.args = (args[0], params)
+        elif record.name == "botocore.parsers" and "body" in str(record.msg):
+            record.args = tuple(_redacted(a) for a in args)
+        return True
+
+
+_FILTER = RedactBodies()
+
+
+def redact_botocore_logs(*, enabled: bool = True) -> None:
+    """Redact (the default) or not the bodies of the library's calls in botocore's DEBUG logs.
+
+    botocore logs every request's parameters and every response body at DEBUG; for these
+    operations they hold phone numbers, email addresses and attribute values. Redaction is
+    on from the first client made; turn it off only where such logs may hold personal data.
+    """
+    global _redaction_chosen  # noqa: PLW0603 - one choice per process
+    _redaction_chosen = True
+    for name in REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if enabled:
+            logger.addFilter(_FILTER)  # adding it twice keeps one
+        else:
+            logger.removeFilter(_FILTER)
+
+
+_redaction_chosen = False  # set by the first client, or by the application
+
+
 def _end_after_first_attempt(
     response: tuple[Any, dict[str, Any]] | None,
     caught_exception: BaseException | None,
@@ -74,7 +133,11 @@ def _mark_sent(**_: Any) -> None:
 
 
 def install(client: Any, operation_name: str) -> None:
-    """Register the single-attempt and sent-mark handlers on ``client`` (idempotent)."""
+    """Register the single-attempt and sent-mark handlers on ``client`` (idempotent), and
+    redact the bodies of its calls in botocore's DEBUG logs (once per process, so that
+    ``redact_botocore_logs(enabled=False)`` stays off)."""
+    if not _redaction_chosen:
+        redact_botocore_logs(enabled=True)
     service_id = client.meta.service_model.service_id.hyphenize()
     events = client.meta.events
     events.register_first(

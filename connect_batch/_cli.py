@@ -17,6 +17,7 @@ import collections
 import contextlib
 import hashlib
 import json
+import logging
 import pathlib
 import signal
 import sys
@@ -323,6 +324,12 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = make_parser().parse_args(argv)
+    if getattr(args, "debug", False):
+        # botocore's records of the library's calls have their bodies redacted (by default).
+        logging.basicConfig(
+            level=logging.DEBUG, stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (a container stop, `kill`) is handled as Ctrl-C: calls in flight finish
         # and their outcomes are written, instead of the process dying mid-write.

@@ -227,3 +227,14 @@ def test_a_paused_campaign_stops_the_run_with_exit_3(tmp_path, v2):
     assert "--resume" in done.stderr or "campaign" in done.stderr.lower()
     assert len(target.requests) == 25
     assert len(outcomes(out)) == 60
+
+
+def test_debug_logs_every_call_with_the_bodies_redacted(tmp_path, v2):
+    target, connection = v2
+    done = cli("put", str(people(tmp_path / "p.csv", 30)), *connection, "--debug")
+    assert done.returncode == 0, done.stderr
+    assert len(target.requests) == 30
+    assert "Making request" in done.stderr
+    assert "redacted by connect_batch" in done.stderr
+    assert "+1415555" not in done.stderr
+    assert "Person 1" not in done.stderr
