@@ -52,6 +52,7 @@ from connect_batch._operation import (
 from connect_batch._outcomes import BatchResult, FailureCode
 from connect_batch._pacing import RateLimiter
 from connect_batch._retry import Duration
+from connect_batch.events import Subscriber
 
 if TYPE_CHECKING:
     from mypy_boto3_connectcampaigns import ConnectCampaignServiceClient
@@ -287,6 +288,7 @@ class _CampaignClient(BatchClient[RequestT]):
         rate_limiter: RateLimiter | None,
         on_retry: Callable[[str], None] | None,
         sleep: Callable[[float], None],
+        subscribers: Sequence[Subscriber],
     ) -> None:
         self._campaign: _CampaignOperation[RequestT] = operation
         super().__init__(
@@ -304,6 +306,7 @@ class _CampaignClient(BatchClient[RequestT]):
             rate_limiter=rate_limiter,
             on_retry=on_retry,
             sleep=sleep,
+            subscribers=subscribers,
         )
 
     @property
@@ -364,6 +367,7 @@ class OutboundRequestBatchClient(_CampaignClient[OutboundRequest]):
         rate_limiter: RateLimiter | None = None,
         on_retry: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        subscribers: Sequence[Subscriber] = (),
     ) -> None:
         operation = PutOutboundRequestBatchOperation(_campaign_id(campaign_id, _V2_CAMPAIGN_ID))
         super().__init__(
@@ -371,7 +375,7 @@ class OutboundRequestBatchClient(_CampaignClient[OutboundRequest]):
             max_attempts=max_attempts, deadline=deadline, initial_backoff=initial_backoff,
             max_backoff=max_backoff, max_item_retries=max_item_retries, job_key=job_key,
             concurrency=concurrency, max_requests_per_second=max_requests_per_second,
-            rate_limiter=rate_limiter, on_retry=on_retry, sleep=sleep,
+            rate_limiter=rate_limiter, on_retry=on_retry, sleep=sleep, subscribers=subscribers,
         )
 
 
@@ -401,6 +405,7 @@ class DialRequestBatchClient(_CampaignClient[DialRequest]):
         rate_limiter: RateLimiter | None = None,
         on_retry: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        subscribers: Sequence[Subscriber] = (),
     ) -> None:
         operation = PutDialRequestBatchOperation(_campaign_id(campaign_id, _V1_CAMPAIGN_ID))
         super().__init__(
@@ -408,5 +413,5 @@ class DialRequestBatchClient(_CampaignClient[DialRequest]):
             max_attempts=max_attempts, deadline=deadline, initial_backoff=initial_backoff,
             max_backoff=max_backoff, max_item_retries=max_item_retries, job_key=job_key,
             concurrency=concurrency, max_requests_per_second=max_requests_per_second,
-            rate_limiter=rate_limiter, on_retry=on_retry, sleep=sleep,
+            rate_limiter=rate_limiter, on_retry=on_retry, sleep=sleep, subscribers=subscribers,
         )

@@ -42,6 +42,7 @@ from connect_batch._client import BatchClient, _aborted
 from connect_batch._engine import AbortRun, Pending
 from connect_batch._errors import ConnectBatchError
 from connect_batch._outcomes import BatchResult, Outcome, Success
+from connect_batch.events import BatchSettled, Event, ItemsResubmitted, RetryScheduled
 
 SERVICE_STOPPED, USAGE_ERROR, SOME_FAILED, ALL_CREATED = 3, 2, 1, 0
 
@@ -161,7 +162,8 @@ class Progress:
     def __init__(self, total: int, *, quiet: bool, stream: TextIO) -> None:
         self.total, self.quiet, self.stream = total, quiet, stream
         self.counts: collections.Counter[str] = collections.Counter()
-        self.retrying = 0
+        # Rows in batches waiting to go again, by batch number (from the run's events).
+        self._retrying: dict[int, int] = {}
         self.done = 0
         self.started = time.monotonic()
         self._lock = threading.Lock()
@@ -197,9 +199,21 @@ class Progress:
         elif not self.quiet:
             self._line()
 
-    def retry(self, _code: str) -> None:
+    @property
+    def retrying(self) -> int:
+        """Rows whose call, or whose items, wait to go again."""
         with self._lock:
-            self.retrying += 1
+            return sum(self._retrying.values())
+
+    def event(self, event: Event) -> None:
+        """A subscriber to the run's events (connect_batch.events)."""
+        with self._lock:
+            if isinstance(event, RetryScheduled | ItemsResubmitted):
+                self._retrying[event.batch] = event.items
+            elif isinstance(event, BatchSettled):
+                self._retrying.pop(event.batch, None)
+        if self._bar is not None:
+            self._refresh()
 
     def record(self, code: str) -> None:
         with self._lock:
@@ -513,7 +527,7 @@ def put(args: argparse.Namespace) -> int:
         base_key = _resolve_job_key(args, api, target, earlier)
         _announce(args, columns, keys)
         progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
-        client.on_retry = progress.retry
+        client.subscribers.append(progress.event)
         out: IO[str] | None = None
         if out_path is not None:
             out = stack.enter_context(out_path.open("a" if args.resume else "w", encoding="utf-8"))

@@ -13,7 +13,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -43,6 +43,7 @@ from connect_batch._operation import BatchOperation, BatchPutContactOperation, I
 from connect_batch._outcomes import BatchResult, Failure, Outcome, success_of
 from connect_batch._pacing import AdaptiveRateLimiter, RateLimiter
 from connect_batch._retry import Duration, RetryPolicy
+from connect_batch.events import Publisher, Subscriber
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -122,7 +123,8 @@ class BatchClient(Generic[RequestT]):
 
     One client may be shared by threads: each run keeps its own state. ``on_retry`` is
     called with the error code of every attempt about to be retried (for progress displays;
-    it must be quick and thread-safe).
+    it must be quick and thread-safe). ``subscribers`` get the run's instrumentation events
+    (``connect_batch.events``); the list is ``client.subscribers``, read when a run starts.
     """
 
     def __init__(
@@ -142,6 +144,7 @@ class BatchClient(Generic[RequestT]):
         rate_limiter: RateLimiter | None,
         on_retry: Callable[[str], None] | None,
         sleep: Callable[[float], None],
+        subscribers: Sequence[Subscriber] = (),
     ) -> None:
         self._client = boto_client
         self._operation = operation
@@ -162,6 +165,9 @@ class BatchClient(Generic[RequestT]):
             raise ConfigurationError("concurrency must be an int >= 1")
         self.concurrency = concurrency
         self.on_retry = on_retry
+        # Instrumentation (connect_batch.events): each run publishes to those here when it
+        # starts.
+        self.subscribers: list[Subscriber] = list(subscribers)
         # The wall clock (aware, UTC) that expirations are counted from when a call is sent.
         self.wall_clock: Callable[[], datetime.datetime] = _utc_now
         self.rate_limiter: RateLimiter = (
@@ -261,6 +267,7 @@ class BatchClient(Generic[RequestT]):
             concurrency=self.concurrency,
             skip=skip,
             on_retry=self.on_retry,
+            publish=Publisher(self.subscribers),
             now=self.wall_clock,
         )
 
@@ -298,6 +305,7 @@ class ContactBatchClient(BatchClient[ContactRequest]):
         rate_limiter: RateLimiter | None = None,
         on_retry: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        subscribers: Sequence[Subscriber] = (),
     ) -> None:
         if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= MAX_INSTANCE_ID_LENGTH:
             raise ConfigurationError(
@@ -319,6 +327,7 @@ class ContactBatchClient(BatchClient[ContactRequest]):
             rate_limiter=rate_limiter,
             on_retry=on_retry,
             sleep=sleep,
+            subscribers=subscribers,
         )
 
     @property

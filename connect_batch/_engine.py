@@ -35,6 +35,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
+import tenacity
 
 from connect_batch import _botocore
 from connect_batch._errors import CallFault, ContactValidationError
@@ -44,6 +45,7 @@ from connect_batch._operation import Answer, BatchOperation, Idempotency, ItemAn
 from connect_batch._outcomes import FailureCode
 from connect_batch._pacing import NoLimit, RateLimiter
 from connect_batch._retry import RetryPolicy
+from connect_batch.events import BatchSettled, ItemsResubmitted, Publisher, RetryScheduled
 
 ItemT = TypeVar("ItemT")
 OutT = TypeVar("OutT")
@@ -385,6 +387,8 @@ class Engine(Generic[ItemT, OutT]):
     _skip: Callable[[list[Pending[ItemT]]], bool] | None = None
     # Told of every failed attempt that will be retried (for progress displays).
     _on_retry: Callable[[str], None] | None = None
+    # Instrumentation events (connect_batch.events), for subscribers.
+    _publish: Publisher = attrs.field(factory=lambda: Publisher(()))
     # Wall-clock time (UTC), for items that expire.
     _now: Callable[[], datetime.datetime] = _utc_now
     _cancelled: threading.Event = attrs.field(init=False, factory=threading.Event)
@@ -712,6 +716,8 @@ class Engine(Generic[ItemT, OutT]):
             raise
         finally:
             work.finished.set()
+            if self._publish:
+                self._publish(BatchSettled(self._operation.name, number, len(batch)))
         return None
 
     def _wait_to_resubmit(
@@ -738,6 +744,10 @@ class Engine(Generic[ItemT, OutT]):
             self._deadline_missed.set()
             self._resubmission_cut_short(number, pending, work)
             return False
+        if self._publish:
+            self._publish(ItemsResubmitted(
+                self._operation.name, number, round_number, len(pending), wait, capacity
+            ))
         try:
             self._sleep(wait)
         except _Cancelled:
@@ -882,7 +892,7 @@ class Engine(Generic[ItemT, OutT]):
                 # Most calls succeed at once: tenacity is set up only for a retry.
                 result: Answer = attempt()
             except _Retry as first:
-                result = self._retry_after(first, attempt, current)
+                result = self._retry_after(first, attempt, current, number)
         except _Retry:
             if current.attempts < self._policy.max_attempts:
                 self._deadline_missed.set()  # tenacity stopped for the deadline
@@ -899,7 +909,7 @@ class Engine(Generic[ItemT, OutT]):
         return result
 
     def _retry_after(
-        self, first: _Retry, attempt: Callable[[], Answer], current: _Round
+        self, first: _Retry, attempt: Callable[[], Answer], current: _Round, number: int
     ) -> Answer:
         """Retry, through tenacity, a call whose first attempt failed with ``first``.
 
@@ -913,11 +923,24 @@ class Engine(Generic[ItemT, OutT]):
                 raise replay.pop()
             return attempt()
 
+        before_sleep = None
+        if self._publish:
+            publish, name = self._publish, self._operation.name
+
+            def before_sleep(state: tenacity.RetryCallState) -> None:
+                error = state.outcome.exception() if state.outcome is not None else None
+                code = error.fault.code if isinstance(error, _Retry) else "unknown"
+                publish(RetryScheduled(
+                    name, number, current.attempts, code, state.upcoming_sleep,
+                    len(current.items),
+                ))
+
         retrying = self._policy.retrying(
             retry_on=_Retry,
             deadline_at=self._deadline_at,
             attempts=lambda: current.attempts,
             sleep=self._sleep,
+            before_sleep=before_sleep,
         )
         answer: Answer = retrying(again)
         return answer

@@ -96,6 +96,7 @@ class RetryPolicy:
         deadline_at: float | None,
         attempts: Callable[[], int],
         sleep: Callable[[float], None] | None = None,
+        before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
     ) -> tenacity.Retrying:
         """A tenacity ``Retrying`` for one call: ``retry_on`` errors are retried.
 
@@ -111,6 +112,7 @@ class RetryPolicy:
             wait=_Backoff(self.backoff, attempts),
             retry=tenacity.retry_if_exception_type(retry_on),
             sleep=sleep or self.sleep,
+            before_sleep=before_sleep,
             reraise=True,
         )
 
