@@ -96,6 +96,11 @@ class AdaptiveRateLimiter:
         """The current pace, in calls per second."""
         return self._rate
 
+    @property
+    def epoch(self) -> int:
+        """The current epoch: it moves on at each throttle the pace drops for."""
+        return self._epoch
+
     def acquire(self, max_wait: float | None = None) -> int | None:
         """Wait for the next evenly spaced slot (unless it is further than ``max_wait``).
 
@@ -132,7 +137,8 @@ class AdaptiveRateLimiter:
             self._epoch += 1
             floor = self.min_rate if self.max_rate is None else min(self.min_rate, self.max_rate)
             self._rate = max(floor, self._rate * self.decrease)
-            # The next slot is at the new pace; calls already waiting for a slot at the old
-            # one see the epoch change when they wake, and queue again.
-            self._next_slot = max(self._next_slot, self.clock() + 1.0 / self._rate)
+            # The next slot is at the new pace. Calls already waiting for a slot at the old
+            # one see the epoch change when they wake and queue again, so the slots they had
+            # booked are given up: keeping them would leave the pace idle for as long.
+            self._next_slot = self.clock() + 1.0 / self._rate
             return False

@@ -374,3 +374,18 @@ def test_a_stream_read_to_the_end_or_closed_says_nothing(fake_connect, caplog):
     del stream
     gc.collect()
     assert not [r for r in caplog.records if "dropped before it ended" in r.getMessage()]
+
+
+def test_a_slow_down_gives_up_the_slots_booked_at_the_old_pace():
+    # Five calls book slots 0.0-0.4 s at 10/s and wait; a throttle slows the pace. They all
+    # queue again at the new pace, so the next slot is one new interval away, not after the
+    # five old bookings nobody will use (which left the pace idle for 0.5 s).
+    clock = FakeClock()
+    waits: list[float] = []
+    limiter = AdaptiveRateLimiter(max_rate=10, clock=clock, sleep=waits.append)
+    epochs = [limiter.acquire() for _ in range(5)]
+    assert waits == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    limiter.feedback(epochs[0] or 0, throttled=True)
+    waits.clear()
+    limiter.acquire()
+    assert waits == pytest.approx([1 / limiter.rate])
