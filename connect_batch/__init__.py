@@ -45,6 +45,7 @@ from connect_batch._models import (
 )
 from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
 from connect_batch._pacing import AdaptiveRateLimiter, NoLimit, RateLimiter
+from connect_batch._redis_limiter import RedisRateLimiter, fleet_key
 from connect_batch._retry import RetryPolicy
 
 # A library's loggers print nothing unless the application configures logging: without a
@@ -86,8 +87,10 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "Outcome",
     "OutcomeStream",
     "RateLimiter",
+    "RedisRateLimiter",
     "RetryPolicy",
     "RunAbortedError",
     "Success",
+    "fleet_key",
     "redact_botocore_logs",
 ]

@@ -10,6 +10,7 @@ import pytest
 from connect_batch.testing import ConnectDouble, dummy_credentials
 from connect_batch.testing import moto_server as serve
 from tests.builders import contact, contacts
+from tests.redis_server import RedisServer
 
 __all__ = ["contact", "contacts"]
 
@@ -39,3 +40,21 @@ def http_connect(moto_server: str) -> Iterator[ConnectDouble]:
         double = ConnectDouble.create(client)
         double.fake.reset_faults()
         yield double
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port, for the session (Debian's package)."""
+    server = RedisServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The server's URL, emptied before each test (and started again if a test stopped it)."""
+    redis_server.ensure_running()
+    redis_server.client().flushall()
+    return redis_server.url

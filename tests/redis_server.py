@@ -1,0 +1,72 @@
+"""A real redis-server process on loopback, as a user would run one: no fake."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+
+import attrs
+import redis
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@attrs.define
+class RedisServer:
+    """One redis-server on ``port``, which may be stopped and started again on it."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @classmethod
+    def start(cls) -> RedisServer:
+        if REDIS_SERVER is None:
+            raise RuntimeError(
+                "redis-server is not installed: the shared-limiter tests need a real Redis "
+                "(Debian: apt-get install redis-server; .ci/run installs it)"
+            )
+        server = cls(free_port())
+        server.ensure_running()
+        return server
+
+    def client(self, **options: object) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, **options)  # type: ignore[arg-type]
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def ensure_running(self) -> None:
+        if self.running():
+            return
+        self.process = subprocess.Popen(  # noqa: S603 - Debian's redis-server, our options
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if self.client(socket_timeout=0.2).ping():
+                    return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
