@@ -19,15 +19,18 @@ import hashlib
 import json
 import logging
 import pathlib
+import shlex
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, TextIO
 
 import attrs
 
+from connect_batch._campaign_models import MAX_EXPIRES_DELTA, V1_MAX_LEAD, V1_MIN_SEND_LEAD
+from connect_batch._campaigns import V2_MIN_LEAD
 from connect_batch._cli_input import (
     INVALID_INPUT,
     SENT_AS,
@@ -89,6 +92,8 @@ def previous_lines(path: pathlib.Path | None) -> list[dict[str, Any]]:
                 if "pass" in record:
                     record["rows"] = [int(n) for n in record["rows"]]
                     record["pass"] = str(record["pass"])
+                elif "run" in record:
+                    record["run"] = dict(record["run"])
                 else:
                     record["row"] = int(record["row"])
                 lines.append(record)
@@ -125,7 +130,7 @@ class Ledger:
         for line in lines:
             if "pass" in line:
                 ledger.passes.setdefault(line["pass"], line["rows"])
-            else:
+            elif "row" in line:
                 ledger.add(line)
         return ledger
 
@@ -284,9 +289,9 @@ def make_parser() -> argparse.ArgumentParser:
                     choices=["telephony", "sms", "email", "whatsapp"],
                     help="for rows without a channel column (default: telephony)")
     v2.add_argument("--template-arn", help="sms, email, whatsapp: for rows without template_arn")
-    v2.add_argument("--source", help="for rows without a source column: the caller id "
-                    "(telephony), source phone number ARN (sms, whatsapp) or sender address "
-                    "(email)")
+    v2.add_argument("--connect-source", help="for rows without a connect_source column: the "
+                    "caller id (telephony), source phone number ARN (sms, whatsapp) or sender "
+                    "address (email)")
     v2.add_argument("--expires-in", type=float, metavar="SECONDS",
                     help="campaigns: each request expires this long after its call is sent "
                     "(default 600; v1 takes 30-900)")
@@ -323,6 +328,10 @@ def make_parser() -> argparse.ArgumentParser:
     pace.add_argument("--concurrency", type=int, default=4)
     pace.add_argument("--max-rps", type=float, help="calls per second (default: adaptive)")
     pace.add_argument("--max-attempts", type=int, default=5)
+    pace.add_argument("--redis-url", help="pace with every process sharing this Redis "
+                      "(redis://host:6379/0): one limiter per account, Region and operation")
+    pace.add_argument("--redis-key", help="the shared limiter's key (default: "
+                      "connect-batch:ACCOUNT:REGION:OPERATION)")
     pace.add_argument("--profile")
     pace.add_argument("--region")
     pace.add_argument("--endpoint-url")
@@ -362,12 +371,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         where = args.resume or args.out
         hint = (
-            f"; the calls in flight finished and their outcomes are in {where}. Run the same "
-            f"command with --resume {where} to settle the rest"
+            f"; the calls in flight finished and their outcomes are in {where}. To settle "
+            f"the rest, run: {resume_command(argv, where)}"
             if where is not None and not getattr(args, "dry_run", False) else ""
         )
         print(f"connect-batch: interrupted{hint}", file=sys.stderr)
         return 130
+
+
+def resume_command(argv: list[str] | None, outcomes: pathlib.Path) -> str:
+    """The command line that resumes this one: the same, with ``--resume OUTCOMES`` in
+    place of ``--out`` and ``--force``."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    kept: list[str] = []
+    skip = False
+    for arg in given:
+        if skip:
+            skip = False
+            continue
+        if arg in {"--out", "--resume"}:
+            skip = True
+            continue
+        if arg == "--force" or arg.startswith(("--out=", "--resume=")):
+            continue
+        kept.append(arg)
+    return shlex.join(["connect-batch", *kept, "--resume", str(outcomes)])
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -399,15 +427,25 @@ def resolve_api(args: argparse.Namespace) -> Api:
             )
     elif not args.instance_id and not args.simulate:
         raise UsageError("--instance-id is required for BatchPutContact (or --simulate)")
-    v2_only = {"--template-arn": args.template_arn, "--source": args.source,
+    v2_only = {"--template-arn": args.template_arn, "--connect-source": args.connect_source,
                "--email-column": args.email_column}
     if args.channel != "telephony":
         v2_only["--channel"] = args.channel
     given = [option for option, value in v2_only.items() if value]
     if api is not Api.V2 and given:
         raise UsageError(f"{', '.join(given)}: only outbound campaigns v2 takes it")
-    if api is Api.CONNECT and args.expires_in is not None:
-        raise UsageError("--expires-in: BatchPutContact requests do not expire")
+    if args.expires_in is not None:
+        if api is Api.CONNECT:
+            raise UsageError("--expires-in: BatchPutContact requests do not expire")
+        low, high = (
+            (V2_MIN_LEAD.total_seconds(), MAX_EXPIRES_DELTA.total_seconds()) if api is Api.V2
+            else (V1_MIN_SEND_LEAD.total_seconds(), V1_MAX_LEAD.total_seconds())
+        )
+        if not low < args.expires_in <= high:
+            raise UsageError(
+                f"--expires-in {args.expires_in:g}: {api.label} takes more than {low:g} and "
+                f"at most {high:g} seconds (a request needs time left when it is sent)"
+            )
     return api
 
 
@@ -420,6 +458,8 @@ def _rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], list[s
         build_row(number, record, args, columns)
         for number, record in enumerate(source.records(), 1)
     ]
+    if source.fmt == "jsonl" and rows:
+        columns.check_renames(str(args.file), list(source.raw_keys))
     first_with: dict[str, int] = {}
     for index, row in enumerate(rows):
         key = row.identifier if row.request is not None else None
@@ -434,24 +474,48 @@ def _rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], list[s
     return rows, list(source.keys)
 
 
-def _announce(args: argparse.Namespace, columns: Columns, keys: list[str]) -> None:
-    """Say, before anything is sent, which columns go out as attributes."""
+def _announce(
+    args: argparse.Namespace, columns: Columns, keys: list[str], rows: list[Row]
+) -> None:
+    """Say, before anything is sent, which columns are read and which go out as attributes,
+    and how many rows reach someone an earlier row reaches."""
     if not keys or args.quiet:
         return
+    _warn_repeats(rows)
     what = SENT_AS[columns.api]
     if columns.api is Api.V2 and "channel" not in keys:
         what = "attributes" if args.channel == "telephony" else "template parameters"
+    read = [k for k in keys if k in columns.known]
     sent = columns.sent(keys)
     how = "(--attributes)" if columns.chosen is not None else (
         "(every other column; --attributes chooses)"
     )
-    shown = ", ".join(sent) if sent else "none"
-    print(f"connect-batch: columns sent as {what}: {shown} {how}",
-          file=sys.stderr)
-    if columns.chosen is not None:
-        ignored = [k for k in keys if k not in columns.known and k not in columns.chosen]
-        if ignored:
-            print(f"connect-batch: columns not sent: {', '.join(ignored)}", file=sys.stderr)
+    print(f"connect-batch: columns read: {', '.join(read)}; sent as {what}: "
+          f"{', '.join(sent) if sent else 'none'} {how}", file=sys.stderr)
+    ignored = columns.ignored(keys)
+    if ignored:
+        print(f"connect-batch: columns not sent: {', '.join(ignored)}", file=sys.stderr)
+
+
+def _warn_repeats(rows: list[Row]) -> None:
+    """Say how many rows reach someone an earlier row reaches: each of them is sent."""
+    seen: set[tuple[str, str]] = set()
+    repeats = 0
+    for row in rows:
+        request = row.request
+        if request is None:
+            continue
+        who = (
+            (str(request.channel), request.destination) if hasattr(request, "channel")
+            else ("", getattr(request, "phone_number", None)
+                  or request.customer_endpoint.address)
+        )
+        repeats += who in seen
+        seen.add(who)
+    if repeats:
+        print(f"connect-batch: {repeats} row(s) reach a person an earlier row reaches (same "
+              "channel and number or address); each is sent. Remove them from the file to "
+              "contact each person once", file=sys.stderr)
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -515,24 +579,24 @@ def put(args: argparse.Namespace) -> int:
     valid = [r for r in rows if r.request is not None]
     numbers = [r.number for r in rows]
     todo = len(rows) - len(ledger.created & set(numbers))
-    with contextlib.ExitStack() as stack:
-        if args.dry_run:
-            _announce(args, columns, keys)
-            progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
+    if args.dry_run:
+        _announce(args, columns, keys, rows)
+        with Progress(todo, quiet=args.quiet, stream=sys.stderr) as progress:
             _dry_run(rows, args.out, progress)
-            progress.summary(sys.stdout, args.file)
-            return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
+        progress.summary(sys.stdout, args.file)
+        return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
+    with contextlib.ExitStack() as stack:
         # Connect first: a missing Region or profile is a usage error, before any progress.
         client, target = stack.enter_context(_connect(args, api))
         base_key = _resolve_job_key(args, api, target, earlier)
-        _announce(args, columns, keys)
+        run = _run_record(args, api, target, base_key)
+        _check_run(args, run, earlier)
+        _announce(args, columns, keys, rows)
         progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
         client.subscribers.append(progress.event)
-        out: IO[str] | None = None
-        if out_path is not None:
-            out = stack.enter_context(out_path.open("a" if args.resume else "w", encoding="utf-8"))
-            if args.resume and out_path.stat().st_size and not _ends_with_newline(out_path):
-                out.write("\n")  # end a line a crash cut short, so the next one stands alone
+        out = None if out_path is None else stack.enter_context(
+            _open_outcomes(out_path, resume=bool(args.resume), run=run, earlier=earlier)
+        )
 
         def write(line: dict[str, Any]) -> None:
             if out is not None:
@@ -557,6 +621,9 @@ def put(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             progress.summary(sys.stdout, args.file)
             raise
+        except ServiceStopped as stopped:
+            region = "simulated" if args.simulate else getattr(args, "region", None)
+            raise ServiceStopped(f"{stopped} [Region: {region}]") from None
     progress.summary(sys.stdout, args.file)
     created = all(row.number in ledger.created for row in rows)
     return ALL_CREATED if created else SOME_FAILED
@@ -615,10 +682,16 @@ def _send(
         # Any other batch is, whole: under the same job key its calls replay what was done.
         return all(_settled(done.get(rows[p.position].number)) for p in batch)
 
+    def settled_item(pending: Pending[Any]) -> bool:
+        # Under a token per item, a row settled for good is not sent again at all.
+        return _settled(done.get(rows[pending.position].number))
+
     def record(outcome: Outcome[Any]) -> None:
         row = rows[outcome.position]
-        if _settled(done.get(row.number)):
-            return  # settled in an earlier run; replayed here
+        earlier = done.get(row.number)
+        news = isinstance(outcome, Success) and earlier is not None and not _created(earlier)
+        if _settled(earlier) and not news:
+            return  # settled in an earlier run; replayed here (a creation is always news)
         code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
         emit(outcome_line(row, outcome, job_key, api), code)
 
@@ -628,7 +701,10 @@ def _send(
 
     requests = [row.request for row in rows if row.request is not None]
     # The CLI resumes at batch boundaries: batches settled in an earlier run are skipped.
-    run = client.open_run(requests, job_key=job_key, skip=settled_before)
+    if api is Api.CONNECT:
+        run = client.open_run(requests, job_key=job_key, skip=settled_before)
+    else:
+        run = client.open_run(requests, job_key=job_key, skip_item=settled_item)
     # Ctrl-C is raised where no outcome is between the run and the file.
     with run.engine.interrupts.guard():
         try:
@@ -662,6 +738,8 @@ def _resolve_job_key(
         str(line["job_key"]) for line in earlier
         if "job_key" in line and line["job_key"] not in pass_keys
     }
+    if any("run" in line for line in earlier):
+        return expected  # the file says what it was written for: _check_run compares it all
     if recorded and recorded != {expected}:
         raise UsageError(
             f"{args.resume} was written for another input, API, target or job key; resuming "
@@ -669,6 +747,75 @@ def _resolve_job_key(
             "is the same)"
         )
     return expected
+
+
+@contextlib.contextmanager
+def _open_outcomes(
+    path: pathlib.Path, *, resume: bool, run: dict[str, Any], earlier: list[dict[str, Any]]
+) -> Iterator[IO[str]]:
+    """The outcomes file, to append to (resume) or new; its first line says what the run
+    is bound to, so that a resume with another input or options is refused."""
+    with path.open("a" if resume else "w", encoding="utf-8") as out:
+        if resume and path.stat().st_size and not _ends_with_newline(path):
+            out.write("\n")  # end a line a crash cut short, so the next one stands alone
+        if not any("run" in line for line in earlier):
+            out.write(json.dumps({"run": run}) + "\n")
+            out.flush()
+        yield out
+
+
+# The options that shape what a row sends: a resume must give the same ones.
+_REQUEST_OPTIONS = (
+    "format", "encoding", "phone_column", "email_column", "attributes", "default_region",
+    "check_numbers", "channel", "template_arn", "connect_source", "expires_in", "campaign_id",
+    "queue_id",
+)
+
+
+def _run_record(
+    args: argparse.Namespace, api: Api, target: str, job_key: str
+) -> dict[str, Any]:
+    """What an outcomes file's run is bound to (no personal data: digests and options)."""
+    options = {name: getattr(args, name, None) for name in _REQUEST_OPTIONS}
+    options["format"] = _format(args)
+    if api is not Api.CONNECT:
+        options.pop("campaign_id")  # the target
+    record = {
+        "job_key": job_key,
+        "input": hashlib.sha256(args.file.read_bytes()).hexdigest(),
+        "api": str(api),
+        "target": "simulated" if args.simulate else target,
+        "options": options,
+    }
+    parsed: dict[str, Any] = json.loads(json.dumps(record))  # as it reads back
+    return parsed
+
+
+def _check_run(
+    args: argparse.Namespace, run: dict[str, Any], earlier: list[dict[str, Any]]
+) -> None:
+    """Refuse a resume whose input, API, target or options differ from the file's run."""
+    recorded = next((line["run"] for line in earlier if "run" in line), None)
+    if recorded is None:
+        return
+    differences = []
+    if recorded.get("input") != run["input"]:
+        differences.append("the input file changed (rows added, removed or edited)")
+    for name, what in (("api", "the API"), ("target", "the campaign or instance"),
+                       ("job_key", "the job key")):
+        if recorded.get(name) != run[name]:
+            differences.append(f"{what} was {recorded.get(name)!r} (now {run[name]!r})")
+    before = recorded.get("options") or {}
+    for name, value in run["options"].items():
+        if before.get(name) != value:
+            option = "--" + name.replace("_", "-")
+            differences.append(f"{option} was {before.get(name)!r} (now {value!r})")
+    if differences:
+        raise UsageError(
+            f"{args.resume} does not match this run: {'; '.join(differences)}. Resuming it "
+            "so could contact people twice, or skip them: resume with the original file "
+            "and options, or start a new run with another --out"
+        )
 
 
 def _ends_with_newline(path: pathlib.Path) -> bool:
@@ -684,19 +831,43 @@ def _job_key(path: pathlib.Path, api: Api, target: str) -> str:
     return f"file:{digest}:{api}:{target}"
 
 
-def _options(args: argparse.Namespace) -> dict[str, Any]:
-    return {
+_OPERATIONS = {
+    Api.V2: "PutOutboundRequestBatch", Api.V1: "PutDialRequestBatch",
+    Api.CONNECT: "BatchPutContact",
+}
+
+
+def _options(
+    args: argparse.Namespace, api: Api, account: Callable[[], str], region: str
+) -> dict[str, Any]:
+    """The client's options; with --redis-url, a limiter shared through Redis."""
+    options: dict[str, Any] = {
         "concurrency": args.concurrency,
         "max_requests_per_second": args.max_rps,
         "max_attempts": args.max_attempts,
     }
+    if args.redis_url:
+        from connect_batch._redis_limiter import RedisRateLimiter, fleet_key
+
+        key = args.redis_key or fleet_key(account(), region, _OPERATIONS[api])
+        try:
+            options["rate_limiter"] = RedisRateLimiter.from_url(
+                args.redis_url, key=key, rate=args.max_rps
+            )
+        except ImportError:
+            raise UsageError(
+                "--redis-url needs redis-py: pip install 'connect-batch[redis]'"
+            ) from None
+        except ValueError as error:
+            raise UsageError(f"--redis-url: {error}") from None
+    return options
 
 
 @contextlib.contextmanager
 def _simulated(args: argparse.Namespace, api: Api) -> Iterator[tuple[BatchClient[Any], str]]:
     from connect_batch._campaigns import DialRequestBatchClient, OutboundRequestBatchClient
     from connect_batch._client import ContactBatchClient
-    from connect_batch.testing import dummy_credentials, mock_connect, new_double
+    from connect_batch.testing import DEFAULT_ACCOUNT, dummy_credentials, mock_connect, new_double
 
     region = args.region or "us-east-1"
     with dummy_credentials(region), mock_connect():
@@ -705,19 +876,20 @@ def _simulated(args: argparse.Namespace, api: Api) -> Iterator[tuple[BatchClient
         fake.latency = args.simulate_latency
         if args.simulate_rate:
             fake.throttle(rate=args.simulate_rate, burst=args.simulate_burst)
+        options = _options(args, api, lambda: DEFAULT_ACCOUNT, region)
         client: BatchClient[Any]
         if api is Api.CONNECT:
             target = double.instance_id
-            client = ContactBatchClient(double.client, instance_id=target, **_options(args))
+            client = ContactBatchClient(double.client, instance_id=target, **options)
         elif api is Api.V2:
             target = double.campaign_id
             client = OutboundRequestBatchClient(
-                double.campaigns, campaign_id=target, **_options(args)
+                double.campaigns, campaign_id=target, **options
             )
         else:
             target = double.v1_campaign_id
             client = DialRequestBatchClient(
-                double.campaigns_v1, campaign_id=target, **_options(args)
+                double.campaigns_v1, campaign_id=target, **options
             )
         yield client, target
 
@@ -738,24 +910,41 @@ def _connect(args: argparse.Namespace, api: Api) -> Iterator[tuple[BatchClient[A
     try:
         session = boto3.Session(profile_name=args.profile, region_name=args.region)
         url = args.endpoint_url
+
+        def account() -> str:  # for the shared limiter's key: one quota per account
+            try:
+                identity = session.client("sts", endpoint_url=url).get_caller_identity()
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+                raise UsageError(
+                    "--redis-url: could not read the AWS account (sts:GetCallerIdentity) "
+                    "for the limiter's key; give --redis-key"
+                ) from None
+            return str(identity["Account"])
+
         client: BatchClient[Any]
         if api is Api.CONNECT:
             target = args.instance_id
             client = ContactBatchClient(
                 session.client("connect", endpoint_url=url), instance_id=target,
-                **_options(args),
+                **_options(args, api, account, str(session.region_name)),
             )
         elif api is Api.V2:
             target = args.campaign_id
             client = OutboundRequestBatchClient(
                 session.client("connectcampaignsv2", endpoint_url=url), campaign_id=target,
-                **_options(args),
+                **_options(args, api, account, str(session.region_name)),
             )
         else:
             target = args.campaign_id
             client = DialRequestBatchClient(
                 session.client("connectcampaigns", endpoint_url=url), campaign_id=target,
-                **_options(args),
+                **_options(args, api, account, str(session.region_name)),
+            )
+        args.region = args.region or session.region_name  # named in run-stopping errors
+        if session.get_credentials() is None:
+            raise UsageError(
+                "no AWS credentials found (environment variables, --profile, or the "
+                "instance's role); nothing was sent"
             )
     except botocore.exceptions.NoRegionError:
         raise UsageError(

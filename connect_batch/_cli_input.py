@@ -13,6 +13,7 @@ import enum
 import io
 import json
 import pathlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import IO, Any
@@ -21,7 +22,7 @@ import attrs
 
 from connect_batch._campaign_models import Channel, DialRequest, OutboundRequest
 from connect_batch._errors import ContactValidationError
-from connect_batch._models import E164, ContactRequest, Endpoint, EndpointType
+from connect_batch._models import E164, ContactRequest, Endpoint, EndpointType, mask
 
 INVALID_INPUT = "INVALID_INPUT"
 FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: more than any API takes
@@ -54,7 +55,7 @@ class Api(str, enum.Enum):
 # parameter). A column another API reads stops the run, unless --attributes is given.
 COLUMNS: dict[Api, frozenset[str]] = {
     Api.V2: frozenset({"phone", "email", "channel", "request_identifier", "template_arn",
-                       "source"}),
+                       "connect_source"}),
     Api.V1: frozenset({"phone", "request_identifier"}),
     Api.CONNECT: frozenset({"phone", "customer_address", "customer_type",
                             "request_identifier", "campaign_id", "queue_id", "system_address",
@@ -91,8 +92,23 @@ class Row:
     identifier: str | None = None
 
 
+_LOOKS_LIKE_DATA = re.compile(r"@|\d{4}")
+
+
+def _shown(name: str) -> str:
+    """A column name as messages show it: a name that looks like a phone number or an
+    address (the first row of a file with no header, say) is masked."""
+    if _LOOKS_LIKE_DATA.search(name):
+        return repr(mask(name))
+    return repr(name if len(name) <= 40 else name[:37] + "...")  # noqa: PLR2004
+
+
 def _listed(names: list[str]) -> str:
-    return ", ".join(repr(n) for n in names)
+    return ", ".join(_shown(n) for n in names)
+
+
+UNNAMED = "\x00unnamed"  # a column with an empty header name: never sent
+SHADOWED = "\x00shadowed:"  # a known column read from another (--phone-column): not sent
 
 
 @attrs.frozen
@@ -126,14 +142,33 @@ class Columns:
     def known(self) -> frozenset[str]:
         return COLUMNS[self.api]
 
+    @property
+    def shadowed(self) -> frozenset[str]:
+        """Known columns read from another column (--phone-column): a column of that name
+        is neither read nor sent."""
+        return frozenset(self.renames.values())
+
     def name(self, raw: str) -> str:
         """The column ``raw`` stands for: a known one whatever its case, or itself."""
-        low = raw.strip().lower()
+        low = raw.strip().lstrip("\ufeff").lower()
         if low in self.renames:
             return self.renames[low]
         if low in self.known:
-            return low
+            return low if low not in self.shadowed else f"{SHADOWED}{raw}"
         return raw
+
+    def _unsent(self, name: str) -> bool:
+        return name.startswith("\x00") or name.strip().lower() in self.shadowed
+
+    def check_renames(self, where: str, raw: list[str]) -> None:
+        """Refuse --phone-column or --email-column naming a column the file does not have."""
+        lowered = {n.strip().lstrip("\ufeff").lower() for n in raw}
+        for source, column in self.renames.items():
+            if source not in lowered:
+                raise UsageError(
+                    f"--{column}-column {source}: {where} has no such column (columns "
+                    f"found: {_listed(raw)}); nothing was sent"
+                )
 
     def check(self, where: str, raw: list[str], names: list[str]) -> None:
         """Refuse names that would send something other than what the file means."""
@@ -155,9 +190,14 @@ class Columns:
                 )
 
     def header(self, path: pathlib.Path, raw: list[str]) -> list[str]:
-        """A CSV header's names; refuse repeats, foreign columns, and no destination."""
-        names = [self.name(n) for n in raw]
+        """A CSV header's names; refuse repeats, foreign columns, and no destination.
+
+        A column with no name (the trailing commas of a spreadsheet export) is not sent."""
+        names = [
+            self.name(n) if n.strip() else f"{UNNAMED}{index}" for index, n in enumerate(raw)
+        ]
         self.check(str(path), raw, names)
+        self.check_renames(str(path), raw)
         destinations = DESTINATIONS[self.api]
         if not any(d in names for d in destinations):
             wanted = " or ".join(repr(d) for d in destinations)
@@ -184,14 +224,28 @@ class Columns:
         """The values a record sends as attributes (or template parameters)."""
         if self.chosen is not None:
             return {k: record[k] for k in self.chosen if record.get(k)}
-        known = self.known
-        return {k: v for k, v in record.items() if k and v and k not in known and k != PROBLEM}
+        known, unsent = self.known, self._unsent
+        return {k: v for k, v in record.items() if k and v and k not in known and not unsent(k)}
 
     def sent(self, keys: list[str]) -> list[str]:
         """Of the names a file has, those sent as attributes."""
         if self.chosen is not None:
             return [k for k in self.chosen if k in keys]
-        return [k for k in keys if k and k not in self.known and k != PROBLEM]
+        return [k for k in keys if k and k not in self.known and not self._unsent(k)]
+
+    def ignored(self, keys: list[str]) -> list[str]:
+        """Of the names a file has, those neither read nor sent (shown as messages show
+        names; a column with no name as '')."""
+        sent = set(self.sent(keys))
+        shown = []
+        for k in keys:
+            if k in self.known or k in sent or k == PROBLEM:
+                continue
+            if k.startswith(UNNAMED):
+                shown.append("''")
+            else:
+                shown.append(k.removeprefix(SHADOWED))
+        return shown
 
 
 @attrs.define
@@ -203,6 +257,7 @@ class Source:
     columns: Columns
     encoding: str = "utf-8-sig"
     keys: dict[str, None] = attrs.field(factory=dict)
+    raw_keys: dict[str, None] = attrs.field(factory=dict)
 
     def records(self) -> Iterator[dict[str, str]]:
         """The file's rows as dicts of strings."""
@@ -275,6 +330,7 @@ class Source:
             if not isinstance(record, dict):
                 raise UsageError(f"{self.path}: line {line_number} is not a JSON object")
             raw = [str(key) for key in record]
+            self.raw_keys.update(dict.fromkeys(raw))
             names = [columns.name(key) for key in raw]
             columns.check(f"{self.path}: line {line_number}", raw, names)
             self.keys.update(dict.fromkeys(names))
@@ -377,9 +433,16 @@ def _outbound(
     except ValueError:
         allowed = ", ".join(c.value for c in Channel)
         raise ValueError(f"channel: must be one of {allowed}") from None
-    source = record.get("source") or args.source or None
+    source = record.get("connect_source") or args.connect_source or None
     expires = _expires(args)
     if channel is Channel.TELEPHONY:
+        if source is not None:
+            try:
+                source = normalise(source, args.default_region)
+            except ValueError:
+                raise ValueError(
+                    "connect_source: a telephony caller id must be an E.164 phone number"
+                ) from None
         return OutboundRequest.telephony(
             _phone(record, args), attributes=parameters, expires=expires,
             source_phone_number=source,

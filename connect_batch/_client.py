@@ -192,15 +192,24 @@ class BatchClient(Generic[RequestT]):
         *,
         job_key: str | None = None,
         skip: Callable[[list[Pending[RequestT]]], bool] | None = None,
+        skip_item: Callable[[Pending[RequestT]], bool] | None = None,
     ) -> Run[Outcome[RequestT]]:
         """The low-level run behind every method: an iterator of outcomes.
 
         ``skip`` is asked about each batch before it is sent; a batch it returns True for is
         neither sent nor answered (the command line resumes at batch boundaries with it).
+        ``skip_item`` is asked about each input once it has its key: one it returns True
+        for is neither sent nor answered, but still counted in the run's keys. It needs
+        per-item idempotency: under a per-call token a batch must be sent again whole.
         Drive it under ``run.engine.interrupts.guard()`` and finish it with ``close()``;
         prefer ``put_*``, ``iter_put_*`` and ``batcher()``, which do both.
         """
-        return self._engine(job_key, skip).run(items)
+        if skip_item is not None and self._operation.idempotency is not Idempotency.PER_ITEM:
+            raise ConfigurationError(
+                f"skip_item needs per-item idempotency; {self._operation.name} has a token "
+                "per call, so resume it whole batches at a time (skip)"
+            )
+        return self._engine(job_key, skip, skip_item).run(items)
 
     def _put(self, items: Iterable[RequestT], job_key: str | None) -> BatchResult[RequestT]:
         engine = self._engine(job_key)
@@ -255,6 +264,7 @@ class BatchClient(Generic[RequestT]):
         self,
         job_key: str | None,
         skip: Callable[[list[Pending[RequestT]]], bool] | None = None,
+        skip_item: Callable[[Pending[RequestT]], bool] | None = None,
     ) -> Engine[RequestT, Outcome[RequestT]]:
         return Engine(
             self._client,
@@ -266,6 +276,7 @@ class BatchClient(Generic[RequestT]):
             limiter=self.rate_limiter,
             concurrency=self.concurrency,
             skip=skip,
+            skip_item=skip_item,
             on_retry=self.on_retry,
             publish=Publisher(self.subscribers),
             now=self.wall_clock,

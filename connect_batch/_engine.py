@@ -385,6 +385,9 @@ class Engine(Generic[ItemT, OutT]):
     _concurrency: int = 1
     # Resuming: a batch for which this returns True is neither sent nor answered.
     _skip: Callable[[list[Pending[ItemT]]], bool] | None = None
+    # Resuming per item (per-item idempotency only): an input for which this returns True
+    # is neither sent nor answered, but still counted in the run's keys.
+    _skip_item: Callable[[Pending[ItemT]], bool] | None = None
     # Told of every failed attempt that will be retried (for progress displays).
     _on_retry: Callable[[str], None] | None = None
     # Instrumentation events (connect_batch.events), for subscribers.
@@ -453,6 +456,9 @@ class Engine(Generic[ItemT, OutT]):
                     keyed = iter(list(self._keyed(items)))
             else:
                 keyed = self._keyed(items)
+            if self._skip_item is not None:
+                skip_item = self._skip_item
+                keyed = (p for p in keyed if not skip_item(p))
             self.start_clock()
             reading = True
             while True:

@@ -13,6 +13,7 @@ import collections
 import json
 import pathlib
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -110,9 +111,14 @@ def test_sigint_writes_a_line_for_every_row_and_resume_settles_each_once(
     out = tmp_path / "o.jsonl"
     returncode, stderr, _took = interrupt(command, target, signals=1)
     assert returncode == 130, stderr[-2000:]
-    resume = re.search(r"--resume (\S+)", stderr)
-    assert resume is not None
-    assert resume.group(1) == str(out)
+    # The exact command that resumes: the same, with --resume in place of --out.
+    printed = re.search(r"To settle the rest, run: (.+)$", stderr, re.MULTILINE)
+    assert printed is not None, stderr[-2000:]
+    words = shlex.split(printed.group(1))
+    assert words[0] == "connect-batch"
+    assert words[1:] == [
+        *[w for w in command if w not in ("--out", str(out))], "--resume", str(out)
+    ]
     time.sleep(LATENCY * 2)  # nothing is still being answered
     assert 0 < len(target.requests) < COUNT, "the interrupt should land mid-run"
     assert_lines_account_for_ledger(target, outcome_lines(out))
