@@ -101,16 +101,6 @@ class AdaptiveRateLimiter:
         """The current epoch: it moves on at each throttle the pace drops for."""
         return self._epoch
 
-    @property
-    def booked_until(self) -> float:
-        """The clock reading of the next free slot: every slot before it is booked."""
-        return self._next_slot
-
-    def not_before(self, when: float) -> None:
-        """Book nothing before clock reading ``when`` (slots booked elsewhere until then)."""
-        with self._lock:
-            self._next_slot = max(self._next_slot, when)
-
     def acquire(self, max_wait: float | None = None) -> int | None:
         """Wait for the next evenly spaced slot (unless it is further than ``max_wait``).
 

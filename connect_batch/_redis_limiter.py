@@ -19,6 +19,7 @@ as it answers. A run never stops, and never waits without bound, because Redis f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -160,16 +161,21 @@ class RedisRateLimiter:
         self._redis = redis_client
         self._acquire = redis_client.register_script(ACQUIRE)
         self._feedback = redis_client.register_script(FEEDBACK)
+        # Connect and load the scripts now, so that the first call's slot is not spent on
+        # three round trips (a late first call lands next to the following slot).
+        with contextlib.suppress(Exception):
+            for script in (ACQUIRE, FEEDBACK):
+                redis_client.script_load(script)
         self._lock = threading.Lock()
         self._fallback: AdaptiveRateLimiter | None = None
         self._down_since: float | None = None
         self._last_try = 0.0
         self._warned = False
         self._rate = self.initial_rate
-        # This process's last slot booked through Redis, and the fallback's last one: the
-        # pace goes on from there when it switches, so a switch never adds a burst.
-        self._booked_until = 0.0
-        self._resume_after = 0.0
+        # The last slot this process handed out, through Redis or not: with no burst
+        # allowed, no two of its calls go closer than one interval, even at a switch
+        # between Redis and the fallback (whose schedules know nothing of each other).
+        self._last_slot = float("-inf")
 
     @classmethod
     def from_url(
@@ -200,7 +206,7 @@ class RedisRateLimiter:
         ``max_wait`` seconds or more (nothing is booked then)."""
         fallback = self._fallback
         if fallback is not None and not self._time_to_try():
-            return _fallback_epoch(fallback.acquire(max_wait))
+            return self._local(fallback, max_wait)
         try:
             wait_us, epoch, rate = self._acquire(
                 keys=[self.key],
@@ -210,19 +216,30 @@ class RedisRateLimiter:
                 ],
             )
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
-            return _fallback_epoch(self._go_local(error).acquire(max_wait))
+            return self._local(self._go_local(error), max_wait)
         self._back_on_redis()
         self._rate = float(rate)
         if int(wait_us) < 0:
             return None
-        now = self._clock()
-        # Until the fallback's last slot has passed, its calls are still going out.
-        wait = max(int(wait_us) / 1_000_000, self._resume_after - now)
+        self._gate(self._clock() + int(wait_us) / 1_000_000, self._rate)
+        return int(epoch)
+
+    def _local(self, fallback: AdaptiveRateLimiter, max_wait: float | None) -> int | None:
+        epoch = fallback.acquire(max_wait)
+        if epoch is None:
+            return None
+        self._gate(self._clock(), fallback.rate)
+        return -epoch - 1  # the fallback's epochs are negative: feedback tells them apart
+
+    def _gate(self, ready: float, rate: float) -> None:
+        """Sleep until ``ready``, and (with no burst) at least one interval after this
+        process's last slot."""
         with self._lock:
-            self._booked_until = max(self._booked_until, now + wait)
+            slot = ready if self.burst > 1 else max(ready, self._last_slot + 1.0 / rate)
+            self._last_slot = max(self._last_slot, slot)
+        wait = slot - self._clock()
         if wait > 0:
             self._sleep(wait)
-        return int(epoch)
 
     def feedback(self, epoch: int, *, throttled: bool) -> bool:
         """Tell the fleet how the call went; True if its throttle was already known."""
@@ -269,9 +286,6 @@ class RedisRateLimiter:
                     clock=self._clock,
                     sleep=self._sleep,
                 )
-                # Calls that booked a slot through Redis still go at it: pace on after them.
-                if self._booked_until:
-                    self._fallback.not_before(self._booked_until + 1.0 / self._fallback.rate)
                 self._down_since = self._last_try = self._clock()
                 if not self._warned:
                     self._warned = True
@@ -288,7 +302,6 @@ class RedisRateLimiter:
         with self._lock:
             if self._fallback is not None:
                 down = self._clock() - (self._down_since or self._clock())
-                self._resume_after = self._fallback.booked_until
                 self._fallback = None
                 self._down_since = None
                 logger.info(
@@ -296,7 +309,3 @@ class RedisRateLimiter:
                     self.key, down,
                 )
 
-
-def _fallback_epoch(epoch: int | None) -> int | None:
-    """Fallback epochs are negative, so that feedback knows whose they are."""
-    return None if epoch is None else -epoch - 1

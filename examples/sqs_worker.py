@@ -25,7 +25,16 @@ is logged and left alone: the redrive policy moves it to a dead-letter queue, an
 messages behind it go on. If the service refuses the whole run (access denied, no such
 campaign, the campaign not running) the message is left alone too, and the worker stops.
 
+A fleet is several such workers on one queue. They share the campaign API's quota (per
+account and Region), so with ``--redis-url`` they share one ``RedisRateLimiter`` too, under
+``fleet_key(account, region, "PutOutboundRequestBatch")``: the fleet paces itself as one
+instead of each process finding the ceiling by hitting it. ``--workers N`` starts N worker
+processes here; ECS tasks or hosts running this same command with the same Redis make the
+same fleet.
+
     python examples/sqs_worker.py --queue-url https://sqs... --campaign-id ...
+    python examples/sqs_worker.py --queue-url ... --campaign-id ... \
+        --redis-url redis://cache.internal:6379/0 --workers 4
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +54,9 @@ from connect_batch import (
     ContactValidationError,
     OutboundRequest,
     OutboundRequestBatchClient,
+    RedisRateLimiter,
     RunAbortedError,
+    fleet_key,
 )
 
 logger = logging.getLogger("sqs_worker")
@@ -173,13 +185,17 @@ def run(
     *,
     wait_seconds: int = 20,
     keep_going: Callable[[], bool] = lambda: True,
+    until_empty: bool = False,
 ) -> list[MessageReport]:
-    """Long-poll ``queue_url`` and process messages while ``keep_going()``."""
+    """Long-poll ``queue_url`` and process messages while ``keep_going()`` (and, with
+    ``until_empty``, until a poll finds no message)."""
     reports: list[MessageReport] = []
     while keep_going():
         received = sqs.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
         )
+        if until_empty and not received.get("Messages"):
+            return reports
         for message in received.get("Messages", []):
             try:
                 reports.append(process_message(sqs, queue_url, client, message))
@@ -195,19 +211,57 @@ def run(
     return reports
 
 
+def shared_limiter(
+    redis_url: str, campaigns: Any, sts: Any, rate: float | None
+) -> RedisRateLimiter:
+    """One limiter for every worker of the fleet: the quota is per account and Region."""
+    account = sts.get_caller_identity()["Account"]
+    key = fleet_key(account, campaigns.meta.region_name, "PutOutboundRequestBatch")
+    return RedisRateLimiter.from_url(redis_url, key=key, rate=rate)
+
+
+def worker(args: argparse.Namespace) -> None:
+    """One worker process: its own boto3 clients, the fleet's limiter, the shared queue."""
+    logging.basicConfig(level=logging.INFO)
+    campaigns = boto3.client("connectcampaignsv2", endpoint_url=args.endpoint_url)
+    limiter = None
+    if args.redis_url:
+        sts = boto3.client("sts", endpoint_url=args.endpoint_url)
+        limiter = shared_limiter(args.redis_url, campaigns, sts, args.max_rps)
+    client = OutboundRequestBatchClient(
+        campaigns,
+        campaign_id=args.campaign_id,
+        concurrency=args.concurrency,
+        max_requests_per_second=args.max_rps,
+        rate_limiter=limiter,
+    )
+    sqs = boto3.client("sqs", endpoint_url=args.endpoint_url)
+    run(sqs, args.queue_url, client, wait_seconds=args.wait_seconds,
+        until_empty=args.until_empty)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--campaign-id", required=True)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--max-rps", type=float, help="the quota, if known (calls/s)")
+    parser.add_argument("--redis-url", help="share one limiter with the fleet through Redis")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes to start")
+    parser.add_argument("--wait-seconds", type=int, default=20)
+    parser.add_argument("--until-empty", action="store_true",
+                        help="stop when a poll finds the queue empty")
+    parser.add_argument("--endpoint-url", help="for tests: a local double of AWS")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO)
-    client = OutboundRequestBatchClient(
-        boto3.client("connectcampaignsv2"),
-        campaign_id=args.campaign_id,
-        concurrency=args.concurrency,
-    )
-    run(boto3.client("sqs"), args.queue_url, client)
+    if args.workers == 1:
+        worker(args)
+        return
+    processes = [multiprocessing.Process(target=worker, args=(args,))
+                 for _ in range(args.workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
 
 
 if __name__ == "__main__":

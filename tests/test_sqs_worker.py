@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import collections
 import json
+import os
+import subprocess
+import sys
 
 import boto3
 import pytest
+import redis
 
-from connect_batch import OutboundRequest
+from connect_batch import OutboundRequest, fleet_key
 from connect_batch.testing import Fault
 from examples.sqs_worker import process_message, request_from, request_to, run
 from tests.builders import outbound as contact
+from tests.faults.campaign_harness import campaign
+from tests.faults.harness import ROOT
 
 
 @pytest.fixture
@@ -201,3 +208,29 @@ def test_over_http_a_redelivered_message_while_throttled_calls_nobody_twice(
 )
 def test_requests_survive_the_trip_through_a_message(request_):
     assert request_from(json.loads(json.dumps(request_to(request_)))) == request_
+
+
+def test_a_fleet_of_worker_processes_shares_one_limiter_and_calls_nobody_twice(
+    moto_server, redis_url
+):
+    target = campaign("v2", moto_server)
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=moto_server)
+    url = sqs.create_queue(QueueName="fleet")["QueueUrl"]
+    for n in range(6):
+        send(sqs, url, [contact(n * 25 + i) for i in range(25)])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run(  # noqa: S603 - our own interpreter and example
+        [sys.executable, "examples/sqs_worker.py", "--queue-url", url, "--campaign-id",
+         target.campaign_id, "--endpoint-url", moto_server, "--redis-url", redis_url,
+         "--max-rps", "20", "--workers", "3", "--until-empty", "--wait-seconds", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    per_person = collections.Counter(r.destination for r in target.requests)
+    assert len(per_person) == 150
+    assert set(per_person.values()) == {1}
+    assert receive_all(sqs, url) == []  # every message deleted
+    key = fleet_key("123456789012", "us-east-1", "PutOutboundRequestBatch")
+    assert float(redis.Redis.from_url(redis_url).hget(key, "rate")) == 20.0  # one pace
+    sqs.delete_queue(QueueUrl=url)

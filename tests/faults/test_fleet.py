@@ -4,6 +4,7 @@ the double in server mode, counted on the double's side."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import subprocess
@@ -32,10 +33,17 @@ def arrivals(monkeypatch) -> list[tuple[float, str]]:
 
     def handle(self: FakeConnect, instance_id: str, body: Any, *, instance_exists: bool) -> str:
         seen.append((time.monotonic(), instance_id))
+        items = body.get("ContactDataRequestList") or [{}]
+        first_of_call[len(seen) - 1] = str(items[0].get("RequestIdentifier", ""))
         return original(self, instance_id, body, instance_exists=instance_exists)
 
     monkeypatch.setattr(FakeConnect, "handle", handle)
+    first_of_call.clear()
     return seen
+
+
+# The RequestIdentifier of each arrival's first contact, by arrival index (p-N: worker N // each).
+first_of_call: dict[int, str] = {}
 
 
 @pytest.fixture
@@ -178,7 +186,43 @@ def test_redis_stopped_and_restarted_mid_run(
         assert err.count("unreachable") == 1, err[-2000:]  # the fallback, logged once
         assert "answers again" in err, err[-3000:]
         assert report["shared"]  # back on Redis by the end
-    # While Redis was away each process paced itself at the rate: the fleet never sent
-    # faster than three in-process limiters would (and at 10/s again once Redis was back).
+    # While Redis was away each process paced itself at the rate, and no switch (to the
+    # fallback or back) added a burst: each process's calls stay about 1/rate apart (the
+    # fleet's are, on Redis). Arrival times jitter by a few ms, hence half an interval.
+    by_worker: dict[int, list[float]] = {}
+    for index, (at, instance) in enumerate(list(arrivals)):
+        if instance == double.instance_id:
+            worker = int(first_of_call[index].removeprefix("p-")) // 1000
+            by_worker.setdefault(worker, []).append(at)
+    assert sorted(by_worker) == [0, 1, 2]
+    for times in by_worker.values():
+        times.sort()
+        closest = min(b - a for a, b in itertools.pairwise(times))
+        assert closest >= 0.05, f"two calls of one process {closest * 1000:.0f} ms apart"
+
+
+def test_two_cli_runs_with_redis_url_share_one_pace(
+    double, moto_server, redis_url, arrivals, tmp_path
+):
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    runs = []
+    for n in range(2):
+        source = tmp_path / f"part{n}.csv"
+        source.write_text("phone,campaign_id,queue_id\n" + "".join(
+            f"+1415{n}{i:06d},c,q\n" for i in range(250)
+        ))
+        runs.append(subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "connect_batch", "put", str(source), "--endpoint-url",
+             moto_server, "--region", "us-east-1", "--instance-id", double.instance_id,
+             "--redis-url", redis_url, "--max-rps", "10", "--concurrency", "4", "--quiet"],
+            cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        ))
+    for run in runs:
+        _out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err[-2000:]
     times = [at for at, instance in arrivals if instance == double.instance_id]
-    assert busiest_second(times) <= 3 * (10 + 1)
+    assert len(times) == 20
+    assert busiest_second(times) <= 10 + 1  # two processes, one pace
+    assert len(double.contacts) == 500
+    shared = redis.Redis.from_url(redis_url).hgetall(KEY)
+    assert float(shared[b"rate"]) == 10.0  # the account's key, read from STS

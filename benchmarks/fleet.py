@@ -1,0 +1,136 @@
+"""A fleet of worker processes on one simulated quota, with and without a shared limiter.
+
+The double (moto's server, in this process) answers each BatchPutContact call 30 ms late and
+throttles beyond 10 calls/s with a burst of 15, the default quota. Four worker processes
+with four calls in flight each put 6,000 contacts in all, in each mode:
+
+1. each process with its own adaptive limiter (the library's default);
+2. one ``RedisRateLimiter`` shared by all four at the known rate (10 calls/s);
+3. one adaptive ``RedisRateLimiter`` shared by all four (no rate given);
+4. a plain boto3 loop with botocore's ``adaptive`` retry mode in each process.
+
+It reports goodput (contacts created per second as a fraction of the quota's 250), the
+share of calls throttled, and duplicates (contacts created twice), counted on the double's
+side; then what the shared limiter costs per call on loopback (one ``acquire`` and one
+``feedback``, both Redis round trips) against the in-process limiter, in the same run.
+It needs ``redis-server`` (Debian's package) and starts its own on a free port.
+
+    python -m benchmarks.fleet            # 6,000 contacts per mode (about 30 s each)
+    python -m benchmarks.fleet --quick    # 1,200 per mode, to see that it runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import boto3
+
+from connect_batch import AdaptiveRateLimiter, RedisRateLimiter
+from connect_batch.testing import ConnectDouble, dummy_credentials, moto_server
+from tests.redis_server import RedisServer
+
+RATE, BURST, LATENCY = 10.0, 15, 0.03
+WORKERS, CONCURRENCY = 4, 4
+QUOTA_CONTACTS = RATE * 25
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MODES = [
+    ("own adaptive limiter per process", "own"),
+    ("shared RedisRateLimiter, rate 10", "shared"),
+    ("shared RedisRateLimiter, adaptive", "shared-adaptive"),
+    ("boto3 loop, botocore adaptive retries", "botocore"),
+]
+
+
+def run_mode(endpoint: str, redis: RedisServer, mode: str, total: int) -> str:
+    client = boto3.client("connect", region_name="us-east-1", endpoint_url=endpoint)
+    double = ConnectDouble.create(client)
+    double.fake.reset_faults()
+    double.fake.latency = LATENCY
+    redis.client().flushall()
+    time.sleep(2)  # the bucket refills after the mode before
+    double.fake.throttle(rate=RATE, burst=BURST)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    each = total // WORKERS
+    workers = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "tests.faults.fleet_worker", "--endpoint", endpoint,
+             "--instance-id", double.instance_id, "--start", str(n * each), "--count",
+             str(each), "--concurrency", str(CONCURRENCY), "--mode", mode,
+             "--redis-url", redis.url, "--rate", str(RATE)],
+            cwd=ROOT, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        for n in range(WORKERS)
+    ]
+    for worker in workers:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready"
+    start = time.monotonic()
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    reports = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        if worker.returncode != 0:
+            raise SystemExit(f"a {mode} worker failed:\n{err[-2000:]}")
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    elapsed = time.monotonic() - start
+    calls = double.calls
+    throttled = sum(c.outcome == "throttled" for c in calls)
+    created = len(double.contacts)
+    duplicates = sum(n - 1 for n in double.duplicates().values())
+    failed = sum(r["failed"] for r in reports)
+    double.fake.reset_faults()
+    return (f"{created / elapsed:.1f} | {created / elapsed / QUOTA_CONTACTS:.3f} | "
+            f"{len(calls)} | {throttled / len(calls):.1%} | {duplicates} | {failed}")
+
+
+def overhead(redis: RedisServer, calls: int) -> tuple[float, float]:
+    """Microseconds per call (acquire + feedback) of the Redis limiter and the in-process
+    one, at a rate high enough that neither waits."""
+    redis.client().flushall()
+    shared = RedisRateLimiter.from_url(redis.url, key="bench:overhead", rate=1e9)
+    local = AdaptiveRateLimiter(max_rate=1e9)
+    results = []
+    for limiter in (shared, local):
+        limiter.feedback(limiter.acquire() or 0, throttled=False)  # warm: script loaded
+        start = time.perf_counter()
+        for _ in range(calls):
+            limiter.feedback(limiter.acquire() or 0, throttled=False)
+        results.append((time.perf_counter() - start) / calls * 1e6)
+    return results[0], results[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    total = 1200 if args.quick else 6000
+    redis = RedisServer.start()
+    try:
+        print(f"simulated quota: {RATE:g} calls/s, burst {BURST}, {LATENCY * 1000:g} ms "
+              f"latency; {WORKERS} processes x {CONCURRENCY} calls in flight, {total} "
+              "contacts per mode")
+        print("| mode | contacts/s | fraction of quota | calls | throttled | duplicates "
+              "| failed |")
+        print("|---|---|---|---|---|---|---|")
+        with moto_server() as endpoint, dummy_credentials():
+            for name, mode in MODES:
+                print(f"| {name} | {run_mode(endpoint, redis, mode, total)} |", flush=True)
+        shared_us, local_us = overhead(redis, 500 if args.quick else 5000)
+        print(f"limiter cost per call (acquire + feedback): RedisRateLimiter "
+              f"{shared_us:.0f} us, AdaptiveRateLimiter {local_us:.1f} us, on loopback")
+    finally:
+        redis.stop()
+
+
+if __name__ == "__main__":
+    main()
