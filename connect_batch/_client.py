@@ -40,7 +40,7 @@ from connect_batch._errors import (
 from connect_batch._identity import Identities, JobIdentities, RandomIdentities
 from connect_batch._models import ContactRequest
 from connect_batch._operation import BatchOperation, BatchPutContactOperation, Idempotency
-from connect_batch._outcomes import BatchResult, Failure, Outcome, success_of
+from connect_batch._outcomes import BatchResult, Failure, Outcome, Success, success_of
 from connect_batch._pacing import AdaptiveRateLimiter, RateLimiter
 from connect_batch._retry import Duration, RetryPolicy
 from connect_batch.events import Publisher, Subscriber
@@ -89,6 +89,10 @@ class KeyedOutcomes(Generic[RequestT]):
         if self._by_token:
             return success_of(resource_id, pending.item, pending.position, None, key)
         return success_of(resource_id, pending.item, pending.position, key, None)
+
+    def code(self, outcome: Outcome[RequestT]) -> str:
+        """``CREATED`` for a success, else the failure's code (for events)."""
+        return "CREATED" if isinstance(outcome, Success) else str(outcome.code)
 
     def failure(
         self,

@@ -45,8 +45,18 @@ from connect_batch._operation import Answer, BatchOperation, Idempotency, ItemAn
 from connect_batch._outcomes import FailureCode
 from connect_batch._pacing import NoLimit, RateLimiter
 from connect_batch._retry import RetryPolicy
-from connect_batch.events import BatchSettled, ItemsResubmitted, Publisher, RetryScheduled
+from connect_batch.events import (
+    BatchSettled,
+    CallAnswered,
+    CallSent,
+    CapacityBackoff,
+    ItemsResubmitted,
+    Publisher,
+    RetryScheduled,
+    RunFinished,
+)
 
+CREATED = "CREATED"  # the code events give a success
 ItemT = TypeVar("ItemT")
 OutT = TypeVar("OutT")
 OutT_co = TypeVar("OutT_co", covariant=True)
@@ -92,6 +102,9 @@ class OutcomeFactory(Protocol[ItemT, OutT_co]):
 
     def success(self, pending: Pending[ItemT], resource_id: str) -> OutT_co:
         """The input was created as ``resource_id``."""
+
+    def code(self, outcome: Any) -> str:
+        """``CREATED``, or a failure's code (for events)."""
 
     def failure(
         self,
@@ -398,6 +411,8 @@ class Engine(Generic[ItemT, OutT]):
     _deadline_missed: threading.Event = attrs.field(init=False, factory=threading.Event)
     _deadline_at: float | None = attrs.field(init=False, default=None)
     interrupts: Interrupts = attrs.field(init=False)
+    # Outcomes handed over, by code, for RunFinished.
+    _tally: collections.Counter[str] = attrs.field(init=False, factory=collections.Counter)
 
     @interrupts.default
     def _new_interrupts(self) -> Interrupts:
@@ -448,6 +463,9 @@ class Engine(Generic[ItemT, OutT]):
         stop: BaseException | None = None
         deadline_stop = False
         pool = _Workers(self._concurrency)
+        started = time.monotonic()
+        self._tally = collections.Counter()
+        stopped: str | None = None
         try:
             # A sequence is checked whole first, so that bad input stops the run before
             # anything at all is sent; an iterator is read one batch at a time.
@@ -510,9 +528,10 @@ class Engine(Generic[ItemT, OutT]):
                 stop = self._answer_past_deadline(answered_late, keyed, ready, in_memory=in_memory)
             if ready:
                 yield self._hand_over(ready)
-        except BaseException:
+        except BaseException as error:
             # Interrupted (KeyboardInterrupt, SystemExit) or closed early (GeneratorExit):
             # no attempt starts from now on; calls in flight finish and are answered.
+            stopped = "CLOSED" if isinstance(error, GeneratorExit) else "INTERRUPTED"
             self.cancel()
             leftover.extend(ready)
             ready.clear()
@@ -522,17 +541,39 @@ class Engine(Generic[ItemT, OutT]):
                 leftover.extend(self._unsent(p) for p in late)
                 if in_memory:
                     leftover.extend(self._unsent(p) for p in keyed)
+                self._count(leftover)
             raise
         finally:
             pool.shutdown()
+            if stop is not None and stopped is None:
+                stopped = stop.reason.value if isinstance(stop, AbortRun) else "INVALID_INPUT"
+            self._finished(started, stopped)
         if stop is not None:
             raise stop
+
+    def _count(self, outcomes: Iterable[OutT]) -> None:
+        """Count outcomes by code for ``RunFinished`` (only when someone listens)."""
+        if self._publish.subscribers:
+            code = self._outcomes.code
+            self._tally.update(code(o) for o in outcomes)
+
+    def _finished(self, started: float, stopped: str | None) -> None:
+        if not self._publish.subscribers:
+            return
+        duration = time.monotonic() - started
+        counts = dict(self._tally)
+        created = counts.get(CREATED, 0)
+        self._publish(RunFinished(
+            self._operation.name, sum(counts.values()), counts, duration,
+            created / duration if duration > 0 else 0.0, stopped,
+        ))
 
     def _hand_over(self, ready: collections.deque[OutT]) -> list[OutT]:
         """What is ready, as one chunk; a safe point first."""
         self.interrupts.check()
         chunk = list(ready)
         ready.clear()
+        self._count(chunk)
         return chunk
 
     def _past_deadline(self) -> bool:
@@ -722,8 +763,9 @@ class Engine(Generic[ItemT, OutT]):
             raise
         finally:
             work.finished.set()
-            if self._publish:
-                self._publish(BatchSettled(self._operation.name, number, len(batch)))
+            if self._publish.subscribers:
+                codes = collections.Counter(self._outcomes.code(o) for o in work.outcomes)
+                self._publish(BatchSettled(self._operation.name, number, len(batch), codes))
         return None
 
     def _wait_to_resubmit(
@@ -750,7 +792,11 @@ class Engine(Generic[ItemT, OutT]):
             self._deadline_missed.set()
             self._resubmission_cut_short(number, pending, work)
             return False
-        if self._publish:
+        if self._publish.subscribers:
+            if capacity:
+                self._publish(CapacityBackoff(
+                    self._operation.name, number, round_number, len(pending), wait
+                ))
             self._publish(ItemsResubmitted(
                 self._operation.name, number, round_number, len(pending), wait, capacity
             ))
@@ -828,7 +874,7 @@ class Engine(Generic[ItemT, OutT]):
         keys = [p.key for p in current.items]
         items = [(p.key, p.item) for p in current.items]
 
-        def attempt() -> Answer:
+        def attempt() -> Answer:  # noqa: PLR0912 - one attempt's steps, in order
             nonlocal keys, items
             if self._cancelled.is_set():
                 raise _Cancelled
@@ -852,12 +898,24 @@ class Engine(Generic[ItemT, OutT]):
                 if not items:
                     return Answer({})
             current.attempts += 1
+            publish = self._publish if self._publish.subscribers else None
+            if publish is not None:
+                publish(CallSent(operation.name, number, round_number, current.attempts,
+                                 len(items)))
+                sent_at = time.monotonic()
             try:
                 with _botocore.single_attempt() as current.call:
                     response = operation.call(self._client, items, current.token, now)
             except Exception as exc:
                 mark, current.call = current.call, None
                 fault = _botocore.fault_from(exc)
+                if publish is not None:
+                    publish(CallAnswered(
+                        operation.name, number, round_number, current.attempts, len(items),
+                        fault.status if fault else None, fault.code if fault else "NOT_SENT",
+                        time.monotonic() - sent_at,
+                        throttled=fault is not None and operation.is_throttle(fault),
+                    ))
                 if fault is None:
                     if mark is not None and not mark.sent:
                         current.attempts -= 1  # nothing left this process
@@ -872,7 +930,14 @@ class Engine(Generic[ItemT, OutT]):
             answer = operation.read(response, keys)
             # A capacity answer (no agents, no telecom capacity, too many pending requests)
             # slows the run down as a throttle does.
-            self._limiter.feedback(epoch, throttled=self._capacity_short(answer))
+            capacity_short = self._capacity_short(answer)
+            if publish is not None:
+                publish(CallAnswered(
+                    operation.name, number, round_number, current.attempts, len(items), 200,
+                    None if answer.readable else FailureCode.UNREADABLE_ANSWER.value,
+                    time.monotonic() - sent_at, throttled=capacity_short,
+                ))
+            self._limiter.feedback(epoch, throttled=capacity_short)
             if not answer.readable:
                 # A 200 whose body is cut off or is not JSON: the same token replays the
                 # real answer, so it is retried like a lost one.
@@ -930,7 +995,7 @@ class Engine(Generic[ItemT, OutT]):
             return attempt()
 
         before_sleep = None
-        if self._publish:
+        if self._publish.subscribers:
             publish, name = self._publish, self._operation.name
 
             def before_sleep(state: tenacity.RetryCallState) -> None:

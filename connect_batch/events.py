@@ -1,7 +1,8 @@
 """Instrumentation events: what a run is doing, for progress displays and metrics.
 
 Give any client ``subscribers=[callable, ...]``; each is called with every event, on the
-thread that caused it (a run's call threads), so it must be quick and thread-safe. A
+thread that caused it (a run's call threads; ``RunFinished`` on the thread that drove the
+run), so it must be quick and thread-safe. A
 subscriber that raises is logged (WARNING, once per subscriber) and otherwise ignored: it
 never changes what is sent or answered. Events are frozen values and carry no personal
 data: operation names, batch numbers, counts, codes and seconds.
@@ -10,11 +11,49 @@ data: operation names, batch numbers, counts, codes and seconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
 logger = logging.getLogger("connect_batch")
+
+
+def _frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
+    return dict(counts)
+
+
+@attrs.frozen
+class CallSent:
+    """One HTTP attempt leaves: batch ``batch`` (from 1), ``round`` (0, then each
+    resubmission), ``attempt`` (from 1, per round), carrying ``items`` inputs."""
+
+    operation: str
+    batch: int
+    round: int
+    attempt: int
+    items: int
+
+
+@attrs.frozen
+class CallAnswered:
+    """One HTTP attempt ended, answered or not, after ``duration`` seconds.
+
+    ``status`` is the HTTP status (``None`` when no answer came: a connection cut or a
+    timeout); ``code`` the error code (``None`` for an answer read in full); ``throttled``
+    is True for a throttle (429 or the operation's throttling code) and for an answer that
+    refused items for capacity.
+    """
+
+    operation: str
+    batch: int
+    round: int
+    attempt: int
+    items: int
+    status: int | None
+    code: str | None
+    duration: float
+    throttled: bool = attrs.field(kw_only=True)
 
 
 @attrs.frozen
@@ -50,15 +89,49 @@ class ItemsResubmitted:
 
 
 @attrs.frozen
+class CapacityBackoff:
+    """The service refused ``items`` for capacity (no agents or lines, too many requests
+    pending); they wait ``wait`` seconds, longer than a throttle's back-off, and go again."""
+
+    operation: str
+    batch: int
+    round: int
+    items: int
+    wait: float
+
+
+@attrs.frozen
 class BatchSettled:
-    """Every input of a batch is answered (created, failed, or unknown)."""
+    """Every input of a batch is answered; ``codes`` counts them by outcome (``CREATED``,
+    or a failure's code)."""
 
     operation: str
     batch: int
     items: int
+    codes: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen_counts)
 
 
-Event = RetryScheduled | ItemsResubmitted | BatchSettled
+@attrs.frozen
+class RunFinished:
+    """A run (``put_*``, ``iter_put_*``, ``open_run``, or a batcher's block) is over.
+
+    ``items`` inputs were answered, ``counts`` by outcome; ``goodput`` is inputs created per
+    second of ``duration``; ``stopped`` says why it ended early (``INTERRUPTED``,
+    ``CLOSED``, ``REFUSED``, ``NOT_SENT``, ``DEADLINE``, ...), or is ``None``.
+    """
+
+    operation: str
+    items: int
+    counts: Mapping[str, int] = attrs.field(converter=_frozen_counts)
+    duration: float
+    goodput: float
+    stopped: str | None = None
+
+
+Event = (
+    CallSent | CallAnswered | RetryScheduled | ItemsResubmitted | CapacityBackoff
+    | BatchSettled | RunFinished
+)
 Subscriber = Callable[[Event], None]
 
 
@@ -85,4 +158,58 @@ class Publisher:
                     )
 
 
-__all__ = ["BatchSettled", "Event", "ItemsResubmitted", "RetryScheduled", "Subscriber"]
+def fields_of(event: Event) -> dict[str, Any]:
+    """An event's fields as a flat dict of plain values (what the adapters record)."""
+    fields = attrs.asdict(event, recurse=False)
+    for name, value in list(fields.items()):
+        if isinstance(value, Mapping):
+            fields[name] = dict(value)
+    return fields
+
+
+class LoggingSubscriber:
+    """Logs each event as one line on ``logger`` (default ``connect_batch.events``), with
+    its fields in ``extra`` (``record.event`` is the event's name, ``record.fields`` its
+    fields), for structured log handlers. ``level`` may be a dict from event class to level:
+    by default calls log at DEBUG, retries and back-offs at INFO, batches and runs at INFO.
+    """
+
+    DEFAULT_LEVELS: Mapping[type, int] = {
+        CallSent: logging.DEBUG, CallAnswered: logging.DEBUG,
+        RetryScheduled: logging.INFO, ItemsResubmitted: logging.INFO,
+        CapacityBackoff: logging.INFO, BatchSettled: logging.DEBUG, RunFinished: logging.INFO,
+    }
+
+    def __init__(
+        self,
+        logger: logging.Logger | None = None,
+        levels: Mapping[type, int] | None = None,
+    ) -> None:
+        self.logger = logger or logging.getLogger("connect_batch.events")
+        self.levels = {**self.DEFAULT_LEVELS, **(levels or {})}
+
+    def __call__(self, event: Event) -> None:
+        level = self.levels.get(type(event), logging.INFO)
+        if not self.logger.isEnabledFor(level):
+            return
+        fields = fields_of(event)
+        shown = " ".join(f"{k}={v}" for k, v in fields.items())
+        self.logger.log(
+            level, "%s %s", type(event).__name__, shown,
+            extra={"event": type(event).__name__, "fields": fields},
+        )
+
+
+__all__ = [
+    "BatchSettled",
+    "CallAnswered",
+    "CallSent",
+    "CapacityBackoff",
+    "Event",
+    "ItemsResubmitted",
+    "LoggingSubscriber",
+    "RetryScheduled",
+    "RunFinished",
+    "Subscriber",
+    "fields_of",
+]

@@ -6,8 +6,20 @@ import collections
 import logging
 import threading
 
+import pytest
+
+from connect_batch import AccessDeniedError
 from connect_batch._cli import Progress
-from connect_batch.events import BatchSettled, ItemsResubmitted, RetryScheduled
+from connect_batch.events import (
+    BatchSettled,
+    CallAnswered,
+    CallSent,
+    CapacityBackoff,
+    ItemsResubmitted,
+    LoggingSubscriber,
+    RetryScheduled,
+    RunFinished,
+)
 from connect_batch.testing import Fault
 from tests.builders import contacts, outbound
 
@@ -15,13 +27,13 @@ from tests.builders import contacts, outbound
 class Recorder:
     def __init__(self) -> None:
         self.events: list[object] = []
-        self.threads: set[int] = set()
+        self.threads_of: dict[type, set[int]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, event: object) -> None:
         with self._lock:
             self.events.append(event)
-            self.threads.add(threading.get_ident())
+            self.threads_of.setdefault(type(event), set()).add(threading.get_ident())
 
     def of(self, kind: type) -> list:
         return [e for e in self.events if isinstance(e, kind)]
@@ -44,7 +56,9 @@ def test_retries_and_settled_batches_are_published(http_connect):
     settled = recorder.of(BatchSettled)
     assert sorted(e.batch for e in settled) == [1, 2, 3]
     assert sum(e.items for e in settled) == 60
-    assert threading.get_ident() not in recorder.threads  # told on the call threads
+    # Told on the call threads; RunFinished on the thread that drove the run.
+    assert recorder.threads_of[RunFinished] == {threading.get_ident()}
+    assert threading.get_ident() not in recorder.threads_of[BatchSettled]
 
 
 def test_capacity_refusals_publish_items_resubmitted(http_connect):
@@ -102,3 +116,67 @@ def test_the_cli_progress_counts_rows_waiting_to_go_again():
     progress.event(BatchSettled("Op", 3, 25))  # never retried
     assert progress.retrying == 0
     assert collections.Counter() == progress.counts
+
+
+def test_every_attempt_is_sent_and_answered_and_the_run_finishes(http_connect):
+    recorder = Recorder()
+    http_connect.fake.plan(Fault.throttle(), Fault.dropped(), None)
+    client = http_connect.batch_client(subscribers=[recorder], max_attempts=3)
+    result = client.put_contacts(contacts(75))
+    sent, answered = recorder.of(CallSent), recorder.of(CallAnswered)
+    assert len(sent) == len(answered) == len(http_connect.calls) == 5
+    by_outcome = collections.Counter(
+        (a.status, a.code, a.throttled) for a in answered
+    )
+    assert by_outcome == {
+        (429, "LimitExceededException", True): 1,
+        (None, "ConnectionClosedError", False): 1,
+        (200, None, False): 3,
+    }
+    assert all(a.duration >= 0 for a in answered)
+    (finished,) = recorder.of(RunFinished)
+    assert finished.items == 75
+    assert finished.counts == {"CREATED": len(result.succeeded)} == {"CREATED": 75}
+    assert finished.goodput == finished.counts["CREATED"] / finished.duration
+    assert finished.stopped is None
+    settled = recorder.of(BatchSettled)
+    assert sum(s.codes.get("CREATED", 0) for s in settled) == 75
+
+
+def test_capacity_back_off_is_its_own_event(http_connect):
+    recorder = Recorder()
+    requests = [outbound(i, client_token=f"t-{i}") for i in range(5)]
+    http_connect.fake_campaigns.fail_items({"t-3": "BufferLimitExceeded"})
+    http_connect.outbound_client(subscribers=[recorder]).put_requests(requests)
+    (backoff,) = recorder.of(CapacityBackoff)
+    assert (backoff.batch, backoff.round, backoff.items) == (1, 1, 1)
+    assert backoff.wait > 0
+    (answered_first, *_rest) = recorder.of(CallAnswered)
+    assert answered_first.throttled  # the answer refused an item for capacity
+
+
+def test_a_stopped_run_says_why_in_run_finished(http_connect):
+    recorder = Recorder()
+    http_connect.fake.plan(None, Fault.error(403, "AccessDeniedException"))
+    client = http_connect.batch_client(subscribers=[recorder])
+    with pytest.raises(AccessDeniedError):
+        client.put_contacts(contacts(60))
+    (finished,) = recorder.of(RunFinished)
+    assert finished.stopped == "REFUSED"
+    assert finished.items == 60
+    assert finished.counts["CREATED"] == 25
+
+
+def test_the_logging_subscriber_logs_fields_in_extra(http_connect, caplog):
+    caplog.set_level(logging.DEBUG, logger="connect_batch.events")
+    http_connect.fake.plan(Fault.throttle())
+    client = http_connect.batch_client(subscribers=[LoggingSubscriber()])
+    client.put_contacts(contacts(30))
+    records = [r for r in caplog.records if r.name == "connect_batch.events"]
+    names = [r.event for r in records]
+    assert names.count("CallSent") == names.count("CallAnswered") == 3
+    assert names.count("RunFinished") == 1
+    retry = next(r for r in records if r.event == "RetryScheduled")
+    assert retry.levelno == logging.INFO
+    assert retry.fields["code"] == "LimitExceededException"
+    assert "LimitExceededException" in retry.getMessage()

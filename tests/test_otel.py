@@ -1,0 +1,116 @@
+"""The OpenTelemetry subscriber against OpenTelemetry's in-memory exporters: names, counts
+and attributes, for a run with planned faults over real HTTP."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+from connect_batch.otel import OpenTelemetrySubscriber
+from connect_batch.testing import Fault
+from tests.builders import contacts, outbound
+
+
+@pytest.fixture
+def telemetry():
+    reader = InMemoryMetricReader()
+    spans = InMemorySpanExporter()
+    tracing = TracerProvider()
+    tracing.add_span_processor(SimpleSpanProcessor(spans))
+    subscriber = OpenTelemetrySubscriber(
+        meter_provider=MeterProvider(metric_readers=[reader]), tracer_provider=tracing
+    )
+    return subscriber, reader, spans
+
+
+def points(reader: InMemoryMetricReader) -> dict[str, list]:
+    """Every data point recorded, by instrument name."""
+    found: dict[str, list] = collections.defaultdict(list)
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            assert scope.scope.name == "connect_batch"
+            for metric in scope.metrics:
+                found[metric.name].extend(metric.data.data_points)
+    return found
+
+
+def test_calls_retries_items_and_runs_are_counted_with_their_attributes(
+    http_connect, telemetry
+):
+    subscriber, reader, spans = telemetry
+    http_connect.fake.plan(Fault.throttle(), Fault.throttle(), None, Fault.error(503, "X"))
+    client = http_connect.batch_client(subscribers=[subscriber], max_attempts=2)
+    result = client.put_contacts(contacts(75))
+    found = points(reader)
+    calls = {
+        (p.attributes["http.status_code"], p.attributes["error.code"],
+         p.attributes["throttled"]): p.value
+        for p in found["connect_batch.calls"]
+    }
+    assert calls == {
+        ("429", "LimitExceededException", True): 2,
+        ("503", "X", False): 1,
+        ("200", "OK", False): 2,
+    }
+    assert sum(calls.values()) == len(http_connect.calls)
+    retries = {p.attributes["error.code"]: p.value for p in found["connect_batch.retries"]}
+    # The first batch's two throttles: one retried, one ran out of attempts; the 503 retried.
+    assert retries == {"LimitExceededException": 1, "X": 1}
+    items = {p.attributes["outcome"]: p.value for p in found["connect_batch.items"]}
+    assert items == {
+        "CREATED": len(result.succeeded),
+        **collections.Counter(str(f.code) for f in result.failed),
+    }
+    (duration,) = found["connect_batch.call.duration"][:1]
+    assert sum(p.count for p in found["connect_batch.call.duration"]) == 5
+    assert duration.attributes["operation"] == "BatchPutContact"
+    (run,) = found["connect_batch.run.duration"]
+    assert run.count == 1
+    assert run.attributes == {"operation": "BatchPutContact", "stopped": "none"}
+    (goodput,) = found["connect_batch.run.goodput"]
+    assert goodput.sum > 0
+
+    finished = spans.get_finished_spans()
+    assert len(finished) == 5
+    assert {s.name for s in finished} == {"connect_batch BatchPutContact"}
+    failed = [s for s in finished if s.status.status_code is StatusCode.ERROR]
+    assert len(failed) == 3
+    assert {s.attributes["connect_batch.error_code"] for s in failed} == {
+        "LimitExceededException", "X"
+    }
+    assert all(s.attributes["connect_batch.items"] == 25 for s in finished)
+
+
+def test_capacity_resubmissions_are_counted_for_the_campaign_apis(http_connect, telemetry):
+    subscriber, reader, _spans = telemetry
+    requests = [outbound(i, client_token=f"t-{i}") for i in range(5)]
+    http_connect.fake_campaigns.fail_items({"t-1": "RequestThrottled", "t-2": "RequestThrottled"})
+    http_connect.outbound_client(subscribers=[subscriber]).put_requests(requests)
+    found = points(reader)
+    (resubmitted,) = found["connect_batch.items.resubmitted"]
+    assert resubmitted.value == 2
+    assert resubmitted.attributes == {"operation": "PutOutboundRequestBatch", "capacity": True}
+    throttled = [p for p in found["connect_batch.calls"] if p.attributes["throttled"]]
+    assert sum(p.value for p in throttled) == 1  # the answer that refused them
+
+
+def test_no_attribute_or_span_holds_personal_data(http_connect, telemetry):
+    subscriber, reader, spans = telemetry
+    people = contacts(30)
+    http_connect.fake.plan(Fault.throttle())
+    http_connect.batch_client(subscribers=[subscriber]).put_contacts(people)
+    text = repr(reader.get_metrics_data().to_json()) + "".join(
+        s.to_json() for s in spans.get_finished_spans()
+    )
+    assert "BatchPutContact" in text
+    for person in people:
+        assert person.customer_endpoint.address not in text
+        assert person.attributes["customer_name"] not in text
