@@ -112,7 +112,10 @@ def overhead(redis: RedisServer, calls: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--modes", help="comma-separated: own, shared, shared-adaptive, "
+                        "botocore (default: all)")
     args = parser.parse_args()
+    chosen = set(args.modes.split(",")) if args.modes else {mode for _name, mode in MODES}
     total = 1200 if args.quick else 6000
     redis = RedisServer.start()
     try:
@@ -124,6 +127,8 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|")
         with moto_server() as endpoint, dummy_credentials():
             for name, mode in MODES:
+                if mode not in chosen:
+                    continue
                 print(f"| {name} | {run_mode(endpoint, redis, mode, total)} |", flush=True)
         shared_us, local_us = overhead(redis, 500 if args.quick else 5000)
         print(f"limiter cost per call (acquire + feedback): RedisRateLimiter "

@@ -167,6 +167,7 @@ class RedisRateLimiter:
             for script in (ACQUIRE, FEEDBACK):
                 redis_client.script_load(script)
         self._lock = threading.Lock()
+        self._booking = threading.Lock()
         self._fallback: AdaptiveRateLimiter | None = None
         self._down_since: float | None = None
         self._last_try = 0.0
@@ -207,6 +208,21 @@ class RedisRateLimiter:
         fallback = self._fallback
         if fallback is not None and not self._time_to_try():
             return self._local(fallback, max_wait)
+        # One booking at a time per process: a thread books its slot only once the last
+        # one booked here has come. The fleet then holds at most one slot per process
+        # booked ahead, so after a slow-down at most that many calls go at the old pace.
+        started = self._clock()
+        if not self._booking.acquire(timeout=-1 if max_wait is None else max(max_wait, 0)):
+            return None
+        try:
+            left = None if max_wait is None else max_wait - (self._clock() - started)
+            if left is not None and left <= 0:
+                return None
+            return self._book(left)
+        finally:
+            self._booking.release()
+
+    def _book(self, max_wait: float | None) -> int | None:
         try:
             wait_us, epoch, rate = self._acquire(
                 keys=[self.key],

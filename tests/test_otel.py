@@ -69,6 +69,9 @@ def test_calls_retries_items_and_runs_are_counted_with_their_attributes(
         "CREATED": len(result.succeeded),
         **collections.Counter(str(f.code) for f in result.failed),
     }
+    # The figures docs/observability.md shows for this run.
+    assert items == {"CREATED": 50, "LimitExceededException": 25}
+    assert {(f.retryable, f.outcome_unknown) for f in result.failed} == {(True, False)}
     (duration,) = found["connect_batch.call.duration"][:1]
     assert sum(p.count for p in found["connect_batch.call.duration"]) == 5
     assert duration.attributes["operation"] == "BatchPutContact"
