@@ -174,6 +174,10 @@ class BatchClient(Generic[RequestT]):
         self.subscribers: list[Subscriber] = list(subscribers)
         # The wall clock (aware, UTC) that expirations are counted from when a call is sent.
         self.wall_clock: Callable[[], datetime.datetime] = _utc_now
+        # A limiter given without a rate of its own may start at the operation's pace.
+        set_default_rate = getattr(rate_limiter, "set_default_rate", None)
+        if callable(set_default_rate):
+            set_default_rate(operation.default_rate)
         self.rate_limiter: RateLimiter = (
             rate_limiter
             if rate_limiter is not None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -35,35 +36,47 @@ KEY_PREFIX = "connect-batch"
 # Idle keys vanish: a fleet that stops for this long starts afresh.
 KEY_TTL_SECONDS = 3600
 
-# KEYS[1]: the limiter's hash (fields tat, rate, epoch, probed).
-# ARGV: initial rate (calls/s), burst (calls), max wait (us, or -1), key TTL (s).
-# Returns {wait_us, epoch, rate}: wait_us is -1 when the wait would reach max wait (nothing
-# is booked then). Times are microseconds of Redis's clock, kept in Lua doubles (exact
-# below 2**53 us, which is the year 2255).
+# Both scripts: KEYS[1] is the limiter's hash (fields tat, rate, epoch, probed). Times are
+# microseconds of Redis's clock, kept in Lua doubles (exact below 2**53 us: the year 2255).
+# A key that is missing (new, expired, deleted, or a restarted server) starts at the seed
+# rate the caller sends: its own last view of the shared pace. A key idle for longer than
+# IDLE_RESET starts again at the initial rate, forgetting old throttles.
+#
+# ACQUIRE ARGV: seed rate, initial rate, max rate (or -1), burst, max wait (us, or -1),
+# key TTL (s), idle reset (us). Returns {wait_us, epoch, rate}; wait_us is -1 when the wait
+# would reach max wait (nothing is booked then).
 ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local state = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'epoch')
+local state = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'epoch', 'probed')
 local rate = tonumber(state[2]) or tonumber(ARGV[1])
 local epoch = tonumber(state[3]) or 0
-local interval = 1000000 / rate
+local probed = state[4] or '0'
 local tat = tonumber(state[1]) or now
+if now - tat > tonumber(ARGV[7]) then
+  rate = tonumber(ARGV[2])
+  probed = '0'
+end
+local max_rate = tonumber(ARGV[3])
+if max_rate > 0 and rate > max_rate then rate = max_rate end
+local interval = 1000000 / rate
 if tat < now then tat = now end
-local wait = tat - (tonumber(ARGV[2]) - 1) * interval - now
+local wait = tat - (tonumber(ARGV[4]) - 1) * interval - now
 if wait < 0 then wait = 0 end
-local max_wait = tonumber(ARGV[3])
+local max_wait = tonumber(ARGV[5])
 if max_wait >= 0 and wait >= max_wait then
   return {-1, epoch, tostring(rate)}
 end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat + interval),
-           'rate', tostring(rate), 'epoch', epoch)
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+           'rate', tostring(rate), 'epoch', epoch, 'probed', probed)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
 return {math.floor(wait), epoch, tostring(rate)}
 """
 
-# KEYS[1]: the limiter's hash. ARGV: the call's epoch, throttled (1/0), max rate (or -1),
-# min rate, decrease, probe step, cruise step, initial rate, key TTL (s).
-# Returns 1 when a throttle was already known (the call's epoch is behind), else 0.
+# FEEDBACK ARGV: the call's epoch, throttled (1/0), max rate (or -1), min rate, decrease,
+# probe step, cruise step, seed rate, key TTL (s), burst.
+# Returns 1 when a throttle was already known (the call's epoch is not the current one:
+# older, or from before the key was reset), else 0.
 FEEDBACK = """
 local state = redis.call('HMGET', KEYS[1], 'rate', 'epoch', 'probed', 'tat')
 local rate = tonumber(state[1]) or tonumber(ARGV[8])
@@ -78,7 +91,7 @@ if ARGV[2] == '0' then
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
   return 0
 end
-if tonumber(ARGV[1]) < epoch then return 1 end
+if tonumber(ARGV[1]) ~= epoch then return 1 end
 local floor = tonumber(ARGV[4])
 if max_rate > 0 and max_rate < floor then floor = max_rate end
 rate = rate * tonumber(ARGV[5])
@@ -86,13 +99,18 @@ if rate < floor then rate = floor end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = tonumber(state[4]) or now
-local next_slot = now + 1000000 / rate
+-- The next call goes one new interval from now at the earliest, whatever the burst.
+local next_slot = now + tonumber(ARGV[10]) * 1000000 / rate
 if tat < next_slot then tat = next_slot end
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'epoch', epoch + 1, 'probed', '1',
            'tat', string.format('%.0f', tat))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
 return 0
 """
+
+IDLE_RESET_SECONDS = 60
+# A fallback's epochs are negative and carry its generation: -(generation * 2**32 + e) - 1.
+_GENERATION = 2**32
 
 
 def fleet_key(account: str, region: str, operation: str) -> str:
@@ -110,14 +128,18 @@ def fleet_key(account: str, region: str, operation: str) -> str:
 class RedisRateLimiter:
     """Paces every process that names the same ``key`` as one, through Redis.
 
-    ``redis_client`` is a redis-py ``Redis`` (give it a ``socket_timeout``, such as 0.25
-    s: a slower answer counts as Redis unreachable). ``key`` names the shared state; use
-    ``fleet_key(account, region, operation)``. With ``rate`` (calls/s) the fleet starts
-    there and never exceeds it, slowing down only when throttled; with none it starts at
-    ``initial_rate`` and adapts as ``AdaptiveRateLimiter`` does, but once for the whole
-    fleet: a throttle seen by any process lowers the shared pace once per epoch, and
-    successes probe upward. ``burst`` is how many calls may go at once after an idle spell
-    (default 1: evenly spaced, which never drains the service's bucket).
+    ``redis_client`` is a redis-py ``Redis``. Build it with a ``socket_timeout`` and
+    ``socket_connect_timeout`` (0.25 s, say) and ``retry=Retry(NoBackoff(), 0)``: a slower
+    answer then counts as Redis unreachable at once (redis-py 6+ retries a failed command
+    10 times by default, which would hold every call for seconds); ``from_url`` does all
+    this. ``key`` names the shared state; use ``fleet_key(account, region, operation)``.
+
+    With ``rate`` (calls/s) the fleet never exceeds it and starts there, slowing down only
+    when throttled. With none it starts at ``initial_rate`` (by default the pace of the
+    operation of the client it is given to) and adapts as ``AdaptiveRateLimiter`` does,
+    but once for the whole fleet: a throttle seen by any process lowers the shared pace
+    once per epoch, and successes probe upward. ``burst`` is how many calls may go at once
+    after an idle spell (default 1: evenly spaced, which never drains the service's bucket).
 
     Pass it as ``rate_limiter=`` to any client; one instance may be shared by threads.
     """
@@ -129,7 +151,7 @@ class RedisRateLimiter:
         key: str,
         rate: float | None = None,
         burst: int | None = None,
-        initial_rate: float = DEFAULT_QUOTA,
+        initial_rate: float | None = None,
         min_rate: float = 0.5,
         decrease: float = 0.85,
         probe_step: float = 0.05,
@@ -140,17 +162,18 @@ class RedisRateLimiter:
     ) -> None:
         if not isinstance(key, str) or not key:
             raise ConfigurationError("key must be a non-empty str (see fleet_key)")
-        if rate is not None and not rate > 0:
+        if rate is not None and not 0 < rate < math.inf:
             raise ConfigurationError("rate must be > 0 calls per second")
         if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int)
                                   or burst < 1):
             raise ConfigurationError("burst must be an int >= 1")
-        if not initial_rate > 0:
+        if initial_rate is not None and not 0 < initial_rate < math.inf:
             raise ConfigurationError("initial_rate must be > 0")
         self.key = key
         self.max_rate = rate
         self.burst = 1 if burst is None else burst
-        self.initial_rate = rate if rate is not None else initial_rate
+        self._chosen_start = rate is not None or initial_rate is not None
+        self.initial_rate: float = rate or initial_rate or DEFAULT_QUOTA
         self.min_rate = min_rate
         self.decrease = decrease
         self.probe_step = probe_step
@@ -161,6 +184,7 @@ class RedisRateLimiter:
         self._redis = redis_client
         self._acquire = redis_client.register_script(ACQUIRE)
         self._feedback = redis_client.register_script(FEEDBACK)
+        _warn_if_retrying(redis_client, key)
         # Connect and load the scripts now, so that the first call's slot is not spent on
         # three round trips (a late first call lands next to the following slot).
         with contextlib.suppress(Exception):
@@ -169,10 +193,13 @@ class RedisRateLimiter:
         self._lock = threading.Lock()
         self._booking = threading.Lock()
         self._fallback: AdaptiveRateLimiter | None = None
+        self._generation = 0
+        self._dropped_for: int | None = None  # the Redis epoch the fallback dropped for
         self._down_since: float | None = None
         self._last_try = 0.0
         self._warned = False
         self._rate = self.initial_rate
+        self._epoch = 0  # the last shared epoch seen
         # The last slot this process handed out, through Redis or not: with no burst
         # allowed, no two of its calls go closer than one interval, even at a switch
         # between Redis and the fallback (whose schedules know nothing of each other).
@@ -182,14 +209,25 @@ class RedisRateLimiter:
     def from_url(
         cls, url: str, *, key: str, timeout: float = 0.25, **options: Any
     ) -> RedisRateLimiter:
-        """A limiter on a new redis-py client for ``url`` (``redis://host:6379/0``), whose
-        connect and socket timeouts are ``timeout`` seconds."""
+        """A limiter on a new redis-py client for ``url`` (``redis://host:6379/0``): connect
+        and command timeouts of ``timeout`` seconds, and no retry of a failed command (the
+        limiter falls back to pacing in-process instead)."""
         import redis  # noqa: PLC0415 - the optional extra
+        from redis.backoff import NoBackoff  # noqa: PLC0415
+        from redis.retry import Retry  # noqa: PLC0415
 
         client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
+            url, socket_timeout=timeout, socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0), retry_on_timeout=False,
         )
         return cls(client, key=key, **options)
+
+    def set_default_rate(self, rate: float) -> None:
+        """The pace to start from when neither ``rate`` nor ``initial_rate`` was given: the
+        clients call this with their operation's (``DEFAULT_CAMPAIGN_RATE`` for the
+        campaign APIs)."""
+        if not self._chosen_start and 0 < rate < math.inf:
+            self.initial_rate = self._rate = rate
 
     @property
     def rate(self) -> float:
@@ -204,7 +242,12 @@ class RedisRateLimiter:
 
     def acquire(self, max_wait: float | None = None) -> int | None:
         """Book the next shared slot and sleep until it; ``None`` if that would take
-        ``max_wait`` seconds or more (nothing is booked then)."""
+        ``max_wait`` seconds or more (the slot is then given up)."""
+        if max_wait is not None:
+            if max_wait <= 0:
+                return None
+            if max_wait >= _UNBOUNDED:
+                max_wait = None
         fallback = self._fallback
         if fallback is not None and not self._time_to_try():
             return self._local(fallback, max_wait)
@@ -212,7 +255,7 @@ class RedisRateLimiter:
         # one booked here has come. The fleet then holds at most one slot per process
         # booked ahead, so after a slow-down at most that many calls go at the old pace.
         started = self._clock()
-        if not self._booking.acquire(timeout=-1 if max_wait is None else max(max_wait, 0)):
+        if not self._booking.acquire(timeout=-1 if max_wait is None else max_wait):
             return None
         try:
             left = None if max_wait is None else max_wait - (self._clock() - started)
@@ -227,41 +270,56 @@ class RedisRateLimiter:
             wait_us, epoch, rate = self._acquire(
                 keys=[self.key],
                 args=[
-                    repr(float(self.initial_rate)), self.burst,
-                    -1 if max_wait is None else int(max_wait * 1_000_000), KEY_TTL_SECONDS,
+                    repr(float(self._rate)), repr(float(self.initial_rate)),
+                    -1 if self.max_rate is None else repr(float(self.max_rate)),
+                    self.burst, -1 if max_wait is None else int(max_wait * 1_000_000),
+                    KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000,
                 ],
             )
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             return self._local(self._go_local(error), max_wait)
         self._back_on_redis()
-        self._rate = float(rate)
+        self._rate, self._epoch = float(rate), int(epoch)
         if int(wait_us) < 0:
             return None
-        self._gate(self._clock() + int(wait_us) / 1_000_000, self._rate)
+        if not self._gate(self._clock() + int(wait_us) / 1_000_000, self._rate, max_wait):
+            return None
         return int(epoch)
 
     def _local(self, fallback: AdaptiveRateLimiter, max_wait: float | None) -> int | None:
+        started = self._clock()
         epoch = fallback.acquire(max_wait)
         if epoch is None:
             return None
-        self._gate(self._clock(), fallback.rate)
-        return -epoch - 1  # the fallback's epochs are negative: feedback tells them apart
+        left = None if max_wait is None else max_wait - (self._clock() - started)
+        if not self._gate(self._clock(), fallback.rate, left):
+            return None
+        return -(self._generation * _GENERATION + epoch) - 1
 
-    def _gate(self, ready: float, rate: float) -> None:
+    def _gate(self, ready: float, rate: float, max_wait: float | None) -> bool:
         """Sleep until ``ready``, and (with no burst) at least one interval after this
-        process's last slot."""
+        process's last slot; False, without sleeping, if that would take ``max_wait``."""
         with self._lock:
             slot = ready if self.burst > 1 else max(ready, self._last_slot + 1.0 / rate)
+            wait = slot - self._clock()
+            if max_wait is not None and wait >= max_wait:
+                return False
             self._last_slot = max(self._last_slot, slot)
-        wait = slot - self._clock()
         if wait > 0:
             self._sleep(wait)
+        return True
 
     def feedback(self, epoch: int, *, throttled: bool) -> bool:
         """Tell the fleet how the call went; True if its throttle was already known."""
-        if epoch < 0:  # a call paced by the fallback
+        if epoch < 0:  # a call paced by a fallback
+            generation, local_epoch = divmod(-epoch - 1, _GENERATION)
             fallback = self._fallback
-            return fallback.feedback(-epoch - 1, throttled=throttled) if fallback else False
+            if fallback is not None and generation == self._generation:
+                return fallback.feedback(local_epoch, throttled=throttled)
+            if not throttled:
+                return False
+            # Its fallback is gone (Redis is back): a throttle is news for the fleet.
+            epoch = self._epoch
         try:
             known = self._feedback(
                 keys=[self.key],
@@ -270,14 +328,18 @@ class RedisRateLimiter:
                     -1 if self.max_rate is None else repr(float(self.max_rate)),
                     repr(float(self.min_rate)), repr(float(self.decrease)),
                     repr(float(self.probe_step)), repr(float(self.cruise_step)),
-                    repr(float(self.initial_rate)), KEY_TTL_SECONDS,
+                    repr(float(self._rate)), KEY_TTL_SECONDS, self.burst,
                 ],
             )
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             local = self._go_local(error)
-            if throttled:
+            with self._lock:
+                news = throttled and self._dropped_for != epoch
+                if news:
+                    self._dropped_for = epoch  # once per shared epoch, as Redis would
+            if news:
                 local.feedback(local.epoch, throttled=True)
-            return False
+            return throttled and not news
         return bool(known)
 
     # Falling back, and coming back.
@@ -292,6 +354,8 @@ class RedisRateLimiter:
     def _go_local(self, error: BaseException) -> AdaptiveRateLimiter:
         with self._lock:
             if self._fallback is None:
+                self._generation += 1
+                self._dropped_for = None
                 self._fallback = AdaptiveRateLimiter(
                     max_rate=self.max_rate,
                     initial_rate=self._rate,
@@ -325,3 +389,21 @@ class RedisRateLimiter:
                     self.key, down,
                 )
 
+
+# A max_wait this long (or a deadline at infinity) is no bound at all.
+_UNBOUNDED = 10.0**9
+
+
+def _warn_if_retrying(client: Any, key: str) -> None:
+    """Warn once if the client retries failed commands: each would hold a call for the
+    whole of its retries before the limiter could fall back."""
+    get_retry = getattr(client, "get_retry", None)
+    retry = get_retry() if callable(get_retry) else None
+    retries = getattr(retry, "_retries", 0)
+    if isinstance(retries, int) and retries > 0:
+        logger.warning(
+            "the Redis client of rate limiter %s retries a failed command %d times: while "
+            "Redis is away each call waits for all of them before pacing in-process. Build "
+            "it with retry=Retry(NoBackoff(), 0), or use RedisRateLimiter.from_url",
+            key, retries,
+        )

@@ -253,6 +253,8 @@ def main() -> None:
                         help="stop when a poll finds the queue empty")
     parser.add_argument("--endpoint-url", help="for tests: a local double of AWS")
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
     if args.workers == 1:
         worker(args)
         return
@@ -262,6 +264,9 @@ def main() -> None:
         process.start()
     for process in processes:
         process.join()
+    failed = [p.exitcode for p in processes if p.exitcode != 0]
+    if failed:
+        raise SystemExit(f"{len(failed)} of {len(processes)} workers failed")
 
 
 if __name__ == "__main__":

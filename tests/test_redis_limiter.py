@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 
+import boto3
 import pytest
 import redis
 
-from connect_batch import ConfigurationError, RedisRateLimiter, fleet_key
-from connect_batch._redis_limiter import ACQUIRE, FEEDBACK, KEY_TTL_SECONDS
+from connect_batch import (
+    ConfigurationError,
+    OutboundRequestBatchClient,
+    RedisRateLimiter,
+    fleet_key,
+)
+from connect_batch._redis_limiter import ACQUIRE, FEEDBACK, IDLE_RESET_SECONDS, KEY_TTL_SECONDS
 
 KEY = fleet_key("123456789012", "us-east-1", "BatchPutContact")
 US = 1_000_000
@@ -23,17 +30,19 @@ def client(redis_url):
     connection.close()
 
 
-def acquire(client, *, rate=10.0, burst=1, max_wait_us=-1):
+def acquire(client, *, rate=10.0, burst=1, max_wait_us=-1, max_rate=-1, initial=None):
+    """The ACQUIRE script: ``rate`` is the seed (the caller's last view of the pace)."""
     wait, epoch, shared = client.register_script(ACQUIRE)(
-        keys=[KEY], args=[repr(rate), burst, max_wait_us, KEY_TTL_SECONDS]
+        keys=[KEY], args=[repr(rate), repr(initial or rate), max_rate, burst, max_wait_us,
+                          KEY_TTL_SECONDS, IDLE_RESET_SECONDS * US],
     )
     return int(wait), int(epoch), float(shared)
 
 
-def feedback(client, epoch, *, throttled, max_rate=-1, initial=10.0):
+def feedback(client, epoch, *, throttled, max_rate=-1, initial=10.0, burst=1):
     return int(client.register_script(FEEDBACK)(
         keys=[KEY], args=[epoch, int(throttled), max_rate, 0.5, 0.85, 0.05, 0.01, initial,
-                          KEY_TTL_SECONDS],
+                          KEY_TTL_SECONDS, burst],
     ))
 
 
@@ -215,3 +224,113 @@ def test_a_limiter_is_shared_by_threads(redis_url):
         thread.join()
     assert errors == []
     assert limiter.shared
+
+
+# Found by review: the stored state must not override the caller's rate, outlive an idle
+# spell, or let a stale epoch drop the pace again.
+def test_a_stored_pace_above_the_rate_given_is_clamped(client):
+    client.hset(KEY, mapping={"rate": "30", "tat": redis_now_us(client), "epoch": 0})
+    _wait, _epoch, rate = acquire(client, rate=10, max_rate=10)
+    assert rate == 10.0
+    waits = [acquire(client, rate=10, max_rate=10)[0] for _ in range(3)]
+    assert all(w >= 80_000 for w in waits[1:])  # 10/s, not 30/s
+
+
+def test_a_key_idle_past_the_reset_forgets_old_throttles(client):
+    client.hset(KEY, mapping={"rate": "0.5", "probed": "1", "epoch": 7,
+                              "tat": redis_now_us(client) - (IDLE_RESET_SECONDS + 1) * US})
+    _wait, epoch, rate = acquire(client, rate=0.5, initial=10)
+    assert (epoch, rate) == (7, 10.0)
+    assert client.hget(KEY, "probed") == b"0"
+
+
+def test_a_throttle_from_before_the_key_was_reset_is_known(client):
+    acquire(client, rate=10)
+    for epoch in range(3):
+        feedback(client, epoch, throttled=True)
+    client.delete(KEY)  # a restarted Redis, an expired key, a DEL
+    acquire(client, rate=6.14)  # the process's last view seeds the new key
+    # Four calls sent under epoch 3 before the reset come back throttled: all known.
+    assert [feedback(client, 3, throttled=True) for _ in range(4)] == [1, 1, 1, 1]
+    assert float(client.hget(KEY, "rate")) == pytest.approx(6.14)
+    assert feedback(client, 0, throttled=True) == 0  # a call of the new key's: news
+    assert float(client.hget(KEY, "rate")) == pytest.approx(6.14 * 0.85)
+
+
+def test_with_a_burst_a_throttle_still_spaces_the_next_call(client):
+    for _ in range(20):  # saturate: the burst is spent
+        acquire(client, rate=10, burst=15)
+    epoch = int(client.hget(KEY, "epoch"))
+    feedback(client, epoch, throttled=True, burst=15)
+    wait, _epoch, rate = acquire(client, rate=10, burst=15)
+    assert rate == pytest.approx(8.5)
+    assert wait >= US / 8.5 - 5_000
+
+
+def test_max_wait_of_zero_or_less_books_nothing_and_infinity_is_no_bound(redis_url):
+    slept: list[float] = []
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=10, sleep=slept.append)
+    assert limiter.acquire(0) is None
+    assert limiter.acquire(-0.001) is None
+    assert limiter.acquire(float("inf")) == 0
+    assert limiter.acquire(float("inf")) == 0
+    assert len(slept) == 1  # the second call waited its interval
+
+
+def test_throttles_during_an_outage_drop_the_fallback_once_per_epoch(
+    redis_server, redis_url
+):
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=10, sleep=lambda _s: None)
+    epochs = [limiter.acquire() for _ in range(4)]  # four calls in flight under epoch 0
+    redis_server.stop()
+    try:
+        known = [limiter.feedback(e or 0, throttled=True) for e in epochs]
+        assert known == [False, True, True, True]
+        assert limiter.rate == pytest.approx(8.5)  # once, as Redis would have
+    finally:
+        redis_server.ensure_running()
+
+
+def test_a_throttle_of_a_fallback_call_reaches_the_fleet_once_redis_is_back(
+    redis_server, redis_url
+):
+    clock = [0.0]
+    limiter = RedisRateLimiter.from_url(
+        redis_url, key=KEY, rate=10, clock=lambda: clock[0],
+        sleep=lambda s: clock.__setitem__(0, clock[0] + s),
+    )
+    limiter.acquire()
+    redis_server.stop()
+    local_epoch = limiter.acquire()
+    assert local_epoch is not None
+    assert local_epoch < 0
+    redis_server.ensure_running()
+    redis.Redis.from_url(redis_url).flushall()
+    clock[0] += 5
+    assert limiter.acquire() is not None
+    assert limiter.shared
+    assert limiter.feedback(local_epoch, throttled=True) is False  # news for the fleet
+    assert float(redis.Redis.from_url(redis_url).hget(KEY, "rate")) == pytest.approx(8.5)
+
+
+def test_the_clients_start_a_limiter_with_no_rate_at_their_operations_pace(redis_url):
+    campaigns = boto3.client("connectcampaignsv2", region_name="us-east-1")
+    campaign = str(uuid.uuid4())
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY)
+    OutboundRequestBatchClient(campaigns, campaign_id=campaign, rate_limiter=limiter)
+    assert limiter.initial_rate == 2.0  # DEFAULT_CAMPAIGN_RATE, not BatchPutContact's 10
+    given = RedisRateLimiter.from_url(redis_url, key=KEY, rate=7)
+    OutboundRequestBatchClient(campaigns, campaign_id=campaign, rate_limiter=given)
+    assert given.initial_rate == 7
+
+
+def test_a_client_that_retries_failed_commands_is_warned_about(redis_url, caplog):
+    caplog.set_level(logging.WARNING, logger="connect_batch")
+    RedisRateLimiter.from_url(redis_url, key=KEY)
+    assert not [r for r in caplog.records if "retries a failed command" in r.getMessage()]
+    port = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs["port"]
+    default = redis.Redis(host="127.0.0.1", port=port)  # redis-py's constructor's defaults
+    RedisRateLimiter(default, key=KEY)
+    retrying = [r for r in caplog.records if "retries a failed command" in r.getMessage()]
+    retry = default.get_retry()
+    assert len(retrying) == (1 if retry is not None and retry._retries else 0)
