@@ -68,9 +68,17 @@ def library(client: Any, instance_id: str, count: int, rate: float | None) -> No
 
 def boto3_loop(client: Any, instance_id: str, count: int, _rate: float | None) -> None:
     """Eight threads, each taking the next 25 and calling until the call succeeds."""
+    put_by_hand(client, instance_id, contacts(count), CONCURRENCY)
+
+
+def put_by_hand(
+    client: Any, instance_id: str, requests: list[ContactRequest], threads: int
+) -> None:
+    """What a user would otherwise write: ``threads`` threads, each taking the next 25 and
+    calling until the call succeeds (botocore's retry mode is the client's)."""
     work: queue.Queue[list[dict[str, Any]]] = queue.Queue()
-    items = [c.to_api(uuid.uuid4().hex) for c in contacts(count)]
-    for start in range(0, count, 25):
+    items = [c.to_api(c.request_identifier or uuid.uuid4().hex) for c in requests]
+    for start in range(0, len(items), 25):
         work.put(items[start : start + 25])
 
     def worker() -> None:
@@ -89,8 +97,8 @@ def boto3_loop(client: Any, instance_id: str, count: int, _rate: float | None) -
                 except client.exceptions.LimitExceededException:
                     continue  # botocore's retries ran out; a plain loop tries again
 
-    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
-        for future in [pool.submit(worker) for _ in range(CONCURRENCY)]:
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(worker) for _ in range(threads)]:
             future.result()
 
 

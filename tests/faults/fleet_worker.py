@@ -14,18 +14,16 @@ of what it saw. Its log (WARNING and INFO of ``connect_batch``) goes to stderr.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import logging
-import queue
 import sys
 import time
-import uuid
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from benchmarks.goodput import put_by_hand
 from connect_batch import (
     ContactBatchClient,
     ContactRequest,
@@ -47,36 +45,6 @@ def contacts(start: int, count: int) -> list[ContactRequest]:
         )
         for i in range(start, start + count)
     ]
-
-
-def boto3_adaptive(client: Any, instance_id: str, items: list[ContactRequest], threads: int,
-                   ) -> int:
-    """Threads each take the next 25 and call until the call succeeds; returns attempts."""
-    work: queue.Queue[list[dict[str, Any]]] = queue.Queue()
-    payload = [c.to_api(c.request_identifier or uuid.uuid4().hex) for c in items]
-    for start in range(0, len(payload), 25):
-        work.put(payload[start : start + 25])
-
-    def worker() -> None:
-        while True:
-            try:
-                batch = work.get_nowait()
-            except queue.Empty:
-                return
-            token = str(uuid.uuid4())
-            while True:
-                try:
-                    client.batch_put_contact(
-                        InstanceId=instance_id, ClientToken=token, ContactDataRequestList=batch
-                    )
-                    break
-                except client.exceptions.LimitExceededException:
-                    continue  # botocore's retries ran out; a plain loop tries again
-
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(worker) for _ in range(threads)]:
-            future.result()
-    return 0
 
 
 def main() -> None:
@@ -117,7 +85,7 @@ def main() -> None:
     started = time.monotonic()
     report: dict[str, Any] = {"mode": args.mode}
     if args.mode == "botocore":
-        boto3_adaptive(client, args.instance_id, items, args.concurrency)
+        put_by_hand(client, args.instance_id, items, args.concurrency)
         report.update(created=len(items), failed=0)
     else:
         batch_client = ContactBatchClient(
