@@ -172,6 +172,7 @@ class BatchClient(Generic[RequestT]):
         # Instrumentation (connect_batch.events): each run publishes to those here when it
         # starts.
         self.subscribers: list[Subscriber] = list(subscribers)
+        self._warned_subscribers: set[int] = set()  # a subscriber that raises: logged once
         # The wall clock (aware, UTC) that expirations are counted from when a call is sent.
         self.wall_clock: Callable[[], datetime.datetime] = _utc_now
         # A limiter given without a rate of its own may start at the operation's pace.
@@ -286,7 +287,7 @@ class BatchClient(Generic[RequestT]):
             skip=skip,
             skip_item=skip_item,
             on_retry=self.on_retry,
-            publish=Publisher(self.subscribers),
+            publish=Publisher(self.subscribers, warned=self._warned_subscribers),
             now=self.wall_clock,
         )
 
@@ -533,6 +534,15 @@ def _aborted(
     )
 
 
+def _stopped_by(error: BaseException | None) -> str | None:
+    """Why a batcher's block ended early, for ``RunFinished``."""
+    if error is None:
+        return None
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        return "INTERRUPTED"
+    return "ERROR"
+
+
 class Batcher(Generic[RequestT]):
     """Sends inputs given one at a time, 25 per call; see ``BatchClient.batcher``.
 
@@ -560,6 +570,7 @@ class Batcher(Generic[RequestT]):
         self._positions = itertools.count()
         self._numbers = itertools.count(1)
         self._closed = False
+        self._started = time.monotonic()
         self.unsent: list[RequestT] = []
         self.result: BatchResult[RequestT] = BatchResult()
 
@@ -636,6 +647,8 @@ class Batcher(Generic[RequestT]):
             finally:
                 with self._lock:
                     self.result = self._result()
+                outcomes: list[Outcome[RequestT]] = [*self.result.succeeded, *self.result.failed]
+                engine.finish_run(outcomes, self._started, _stopped_by(exc))
 
     def _wait_for_calls(self, *, stopping: bool) -> None:
         """Wait for other threads' calls; a second interrupt stops the wait."""

@@ -128,6 +128,19 @@ class Stop(str, enum.Enum):
     DEADLINE = "DEADLINE"  # the deadline passed with an iterator left unread
 
 
+def _stopped_by(error: BaseException) -> str:
+    """Why a run ended early, for ``RunFinished.stopped``."""
+    if isinstance(error, AbortRun):
+        return error.reason.value
+    if isinstance(error, GeneratorExit):
+        return "CLOSED"
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        return "INTERRUPTED"
+    if isinstance(error, ContactValidationError):
+        return "INVALID_INPUT"
+    return "ERROR"
+
+
 class AbortRun(Exception):  # noqa: N818 - a control-flow signal, not an error users see
     """The run must stop, for ``reason``; ``fault`` or ``cause`` says what happened."""
 
@@ -531,7 +544,7 @@ class Engine(Generic[ItemT, OutT]):
         except BaseException as error:
             # Interrupted (KeyboardInterrupt, SystemExit) or closed early (GeneratorExit):
             # no attempt starts from now on; calls in flight finish and are answered.
-            stopped = "CLOSED" if isinstance(error, GeneratorExit) else "INTERRUPTED"
+            stopped = _stopped_by(error)
             self.cancel()
             leftover.extend(ready)
             ready.clear()
@@ -546,7 +559,9 @@ class Engine(Generic[ItemT, OutT]):
         finally:
             pool.shutdown()
             if stop is not None and stopped is None:
-                stopped = stop.reason.value if isinstance(stop, AbortRun) else "INVALID_INPUT"
+                stopped = _stopped_by(stop)
+            if deadline_stop and stopped is None:
+                stopped = Stop.DEADLINE.value
             self._finished(started, stopped)
         if stop is not None:
             raise stop
@@ -556,6 +571,11 @@ class Engine(Generic[ItemT, OutT]):
         if self._publish.subscribers:
             code = self._outcomes.code
             self._tally.update(code(o) for o in outcomes)
+
+    def finish_run(self, outcomes: Iterable[OutT], started: float, stopped: str | None) -> None:
+        """Publish ``RunFinished`` for a run driven outside ``schedule`` (a batcher)."""
+        self._count(outcomes)
+        self._finished(started, stopped)
 
     def _finished(self, started: float, stopped: str | None) -> None:
         if not self._publish.subscribers:
@@ -762,10 +782,11 @@ class Engine(Generic[ItemT, OutT]):
             work.abandon(lambda p: self._interrupted(p, round_))
             raise
         finally:
-            work.finished.set()
+            # Told before the batch counts as finished, so that it comes before RunFinished.
             if self._publish.subscribers:
                 codes = collections.Counter(self._outcomes.code(o) for o in work.outcomes)
                 self._publish(BatchSettled(self._operation.name, number, len(batch), codes))
+            work.finished.set()
         return None
 
     def _wait_to_resubmit(
@@ -874,7 +895,7 @@ class Engine(Generic[ItemT, OutT]):
         keys = [p.key for p in current.items]
         items = [(p.key, p.item) for p in current.items]
 
-        def attempt() -> Answer:  # noqa: PLR0912 - one attempt's steps, in order
+        def attempt() -> Answer:  # noqa: PLR0912, PLR0915 - one attempt's steps, in order
             nonlocal keys, items
             if self._cancelled.is_set():
                 raise _Cancelled
@@ -910,10 +931,11 @@ class Engine(Generic[ItemT, OutT]):
                 mark, current.call = current.call, None
                 fault = _botocore.fault_from(exc)
                 if publish is not None:
+                    unsent = fault is None and mark is not None and not mark.sent
+                    code = fault.code if fault else "NOT_SENT" if unsent else "UNEXPECTED"
                     publish(CallAnswered(
                         operation.name, number, round_number, current.attempts, len(items),
-                        fault.status if fault else None, fault.code if fault else "NOT_SENT",
-                        time.monotonic() - sent_at,
+                        fault.status if fault else None, code, time.monotonic() - sent_at,
                         throttled=fault is not None and operation.is_throttle(fault),
                     ))
                 if fault is None:
@@ -925,6 +947,16 @@ class Engine(Generic[ItemT, OutT]):
                     current, fault, epoch=epoch, number=number, round_number=round_number,
                     exc=exc,
                 )
+            except BaseException:
+                # Interrupted inside the call (a second Ctrl-C on the calling thread): the
+                # attempt still ends, for subscribers (an open span, say).
+                if publish is not None:
+                    publish(CallAnswered(
+                        operation.name, number, round_number, current.attempts, len(items),
+                        None, FailureCode.INTERRUPTED.value, time.monotonic() - sent_at,
+                        throttled=False,
+                    ))
+                raise
             current.answered = True
             current.call = None
             answer = operation.read(response, keys)

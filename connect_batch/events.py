@@ -11,6 +11,7 @@ data: operation names, batch numbers, counts, codes and seconds.
 from __future__ import annotations
 
 import logging
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ logger = logging.getLogger("connect_batch")
 
 
 def _frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
-    return dict(counts)
+    return types.MappingProxyType(dict(counts))
 
 
 @attrs.frozen
@@ -113,11 +114,13 @@ class BatchSettled:
 
 @attrs.frozen
 class RunFinished:
-    """A run (``put_*``, ``iter_put_*``, ``open_run``, or a batcher's block) is over.
+    """A run that started (``put_*``, ``iter_put_*``, ``open_run``, or a batcher's block)
+    is over.
 
     ``items`` inputs were answered, ``counts`` by outcome; ``goodput`` is inputs created per
     second of ``duration``; ``stopped`` says why it ended early (``INTERRUPTED``,
-    ``CLOSED``, ``REFUSED``, ``NOT_SENT``, ``DEADLINE``, ...), or is ``None``.
+    ``CLOSED``, ``INVALID_INPUT``, ``DEADLINE``, ``REFUSED``, ``NOT_SENT``, ``UNEXPECTED``,
+    ``INPUT_FAILED``, ``ERROR``), or is ``None``.
     """
 
     operation: str
@@ -138,9 +141,12 @@ Subscriber = Callable[[Event], None]
 class Publisher:
     """Hands each event to every subscriber; a subscriber's error is logged, never raised."""
 
-    def __init__(self, subscribers: Sequence[Subscriber]) -> None:
+    def __init__(
+        self, subscribers: Sequence[Subscriber], *, warned: set[int] | None = None
+    ) -> None:
         self.subscribers = tuple(subscribers)
-        self._failed: set[int] = set()
+        # Shared by every run of a client, so that a broken subscriber is logged once.
+        self._failed: set[int] = set() if warned is None else warned
 
     def __bool__(self) -> bool:
         return bool(self.subscribers)
@@ -170,8 +176,8 @@ def fields_of(event: Event) -> dict[str, Any]:
 class LoggingSubscriber:
     """Logs each event as one line on ``logger`` (default ``connect_batch.events``), with
     its fields in ``extra`` (``record.event`` is the event's name, ``record.fields`` its
-    fields), for structured log handlers. ``level`` may be a dict from event class to level:
-    by default calls log at DEBUG, retries and back-offs at INFO, batches and runs at INFO.
+    fields), for structured log handlers. ``levels`` maps event classes to levels: by
+    default calls and settled batches log at DEBUG, retries, back-offs and runs at INFO.
     """
 
     DEFAULT_LEVELS: Mapping[type, int] = {

@@ -31,7 +31,6 @@ from typing import Any
 from opentelemetry import metrics, trace
 
 from connect_batch.events import (
-    BatchSettled,
     CallAnswered,
     CallSent,
     Event,
@@ -75,7 +74,8 @@ class OpenTelemetrySubscriber:
         )
         self._items = meter.create_counter(
             "connect_batch.items", unit="{item}",
-            description="Inputs answered, by outcome (CREATED or a failure code)",
+            description="Inputs answered, by outcome (CREATED or a failure code), when "
+            "their run ends",
         )
         self._run_duration = meter.create_histogram(
             "connect_batch.run.duration", unit="s", description="Duration of each run",
@@ -98,10 +98,10 @@ class OpenTelemetrySubscriber:
             self._resubmitted.add(
                 event.items, {"operation": event.operation, "capacity": event.capacity}
             )
-        elif isinstance(event, BatchSettled):
-            for outcome, count in event.codes.items():
-                self._items.add(count, {"operation": event.operation, "outcome": outcome})
         elif isinstance(event, RunFinished):
+            # Every input of the run, sent or not (BatchSettled covers only batches sent).
+            for outcome, count in event.counts.items():
+                self._items.add(count, {"operation": event.operation, "outcome": outcome})
             self._run_duration.record(
                 event.duration, {"operation": event.operation, "stopped": event.stopped or NONE}
             )
@@ -141,7 +141,8 @@ class OpenTelemetrySubscriber:
             span = self._spans.pop(self._key(event), None)
         if span is None:
             return
-        span.set_attribute("http.response.status_code", status)
+        if event.status is not None:
+            span.set_attribute("http.response.status_code", event.status)
         span.set_attribute("connect_batch.error_code", code)
         span.set_attribute("connect_batch.throttled", event.throttled)
         if event.code is not None:

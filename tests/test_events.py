@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from connect_batch import AccessDeniedError
+from connect_batch import AccessDeniedError, ContactValidationError
 from connect_batch._cli import Progress
 from connect_batch.events import (
     BatchSettled,
@@ -180,3 +180,54 @@ def test_the_logging_subscriber_logs_fields_in_extra(http_connect, caplog):
     assert retry.levelno == logging.INFO
     assert retry.fields["code"] == "LimitExceededException"
     assert "LimitExceededException" in retry.getMessage()
+
+
+# Found by review.
+def test_a_batcher_block_finishes_its_run(http_connect):
+    recorder = Recorder()
+    client = http_connect.batch_client(subscribers=[recorder])
+    with client.batcher() as batcher:
+        for person in contacts(30):
+            batcher.put(person)
+    (finished,) = recorder.of(RunFinished)
+    assert (finished.items, dict(finished.counts), finished.stopped) == (
+        30, {"CREATED": 30}, None
+    )
+    # Each batch is settled before the run is finished.
+    assert isinstance(recorder.events[-1], RunFinished)
+
+
+def test_run_finished_says_why_a_run_stopped_and_counts_inputs_never_sent(http_connect):
+    recorder = Recorder()
+    client = http_connect.batch_client(subscribers=[recorder])
+    with pytest.raises(ContactValidationError):
+        client.put_contacts([*contacts(3), "not a contact"])
+    assert recorder.of(RunFinished)[-1].stopped == "INVALID_INPUT"
+    http_connect.fake.plan(None, Fault.error(403, "AccessDeniedException"))
+    with pytest.raises(AccessDeniedError):
+        client.put_contacts(contacts(100))
+    finished = recorder.of(RunFinished)[-1]
+    assert finished.stopped == "REFUSED"
+    assert finished.counts["CREATED"] == 25
+    assert sum(finished.counts.values()) == 100  # the 50 never sent are counted too
+    settled = sum(b.items for b in recorder.of(BatchSettled)[-2:])
+    assert settled == 50  # only the batches sent
+
+
+def test_a_broken_subscriber_is_logged_once_per_client_not_per_run(http_connect, caplog):
+    def broken(_event: object) -> None:
+        raise RuntimeError("subscriber bug")
+
+    client = http_connect.batch_client(subscribers=[broken])
+    for _ in range(3):
+        client.put_contacts(contacts(5))
+    warnings = [r for r in caplog.records if "subscriber" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_counts_are_read_only(http_connect):
+    recorder = Recorder()
+    http_connect.batch_client(subscribers=[recorder]).put_contacts(contacts(5))
+    (finished,) = recorder.of(RunFinished)
+    with pytest.raises(TypeError):
+        finished.counts["CREATED"] = 99  # type: ignore[index]
