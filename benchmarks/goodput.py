@@ -45,6 +45,16 @@ RATE, BURST, LATENCY, CONCURRENCY = 10.0, 15, 0.03, 8
 QUOTA_CONTACTS = RATE * 25
 
 
+def http_client(service: str, endpoint: str, retry_mode: str | None) -> Any:
+    """A boto3 client of ``service`` on the double's ``endpoint``, with botocore's
+    ``retry_mode`` (legacy when none) and a connection for every call in flight."""
+    config = Config(
+        retries={"mode": retry_mode or "legacy"},
+        max_pool_connections=CONCURRENCY * 2,
+    )
+    return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint, config=config)
+
+
 def contacts(count: int) -> list[ContactRequest]:
     return [
         ContactRequest(
@@ -119,16 +129,7 @@ def run_contacts(seconds: float) -> None:
     print("|---|---|---|---|---|")
     with moto_server() as endpoint, dummy_credentials():
         for name, run, retry_mode, rate in MODES:
-            config = Config(
-                retries={"mode": retry_mode or "legacy"},
-                max_pool_connections=CONCURRENCY * 2,
-            )
-            client = boto3.client(
-                "connect",
-                region_name="us-east-1",
-                endpoint_url=endpoint,
-                config=config,
-            )
+            client = http_client("connect", endpoint, retry_mode)
             double = ConnectDouble.create(client)
             double.fake.reset_faults()
             double.fake.latency = LATENCY
@@ -287,16 +288,7 @@ def run_v2(seconds: float, drain: float) -> None:
     with moto_server() as endpoint, dummy_credentials():
         fake = FakeCampaigns.of()
         for name, run, retry_mode, rate, initial in V2_MODES:
-            config = Config(
-                retries={"mode": retry_mode or "legacy"},
-                max_pool_connections=CONCURRENCY * 2,
-            )
-            client = boto3.client(
-                "connectcampaignsv2",
-                region_name="us-east-1",
-                endpoint_url=endpoint,
-                config=config,
-            )
+            client = http_client("connectcampaignsv2", endpoint, retry_mode)
             campaign_id = fake.create_campaign_v2(state="Running")
             fake.reset_faults()
             time.sleep(drain)  # let any earlier mode's calls drain

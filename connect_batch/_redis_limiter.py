@@ -181,7 +181,6 @@ class RedisRateLimiter:
         self.retry_interval = retry_interval
         self._sleep = sleep
         self._clock = clock
-        self._redis = redis_client
         self._acquire = redis_client.register_script(ACQUIRE)
         self._feedback = redis_client.register_script(FEEDBACK)
         _warn_if_retrying(redis_client, key)

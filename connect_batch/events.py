@@ -148,9 +148,6 @@ class Publisher:
         # Shared by every run of a client, so that a broken subscriber is logged once.
         self._failed: set[int] = set() if warned is None else warned
 
-    def __bool__(self) -> bool:
-        return bool(self.subscribers)
-
     def __call__(self, event: Event) -> None:
         for subscriber in self.subscribers:
             try:
