@@ -156,13 +156,12 @@ class _CampaignOperation(Generic[RequestT]):
                 )
         return found
 
-    def call(
+    def request(
         self,
-        client: Any,
         items: Sequence[tuple[str, RequestT]],
         token: str,  # noqa: ARG002 - each item carries its own
         now: datetime.datetime,
-    ) -> Mapping[str, Any]:
+    ) -> tuple[str, dict[str, Any]]:
         expiration = self.expiration
         usual = now + DEFAULT_EXPIRES  # most items say nothing
         if self.max_lead is not None and self.max_lead < DEFAULT_EXPIRES:
@@ -171,10 +170,7 @@ class _CampaignOperation(Generic[RequestT]):
             item.to_api(key, usual if item.expires is None else expiration(item, now))
             for key, item in items
         ]
-        response: Mapping[str, Any] = getattr(client, self.method)(
-            id=self.campaign_id, **{self.list_name: entries}
-        )
-        return response
+        return self.method, {"id": self.campaign_id, self.list_name: entries}
 
     def read(self, response: Mapping[str, Any], sent: Sequence[str]) -> Answer:
         return _ANSWER.read(response, sent)

@@ -29,10 +29,11 @@ import hashlib
 import itertools
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
 import attrs
 import tenacity
@@ -186,8 +187,80 @@ class _DeadlinePassed(Exception):  # noqa: N818 - a control-flow signal
     pass
 
 
-class _Cancelled(Exception):  # noqa: N818 - a control-flow signal
-    pass
+class Cancelled(Exception):  # noqa: N818 - a control-flow signal
+    """Raised into a batch's steps when the run was told to start nothing new."""
+
+
+# Effects: what one batch's steps (``Engine.settle_steps``) ask their driver to do. The
+# threaded driver (``Engine.settle``) carries them out blocking; the asyncio driver
+# (``connect_batch.aio``) awaits them. Either sends back the result, or throws in the
+# exception it raised.
+@attrs.frozen
+class Acquire:
+    """Wait for the rate limiter; the result is its epoch, or ``None`` past ``max_wait``."""
+
+    max_wait: float | None
+
+
+@attrs.frozen
+class Feedback:
+    """Tell the rate limiter how a call went; the result says if a throttle was known."""
+
+    epoch: int
+    throttled: bool
+
+
+@attrs.frozen
+class Sleep:
+    """Back off for ``seconds``; raise ``Cancelled`` if the run is told to stop meanwhile."""
+
+    seconds: float
+
+
+@attrs.frozen
+class Call:
+    """Make one HTTP attempt: the boto3 client's ``method`` with ``params``; the result is
+    its response."""
+
+    method: str
+    params: dict[str, Any]
+
+
+Effect = Acquire | Feedback | Sleep | Call
+_Result = TypeVar("_Result")
+
+
+class Steps(Generic[_Result]):
+    """A driver's handle on a generator of effects: start it, then answer each effect."""
+
+    def __init__(self, steps: Generator[Effect, Any, _Result]) -> None:
+        self._steps = steps
+        self.result: _Result | None = None
+
+    def start(self) -> Effect | None:
+        """The first effect, or ``None`` if the steps ended at once (``result`` is set)."""
+        return self._resume(None, None)
+
+    def answer(self, do: Callable[[Effect], Any], effect: Effect) -> Effect | None:
+        """Carry out ``effect`` with ``do``; the next effect, or ``None`` once done."""
+        try:
+            value = do(effect)
+        except BaseException as exc:  # noqa: BLE001 - thrown into the steps, which decide
+            return self._resume(None, exc)
+        return self._resume(value, None)
+
+    def resume(self, value: Any, error: BaseException | None) -> Effect | None:
+        """Send ``value`` (or throw ``error``) in; the next effect, or ``None`` once done."""
+        return self._resume(value, error)
+
+    def _resume(self, value: Any, error: BaseException | None) -> Effect | None:
+        try:
+            if error is not None:
+                return self._steps.throw(error)
+            return self._steps.send(value)
+        except StopIteration as done:
+            self.result = done.value
+            return None
 
 
 @attrs.define(weakref_slot=False)
@@ -753,10 +826,36 @@ class Engine(Generic[ItemT, OutT]):
     def settle(
         self, batch: list[Pending[ItemT]], number: int, work: Work[ItemT, OutT]
     ) -> AbortRun | None:
-        """Settle one batch into ``work``; a run-stopping error comes back as a value.
+        """Settle one batch into ``work`` on this thread; a run-stopping error comes back
+        as a value. The steps are ``settle_steps``; this drives them, blocking."""
+        steps = Steps(self.settle_steps(batch, number, work))
+        effect = steps.start()
+        while effect is not None:
+            effect = steps.answer(self._do, effect)
+        return steps.result
 
-        If this thread is interrupted, the inputs still open are answered first (their
-        outcome unknown if a call may have reached the service), then the interrupt goes on.
+    def _do(self, effect: Effect) -> Any:
+        """Carry out one effect, blocking (the threaded driver)."""
+        if isinstance(effect, Call):
+            return getattr(self._client, effect.method)(**effect.params)
+        if isinstance(effect, Acquire):
+            return self._limiter.acquire(effect.max_wait)
+        if isinstance(effect, Feedback):
+            return self._limiter.feedback(effect.epoch, throttled=effect.throttled)
+        self._sleep(effect.seconds)
+        return None
+
+    def settle_steps(
+        self, batch: list[Pending[ItemT]], number: int, work: Work[ItemT, OutT]
+    ) -> Generator[Effect, Any, AbortRun | None]:
+        """The steps that settle one batch into ``work``, as a generator of effects (acquire
+        a slot, make a call, sleep, tell the limiter) that a driver carries out and answers:
+        ``settle`` on a thread, ``connect_batch.aio`` on an event loop. Every decision
+        (which token, which round, what is retried, what outcome) is made here, once.
+
+        A run-stopping error comes back as the generator's value. If an exception is thrown
+        in (an interrupt, a task's cancellation), the inputs still open are answered first
+        (their outcome unknown if a call may have reached the service), then it goes on.
         """
         if not work.start():
             return None  # withdrawn before it started: answered by whoever withdrew it
@@ -765,12 +864,14 @@ class Engine(Generic[ItemT, OutT]):
         try:
             pending = [(p, _NOT_ANSWERED) for p in batch]
             for round_number in range(self._policy.max_item_retries + 1):
-                if round_number and not self._wait_to_resubmit(round_number, number, pending, work):
-                    return None
+                if round_number:
+                    resume = yield from self._wait_to_resubmit(round_number, number, pending, work)
+                    if not resume:
+                        return None
                 items = [p for p, _ in pending]
                 token = self._identities.client_token(number, round_number) if per_call else ""
                 current = _Round(items, token)
-                answer, abort = self._call(current, number, round_number, work)
+                answer, abort = yield from self._call(current, number, round_number, work)
                 if answer is None:
                     return abort
                 last_round = round_number == self._policy.max_item_retries
@@ -795,7 +896,7 @@ class Engine(Generic[ItemT, OutT]):
         number: int,
         pending: list[tuple[Pending[ItemT], ItemAnswer]],
         work: Work[ItemT, OutT],
-    ) -> bool:
+    ) -> Generator[Effect, Any, bool]:
         """Back off before a resubmission round; False (and answered) if the deadline is near.
 
         After a capacity answer the wait is the policy's longer capacity back-off.
@@ -822,8 +923,8 @@ class Engine(Generic[ItemT, OutT]):
                 self._operation.name, number, round_number, len(pending), wait, capacity
             ))
         try:
-            self._sleep(wait)
-        except _Cancelled:
+            yield Sleep(wait)
+        except Cancelled:
             for p, _ in pending:
                 work.add(p, self._interrupted(p, None))
             return False
@@ -861,15 +962,15 @@ class Engine(Generic[ItemT, OutT]):
 
     def _call(
         self, current: _Round, number: int, round_number: int, work: Work[ItemT, OutT]
-    ) -> tuple[Answer | None, AbortRun | None]:
+    ) -> Generator[Effect, Any, tuple[Answer | None, AbortRun | None]]:
         """The round's answer; or ``None`` once its items are answered (and why the run stops)."""
         try:
-            return self._send(current, number, round_number, work), None
+            return (yield from self._send(current, number, round_number, work)), None
         except (_Retry, _DeadlinePassed) as stop:
             self._give_up(current, number, stop, work)
         except _Final as final:
             self._final(current, final.fault, work)
-        except _Cancelled:
+        except Cancelled:
             for p in current.items:
                 work.add(p, self._interrupted(p, current))
         except AbortRun as abort:
@@ -884,118 +985,23 @@ class Engine(Generic[ItemT, OutT]):
         else:
             self._policy.sleep(seconds)
         if self._cancelled.is_set():
-            raise _Cancelled
+            raise Cancelled
 
-    def _send(  # noqa: PLR0915 - one attempt's steps, in the order they happen
+    @property
+    def cancelled(self) -> bool:
+        """True once the run was told to start no new attempt."""
+        return self._cancelled.is_set()
+
+    def _send(
         self, current: _Round, number: int, round_number: int, work: Work[ItemT, OutT]
-    ) -> Answer:
+    ) -> Generator[Effect, Any, Answer]:
         """Make the round's call, retrying it under the same token up to ``max_attempts``."""
-        operation = self._operation
-        per_item = operation.idempotency is Idempotency.PER_ITEM
-        keys = [p.key for p in current.items]
-        items = [(p.key, p.item) for p in current.items]
-
-        def attempt() -> Answer:  # noqa: PLR0912, PLR0915 - one attempt's steps, in order
-            nonlocal keys, items
-            if self._cancelled.is_set():
-                raise _Cancelled
-            deadline_at = self._deadline_at
-            if deadline_at is not None and self._policy.clock() >= deadline_at:
-                raise _DeadlinePassed
-            epoch = self._limiter.acquire(
-                None if deadline_at is None else deadline_at - self._policy.clock()
-            )
-            if epoch is None:
-                raise _DeadlinePassed
-            if self._cancelled.is_set():
-                raise _Cancelled
-            now = self._now()
-            if per_item:
-                # Each item carries its own token: the body may shrink between attempts.
-                self._drop_unsendable(current, now, work)
-                if len(current.items) < len(items):
-                    keys = [p.key for p in current.items]
-                    items = [(p.key, p.item) for p in current.items]
-                if not items:
-                    return Answer({})
-            current.attempts += 1
-            publish = self._publish if self._publish.subscribers else None
-            if publish is not None:
-                publish(CallSent(operation.name, number, round_number, current.attempts,
-                                 len(items)))
-                sent_at = time.monotonic()
-            try:
-                with _botocore.single_attempt() as current.call:
-                    response = operation.call(self._client, items, current.token, now)
-            except Exception as exc:
-                mark, current.call = current.call, None
-                fault = _botocore.fault_from(exc)
-                if publish is not None:
-                    unsent = fault is None and mark is not None and not mark.sent
-                    code = fault.code if fault else "NOT_SENT" if unsent else "UNEXPECTED"
-                    publish(CallAnswered(
-                        operation.name, number, round_number, current.attempts, len(items),
-                        fault.status if fault else None, code, time.monotonic() - sent_at,
-                        throttled=fault is not None and operation.is_throttle(fault),
-                    ))
-                if fault is None:
-                    if mark is not None and not mark.sent:
-                        current.attempts -= 1  # nothing left this process
-                        raise AbortRun(Stop.NOT_SENT, cause=exc) from exc
-                    raise AbortRun(Stop.UNEXPECTED, cause=exc) from exc
-                return self._failed_attempt(
-                    current, fault, epoch=epoch, number=number, round_number=round_number,
-                    exc=exc,
-                )
-            except BaseException:
-                # Interrupted inside the call (a second Ctrl-C on the calling thread): the
-                # attempt still ends, for subscribers (an open span, say).
-                if publish is not None:
-                    publish(CallAnswered(
-                        operation.name, number, round_number, current.attempts, len(items),
-                        None, FailureCode.INTERRUPTED.value, time.monotonic() - sent_at,
-                        throttled=False,
-                    ))
-                raise
-            current.answered = True
-            current.call = None
-            answer = operation.read(response, keys)
-            # A capacity answer (no agents, no telecom capacity, too many pending requests)
-            # slows the run down as a throttle does.
-            capacity_short = self._capacity_short(answer)
-            if publish is not None:
-                publish(CallAnswered(
-                    operation.name, number, round_number, current.attempts, len(items), 200,
-                    None if answer.readable else FailureCode.UNREADABLE_ANSWER.value,
-                    time.monotonic() - sent_at, throttled=capacity_short,
-                ))
-            self._limiter.feedback(epoch, throttled=capacity_short)
-            if not answer.readable:
-                # A 200 whose body is cut off or is not JSON: the same token replays the
-                # real answer, so it is retried like a lost one.
-                fault = CallFault(
-                    code=FailureCode.UNREADABLE_ANSWER.value,
-                    message="the service answered 200 with a body that could not be read",
-                    status=None,
-                    may_have_acted=True,
-                )
-                return self._failed_attempt(
-                    current, fault, epoch=None, number=number, round_number=round_number,
-                    exc=None,
-                )
-            logger.debug(
-                "%s batch=%d round=%d attempt=%d items=%d token=%s -> answered",
-                operation.name, number, round_number, current.attempts, len(keys),
-                current.token or "per-item",
-            )
-            return answer
-
         try:
             try:
                 # Most calls succeed at once: tenacity is set up only for a retry.
-                result: Answer = attempt()
+                result: Answer = yield from self._attempt(current, number, round_number, work)
             except _Retry as first:
-                result = self._retry_after(first, attempt, current, number)
+                result = yield from self._retry_after(first, current, number, round_number, work)
         except _Retry:
             if current.attempts < self._policy.max_attempts:
                 self._deadline_missed.set()  # tenacity stopped for the deadline
@@ -1003,7 +1009,7 @@ class Engine(Generic[ItemT, OutT]):
         except _DeadlinePassed:
             self._deadline_missed.set()
             raise
-        except (_Final, _Cancelled, AbortRun):
+        except (_Final, Cancelled, AbortRun):
             raise
         except Exception as exc:
             # Anything else (a hook, a limiter, a sleep that raised): the run cannot go on,
@@ -1011,21 +1017,119 @@ class Engine(Generic[ItemT, OutT]):
             raise AbortRun(Stop.UNEXPECTED, cause=exc) from exc
         return result
 
+    def _attempt(  # noqa: PLR0912, PLR0915 - one attempt's steps, in the order they happen
+        self, current: _Round, number: int, round_number: int, work: Work[ItemT, OutT]
+    ) -> Generator[Effect, Any, Answer]:
+        """One HTTP attempt of the round's call, under its token."""
+        operation = self._operation
+        if self._cancelled.is_set():
+            raise Cancelled
+        deadline_at = self._deadline_at
+        if deadline_at is not None and self._policy.clock() >= deadline_at:
+            raise _DeadlinePassed
+        epoch: int | None = yield Acquire(
+            None if deadline_at is None else deadline_at - self._policy.clock()
+        )
+        if epoch is None:
+            raise _DeadlinePassed
+        if self._cancelled.is_set():
+            raise Cancelled
+        now = self._now()
+        if operation.idempotency is Idempotency.PER_ITEM:
+            # Each item carries its own token: the body may shrink between attempts.
+            self._drop_unsendable(current, now, work)
+            if not current.items:
+                return Answer({})
+        items = [(p.key, p.item) for p in current.items]
+        method, params = operation.request(items, current.token, now)
+        current.attempts += 1
+        publish = self._publish if self._publish.subscribers else None
+        if publish is not None:
+            publish(CallSent(operation.name, number, round_number, current.attempts, len(items)))
+            sent_at = time.monotonic()
+        try:
+            with _botocore.single_attempt() as current.call:
+                response = yield Call(method, params)
+        except Exception as exc:
+            mark, current.call = current.call, None
+            fault = _botocore.fault_from(exc)
+            if publish is not None:
+                unsent = fault is None and mark is not None and not mark.sent
+                code = fault.code if fault else "NOT_SENT" if unsent else "UNEXPECTED"
+                publish(CallAnswered(
+                    operation.name, number, round_number, current.attempts, len(items),
+                    fault.status if fault else None, code, time.monotonic() - sent_at,
+                    throttled=fault is not None and operation.is_throttle(fault),
+                ))
+            if fault is None:
+                if mark is not None and not mark.sent:
+                    current.attempts -= 1  # nothing left this process
+                    raise AbortRun(Stop.NOT_SENT, cause=exc) from exc
+                raise AbortRun(Stop.UNEXPECTED, cause=exc) from exc
+            known = (
+                operation.is_throttle(fault) and (yield Feedback(epoch, throttled=True))
+            )
+            return self._failed_attempt(
+                current, fault, known=known, number=number, round_number=round_number, exc=exc
+            )
+        except BaseException:
+            # Interrupted inside the call (a second Ctrl-C on the calling thread, a task's
+            # cancellation): the attempt still ends, for subscribers (an open span, say).
+            if publish is not None:
+                publish(CallAnswered(
+                    operation.name, number, round_number, current.attempts, len(items),
+                    None, FailureCode.INTERRUPTED.value, time.monotonic() - sent_at,
+                    throttled=False,
+                ))
+            raise
+        current.answered = True
+        current.call = None
+        answer = operation.read(response, [key for key, _ in items])
+        # A capacity answer (no agents, no telecom capacity, too many pending requests)
+        # slows the run down as a throttle does.
+        capacity_short = self._capacity_short(answer)
+        if publish is not None:
+            publish(CallAnswered(
+                operation.name, number, round_number, current.attempts, len(items), 200,
+                None if answer.readable else FailureCode.UNREADABLE_ANSWER.value,
+                time.monotonic() - sent_at, throttled=capacity_short,
+            ))
+        yield Feedback(epoch, throttled=capacity_short)
+        if not answer.readable:
+            # A 200 whose body is cut off or is not JSON: the same token replays the
+            # real answer, so it is retried like a lost one.
+            fault = CallFault(
+                code=FailureCode.UNREADABLE_ANSWER.value,
+                message="the service answered 200 with a body that could not be read",
+                status=None,
+                may_have_acted=True,
+            )
+            return self._failed_attempt(
+                current, fault, known=False, number=number, round_number=round_number,
+                exc=None,
+            )
+        logger.debug(
+            "%s batch=%d round=%d attempt=%d items=%d token=%s -> answered",
+            operation.name, number, round_number, current.attempts, len(items),
+            current.token or "per-item",
+        )
+        return answer
+
     def _retry_after(
-        self, first: _Retry, attempt: Callable[[], Answer], current: _Round, number: int
-    ) -> Answer:
-        """Retry, through tenacity, a call whose first attempt failed with ``first``.
+        self,
+        first: _Retry,
+        current: _Round,
+        number: int,
+        round_number: int,
+        work: Work[ItemT, OutT],
+    ) -> Generator[Effect, Any, Answer]:
+        """Retry, by tenacity's rules, a call whose first attempt failed with ``first``.
 
         tenacity is shown that failed attempt (no second HTTP attempt is made for it), so
         its stop and wait rules apply from the first retry on, as if it had made it.
+        tenacity decides (``Retrying.iter``); its sleeps are yielded to the driver, so that
+        the same loop serves a thread and an event loop.
         """
-        replay = [first]
-
-        def again() -> Answer:
-            if replay:
-                raise replay.pop()
-            return attempt()
-
         before_sleep = None
         if self._publish.subscribers:
             publish, name = self._publish, self._operation.name
@@ -1042,11 +1146,29 @@ class Engine(Generic[ItemT, OutT]):
             retry_on=_Retry,
             deadline_at=self._deadline_at,
             attempts=lambda: current.attempts,
-            sleep=self._sleep,
             before_sleep=before_sleep,
         )
-        answer: Answer = retrying(again)
-        return answer
+        retrying.begin()
+        state = tenacity.RetryCallState(retrying, fn=None, args=(), kwargs={})
+        replay: _Retry | None = first
+        while True:
+            do = retrying.iter(retry_state=state)
+            if isinstance(do, tenacity.DoAttempt):
+                if replay is not None:
+                    state.set_exception((type(replay), replay, replay.__traceback__))
+                    replay = None
+                    continue
+                try:
+                    result = yield from self._attempt(current, number, round_number, work)
+                except Exception:  # noqa: BLE001 - handed to tenacity: retried or raised
+                    state.set_exception(sys.exc_info())  # type: ignore[arg-type]
+                else:
+                    state.set_result(result)
+            elif isinstance(do, tenacity.DoSleep):
+                state.prepare_for_next_attempt()
+                yield Sleep(float(do))
+            else:
+                return do  # type: ignore[no-any-return]
 
     def _capacity_short(self, answer: Answer) -> bool:
         if not answer.failures:
@@ -1062,20 +1184,16 @@ class Engine(Generic[ItemT, OutT]):
         current: _Round,
         fault: CallFault,
         *,
-        epoch: int | None,
+        known: bool,
         number: int,
         round_number: int,
         exc: BaseException | None,
-    ) -> Answer:
-        """Classify one failed attempt: raise what the retry loop and ``settle`` act on."""
+    ) -> NoReturn:
+        """Classify one failed attempt: raise what the retry loop and ``settle`` act on.
+
+        ``known``: a throttle the limiter had already slowed down for."""
         operation = self._operation
         current.faults.append(fault)
-        # Only throttles and successes tell the limiter about the rate.
-        known = (
-            epoch is not None
-            and operation.is_throttle(fault)
-            and self._limiter.feedback(epoch, throttled=True)
-        )
         logger.debug(
             "%s batch=%d round=%d attempt=%d items=%d token=%s -> %s (HTTP %s)",
             operation.name, number, round_number, current.attempts, len(current.items),

@@ -113,15 +113,16 @@ class BatchOperation(Protocol[ItemT_contra]):
         destination), so that its token survives reordered, filtered or edited input.
         """
 
-    def call(
+    def request(
         self,
-        client: Any,
         items: Sequence[tuple[str, ItemT_contra]],
         token: str,
         now: datetime.datetime,
-    ) -> Mapping[str, Any]:
-        """Make one call for ``items`` (key, item) under ClientToken ``token`` (``PER_CALL``;
-        ignored by ``PER_ITEM`` operations) at wall-clock time ``now`` (UTC)."""
+    ) -> tuple[str, dict[str, Any]]:
+        """The boto3 method and parameters of one call for ``items`` (key, item) under
+        ClientToken ``token`` (``PER_CALL``; ignored by ``PER_ITEM`` operations) at
+        wall-clock time ``now`` (UTC). The engine makes the call (a boto3 or an aiobotocore
+        client: the method is the same)."""
 
     def unsendable(
         self, items: Sequence[ItemT_contra], now: datetime.datetime
@@ -204,19 +205,17 @@ class BatchPutContactOperation:
     def fingerprint(self, item: ContactRequest) -> str:
         return json.dumps(item.to_api(), sort_keys=True, separators=(",", ":"))
 
-    def call(
+    def request(
         self,
-        client: Any,
         items: Sequence[tuple[str, ContactRequest]],
         token: str,
         now: datetime.datetime,  # noqa: ARG002 - BatchPutContact's items do not expire
-    ) -> Mapping[str, Any]:
-        response: Mapping[str, Any] = client.batch_put_contact(
-            InstanceId=self.instance_id,
-            ClientToken=token,
-            ContactDataRequestList=[item.to_api(key) for key, item in items],
-        )
-        return response
+    ) -> tuple[str, dict[str, Any]]:
+        return "batch_put_contact", {
+            "InstanceId": self.instance_id,
+            "ClientToken": token,
+            "ContactDataRequestList": [item.to_api(key) for key, item in items],
+        }
 
     def read(self, response: Mapping[str, Any], sent: Sequence[str]) -> Answer:
         return _BATCH_PUT_CONTACT_ANSWER.read(response, sent)
