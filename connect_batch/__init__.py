@@ -9,6 +9,15 @@ and answers every input exactly once.
 
 import logging
 
+from connect_batch._aio import (
+    AsyncBatchClient,
+    AsyncBatcher,
+    AsyncContactBatchClient,
+    AsyncDialRequestBatchClient,
+    AsyncOptions,
+    AsyncOutboundRequestBatchClient,
+    AsyncOutcomeStream,
+)
 from connect_batch._botocore import redact_botocore_logs
 from connect_batch._campaign_models import (
     DEFAULT_EXPIRES,
@@ -44,7 +53,7 @@ from connect_batch._models import (
     OutboundStrategy,
 )
 from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
-from connect_batch._pacing import AdaptiveRateLimiter, NoLimit, RateLimiter
+from connect_batch._pacing import AdaptiveRateLimiter, AsyncRateLimiter, NoLimit, RateLimiter
 from connect_batch._redis_limiter import RedisRateLimiter, fleet_key
 from connect_batch._retry import RetryPolicy
 
@@ -57,6 +66,14 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "AdaptiveRateLimiter",
     "AllowedUserAction",
     "AnswerMachineDetection",
+    "AsyncBatchClient",
+    "AsyncBatcher",
+    "AsyncContactBatchClient",
+    "AsyncDialRequestBatchClient",
+    "AsyncOptions",
+    "AsyncOutboundRequestBatchClient",
+    "AsyncOutcomeStream",
+    "AsyncRateLimiter",
     "BatchClient",
     "BatchResult",
     "Batcher",

@@ -251,7 +251,9 @@ class PutDialRequestBatchOperation(_CampaignOperation[DialRequest]):
     list_name: str = "dialRequests"
 
 
-def _campaign_id(value: object, pattern: re.Pattern[str]) -> str:
+def campaign_id_checked(value: object, api: str) -> str:
+    """``value``, if it can name a campaign of ``api`` (``"v2"`` or ``"v1"``)."""
+    pattern = _V2_CAMPAIGN_ID if api == "v2" else _V1_CAMPAIGN_ID
     if (
         not isinstance(value, str)
         or not 1 <= len(value) <= MAX_CAMPAIGN_ID_LENGTH
@@ -365,7 +367,7 @@ class OutboundRequestBatchClient(_CampaignClient[OutboundRequest]):
         sleep: Callable[[float], None] = time.sleep,
         subscribers: Sequence[Subscriber] = (),
     ) -> None:
-        operation = PutOutboundRequestBatchOperation(_campaign_id(campaign_id, _V2_CAMPAIGN_ID))
+        operation = PutOutboundRequestBatchOperation(campaign_id_checked(campaign_id, "v2"))
         super().__init__(
             campaigns_client, operation, OutboundRequest,
             max_attempts=max_attempts, deadline=deadline, initial_backoff=initial_backoff,
@@ -403,7 +405,7 @@ class DialRequestBatchClient(_CampaignClient[DialRequest]):
         sleep: Callable[[float], None] = time.sleep,
         subscribers: Sequence[Subscriber] = (),
     ) -> None:
-        operation = PutDialRequestBatchOperation(_campaign_id(campaign_id, _V1_CAMPAIGN_ID))
+        operation = PutDialRequestBatchOperation(campaign_id_checked(campaign_id, "v1"))
         super().__init__(
             campaigns_client, operation, DialRequest,
             max_attempts=max_attempts, deadline=deadline, initial_backoff=initial_backoff,

@@ -41,7 +41,7 @@ from connect_batch._cli_input import (
     UsageError,
     build_row,
 )
-from connect_batch._client import BatchClient, _aborted
+from connect_batch._client import BatchClient, aborted_error
 from connect_batch._engine import AbortRun, Pending
 from connect_batch._errors import ConnectBatchError
 from connect_batch._outcomes import BatchResult, Outcome, Success
@@ -712,7 +712,7 @@ def _send(
                 record(outcome)
         except AbortRun as abort:
             # Every row the run had read is in the outcomes file by now; say why it stopped.
-            error = _aborted(client.operation, abort, BatchResult())
+            error = aborted_error(client.operation, abort, BatchResult())
             raise ServiceStopped(str(error)) from None
         except BaseException:
             # Interrupted: calls in flight finish (a second Ctrl-C stops the wait); their

@@ -116,20 +116,8 @@ class KeyedOutcomes(Generic[RequestT]):
         )
 
 
-class BatchClient(Generic[RequestT]):
-    """What every client does, whichever API it speaks: see ``ContactBatchClient``,
-    ``OutboundRequestBatchClient`` and ``DialRequestBatchClient`` for their methods.
-
-    The boto3 client is used as it is, except that the library's own calls of the
-    operation make one HTTP attempt each (botocore's retries would multiply
-    ``max_attempts``), which a handler scoped to those calls arranges. Its other operations,
-    and calls of the same operation you make yourself, keep botocore's retry behaviour.
-
-    One client may be shared by threads: each run keeps its own state. ``on_retry`` is
-    called with the error code of every attempt about to be retried (for progress displays;
-    it must be quick and thread-safe). ``subscribers`` get the run's instrumentation events
-    (``connect_batch.events``); the list is ``client.subscribers``, read when a run starts.
-    """
+class ClientCore(Generic[RequestT]):
+    """What sync and async clients share: options, and the engine each run gets."""
 
     def __init__(
         self,
@@ -195,6 +183,45 @@ class BatchClient(Generic[RequestT]):
         """The description of the operation this client runs."""
         return self._operation
 
+    def engine_for(
+        self,
+        job_key: str | None,
+        skip: Callable[[list[Pending[RequestT]]], bool] | None = None,
+        skip_item: Callable[[Pending[RequestT]], bool] | None = None,
+    ) -> Engine[RequestT, Outcome[RequestT]]:
+        """A new engine for one run (under ``job_key``, default the client's)."""
+        return Engine(
+            self._client,
+            self._operation,
+            self.policy,
+            self._outcomes,
+            identities=self._identities if job_key is None else _identities_for(job_key),
+            check_item=self._check_item,
+            limiter=self.rate_limiter,
+            concurrency=self.concurrency,
+            skip=skip,
+            skip_item=skip_item,
+            on_retry=self.on_retry,
+            publish=Publisher(self.subscribers, warned=self._warned_subscribers),
+            now=self.wall_clock,
+        )
+
+
+class BatchClient(ClientCore[RequestT]):
+    """What every client does, whichever API it speaks: see ``ContactBatchClient``,
+    ``OutboundRequestBatchClient`` and ``DialRequestBatchClient`` for their methods.
+
+    The boto3 client is used as it is, except that the library's own calls of the
+    operation make one HTTP attempt each (botocore's retries would multiply
+    ``max_attempts``), which a handler scoped to those calls arranges. Its other operations,
+    and calls of the same operation you make yourself, keep botocore's retry behaviour.
+
+    One client may be shared by threads: each run keeps its own state. ``on_retry`` is
+    called with the error code of every attempt about to be retried (for progress displays;
+    it must be quick and thread-safe). ``subscribers`` get the run's instrumentation events
+    (``connect_batch.events``); the list is ``client.subscribers``, read when a run starts.
+    """
+
     def open_run(
         self,
         items: Iterable[RequestT],
@@ -218,10 +245,10 @@ class BatchClient(Generic[RequestT]):
                 f"skip_item needs per-item idempotency; {self._operation.name} has a token "
                 "per call, so resume it whole batches at a time (skip)"
             )
-        return self._engine(job_key, skip, skip_item).run(items)
+        return self.engine_for(job_key, skip, skip_item).run(items)
 
     def _put(self, items: Iterable[RequestT], job_key: str | None) -> BatchResult[RequestT]:
-        engine = self._engine(job_key)
+        engine = self.engine_for(job_key)
         run = engine.run(items)
         outcomes: list[Outcome[RequestT]] = []
         result: BatchResult[RequestT] | None = None
@@ -240,7 +267,7 @@ class BatchClient(Generic[RequestT]):
                     raise error.at(position, result) from None
                 except AbortRun as abort:
                     result = BatchResult.from_outcomes(outcomes)
-                    raise _aborted(self._operation, abort, result) from (
+                    raise aborted_error(self._operation, abort, result) from (
                         abort.cause or abort.__cause__
                     )
                 except BaseException:
@@ -252,12 +279,12 @@ class BatchClient(Generic[RequestT]):
         except BaseException as error:
             # An interrupt (or an application handler's exception) carries the result.
             if result is not None and getattr(error, "result", None) is None:
-                _attach_result(error, result)
+                attach_result(error, result)
             raise
         return result
 
     def _iter(self, items: Iterable[RequestT], job_key: str | None) -> OutcomeStream[RequestT]:
-        return OutcomeStream(self._engine(job_key).run(items), self._operation)
+        return OutcomeStream(self.engine_for(job_key).run(items), self._operation)
 
     def batcher(self, *, job_key: str | None = None) -> Batcher[RequestT]:
         """A buffered writer for inputs produced one at a time.
@@ -267,29 +294,7 @@ class BatchClient(Generic[RequestT]):
         nothing more is sent: ``b.unsent`` keeps what was buffered and never handed to a
         call, ``b.result`` answers everything that was. One batcher may be shared by threads.
         """
-        return Batcher(self._engine(job_key), self._operation.max_items)
-
-    def _engine(
-        self,
-        job_key: str | None,
-        skip: Callable[[list[Pending[RequestT]]], bool] | None = None,
-        skip_item: Callable[[Pending[RequestT]], bool] | None = None,
-    ) -> Engine[RequestT, Outcome[RequestT]]:
-        return Engine(
-            self._client,
-            self._operation,
-            self.policy,
-            self._outcomes,
-            identities=self._identities if job_key is None else _identities_for(job_key),
-            check_item=self._check_item,
-            limiter=self.rate_limiter,
-            concurrency=self.concurrency,
-            skip=skip,
-            skip_item=skip_item,
-            on_retry=self.on_retry,
-            publish=Publisher(self.subscribers, warned=self._warned_subscribers),
-            now=self.wall_clock,
-        )
+        return Batcher(self.engine_for(job_key), self._operation.max_items)
 
 
 class ContactBatchClient(BatchClient[ContactRequest]):
@@ -327,15 +332,11 @@ class ContactBatchClient(BatchClient[ContactRequest]):
         sleep: Callable[[float], None] = time.sleep,
         subscribers: Sequence[Subscriber] = (),
     ) -> None:
-        if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= MAX_INSTANCE_ID_LENGTH:
-            raise ConfigurationError(
-                f"instance_id must be a str of 1-{MAX_INSTANCE_ID_LENGTH} characters"
-            )
-        self._contacts = BatchPutContactOperation(instance_id)
+        self._contacts = BatchPutContactOperation(instance_id_checked(instance_id))
         super().__init__(
             connect_client,
             self._contacts,
-            _CHECK_CONTACT,
+            CHECK_CONTACT,
             max_attempts=max_attempts,
             deadline=deadline,
             initial_backoff=initial_backoff,
@@ -397,10 +398,19 @@ class ContactBatchClient(BatchClient[ContactRequest]):
         return self._iter(contacts, job_key)
 
 
-_CHECK_CONTACT = type_check(ContactRequest, "contact")
+CHECK_CONTACT = type_check(ContactRequest, "contact")
 
 
-def _attach_result(error: BaseException, result: BatchResult[Any]) -> None:
+def instance_id_checked(instance_id: object) -> str:
+    """``instance_id``, if it can name a Connect instance."""
+    if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= MAX_INSTANCE_ID_LENGTH:
+        raise ConfigurationError(
+            f"instance_id must be a str of 1-{MAX_INSTANCE_ID_LENGTH} characters"
+        )
+    return instance_id
+
+
+def attach_result(error: BaseException, result: BatchResult[Any]) -> None:
     """Give an interrupt the run's result, leaving the exception what it was."""
     with contextlib.suppress(AttributeError):  # an exception type with __slots__
         error.result = result  # type: ignore[attr-defined]
@@ -446,7 +456,7 @@ class OutcomeStream(Iterator[Outcome[RequestT]]):
         except AbortRun as abort:
             self._done = True
             cause = abort.cause or abort.__cause__
-            raise _aborted(self._operation, abort, BatchResult()) from cause
+            raise aborted_error(self._operation, abort, BatchResult()) from cause
         except StopIteration:
             self._done = True
             raise
@@ -473,7 +483,7 @@ class OutcomeStream(Iterator[Outcome[RequestT]]):
                 )
             for exc in (error, again):
                 if exc is not None and getattr(exc, "result", None) is None:
-                    _attach_result(exc, self.rest)
+                    attach_result(exc, self.rest)
         if again is not None:
             raise again
 
@@ -487,7 +497,7 @@ class OutcomeStream(Iterator[Outcome[RequestT]]):
             self._finish(None)
         except BaseException as error:
             if getattr(error, "result", None) is None:
-                _attach_result(error, self.rest)
+                attach_result(error, self.rest)
             raise
         return self.rest
 
@@ -503,7 +513,7 @@ class OutcomeStream(Iterator[Outcome[RequestT]]):
         self._finish(exc)
 
 
-def _aborted(
+def aborted_error(
     operation: BatchOperation[Any], abort: AbortRun, result: BatchResult[Any]
 ) -> RunAbortedError:
     if abort.fault is not None:
@@ -613,7 +623,7 @@ class Batcher(Generic[RequestT]):
             with self._lock:
                 self._closed = True
                 self.result = self._result()
-            raise _aborted(engine.operation, abort, self.result) from (
+            raise aborted_error(engine.operation, abort, self.result) from (
                 abort.cause or abort.__cause__
             )
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import contextvars
 import datetime
 import enum
@@ -129,7 +130,7 @@ class Stop(str, enum.Enum):
     DEADLINE = "DEADLINE"  # the deadline passed with an iterator left unread
 
 
-def _stopped_by(error: BaseException) -> str:
+def stopped_by(error: BaseException) -> str:
     """Why a run ended early, for ``RunFinished.stopped``."""
     if isinstance(error, AbortRun):
         return error.reason.value
@@ -549,17 +550,16 @@ class Engine(Generic[ItemT, OutT]):
         stop: BaseException | None = None
         deadline_stop = False
         pool = _Workers(self._concurrency)
-        started = time.monotonic()
-        self._tally = collections.Counter()
+        started = self.begin_run()
         stopped: str | None = None
         try:
             # A sequence is checked whole first, so that bad input stops the run before
             # anything at all is sent; an iterator is read one batch at a time.
             if in_memory:
                 with self.interrupts.direct():
-                    keyed = iter(list(self._keyed(items)))
+                    keyed = iter(list(self.keyed(items)))
             else:
-                keyed = self._keyed(items)
+                keyed = self.keyed(items)
             if self._skip_item is not None:
                 skip_item = self._skip_item
                 keyed = (p for p in keyed if not skip_item(p))
@@ -567,14 +567,14 @@ class Engine(Generic[ItemT, OutT]):
             reading = True
             while True:
                 if ready:  # what finished goes out before more input is read
-                    yield self._hand_over(ready)
+                    yield self.hand_over(ready)
                 while reading and stop is None and len(works) < self._concurrency:
                     self.interrupts.check()
-                    if self._past_deadline():
+                    if self.past_deadline():
                         reading, deadline_stop = False, True
                         break
                     try:
-                        batch = self._take(keyed, self._operation.max_items, ready)
+                        batch = self.take(keyed, self._operation.max_items, ready)
                     except (ContactValidationError, AbortRun) as error:
                         stop = error  # settle what is in flight before raising it
                         break
@@ -583,7 +583,7 @@ class Engine(Generic[ItemT, OutT]):
                         reading = False
                     elif self._skip is not None and self._skip(batch):
                         continue  # settled in an earlier run; its number stays taken
-                    elif self._past_deadline():
+                    elif self.past_deadline():
                         late, reading, deadline_stop = batch, False, True
                     else:
                         work: Work[ItemT, OutT] = Work(batch)
@@ -591,7 +591,7 @@ class Engine(Generic[ItemT, OutT]):
                         call = functools.partial(context.run, self.settle, batch, number, work)
                         works[pool.submit(call)] = work
                 if ready:
-                    yield self._hand_over(ready)
+                    yield self.hand_over(ready)
                 if not works:
                     break
                 done, _ = concurrent.futures.wait(
@@ -605,41 +605,74 @@ class Engine(Generic[ItemT, OutT]):
                         stop, reading = abort, False
             # Every batch sent is settled; answer what was read but not sent.
             if stop is not None:
-                ready.extend(self._unsent(p) for p in late)
+                self.answer_unsent(late, ready)
                 late = []
                 if in_memory and isinstance(stop, AbortRun):
-                    ready.extend(self._unsent(p) for p in keyed)
+                    self.answer_unsent(keyed, ready)
             elif deadline_stop:
                 answered_late, late = late, []
-                stop = self._answer_past_deadline(answered_late, keyed, ready, in_memory=in_memory)
+                more: list[Pending[ItemT]] = list(keyed) if in_memory else []
+                read_error: BaseException | None = None
+                if not in_memory:
+                    # One more input tells whether any was left unread.
+                    try:
+                        more = self.take(keyed, 1, ready)
+                    except (ContactValidationError, AbortRun) as error:
+                        read_error = error
+                stop = self.past_deadline_answers(
+                    answered_late, more, ready, read_error=read_error, in_memory=in_memory
+                )
             if ready:
-                yield self._hand_over(ready)
+                yield self.hand_over(ready)
         except BaseException as error:
             # Interrupted (KeyboardInterrupt, SystemExit) or closed early (GeneratorExit):
             # no attempt starts from now on; calls in flight finish and are answered.
-            stopped = _stopped_by(error)
+            stopped = stopped_by(error)
             self.cancel()
             leftover.extend(ready)
             ready.clear()
             try:
                 self._drain(list(works.values()), leftover)
             finally:
-                leftover.extend(self._unsent(p) for p in late)
+                leftover.extend(self.unsent(p) for p in late)
                 if in_memory:
-                    leftover.extend(self._unsent(p) for p in keyed)
-                self._count(leftover)
+                    leftover.extend(self.unsent(p) for p in keyed)
+                self.count(leftover)
             raise
         finally:
             pool.shutdown()
-            if stop is not None and stopped is None:
-                stopped = _stopped_by(stop)
-            if deadline_stop and stopped is None:
-                stopped = Stop.DEADLINE.value
-            self._finished(started, stopped)
+            self.finished(started, self.stop_reason(stopped, stop, deadline_stop=deadline_stop))
         if stop is not None:
             raise stop
 
-    def _count(self, outcomes: Iterable[OutT]) -> None:
+    @property
+    def concurrency(self) -> int:
+        """How many batches may be in flight at once."""
+        return self._concurrency
+
+    def begin_run(self) -> float:
+        """A run starts: its counts start from zero; the start time, for ``finished``."""
+        self._tally = collections.Counter()
+        return time.monotonic()
+
+    @staticmethod
+    def stop_reason(
+        stopped: str | None, stop: BaseException | None, *, deadline_stop: bool
+    ) -> str | None:
+        """Why a run ended early (``RunFinished.stopped``), ``None`` if it did not."""
+        if stopped is None and stop is not None:
+            stopped = stopped_by(stop)
+        if stopped is None and deadline_stop:
+            stopped = Stop.DEADLINE.value
+        return stopped
+
+    def answer_unsent(
+        self, pending: Iterable[Pending[ItemT]], ready: collections.deque[OutT]
+    ) -> None:
+        """Answer inputs read but never sent (the run stopped first)."""
+        ready.extend(self.unsent(p) for p in pending)
+
+    def count(self, outcomes: Iterable[OutT]) -> None:
         """Count outcomes by code for ``RunFinished`` (only when someone listens)."""
         if self._publish.subscribers:
             code = self._outcomes.code
@@ -647,10 +680,11 @@ class Engine(Generic[ItemT, OutT]):
 
     def finish_run(self, outcomes: Iterable[OutT], started: float, stopped: str | None) -> None:
         """Publish ``RunFinished`` for a run driven outside ``schedule`` (a batcher)."""
-        self._count(outcomes)
-        self._finished(started, stopped)
+        self.count(outcomes)
+        self.finished(started, stopped)
 
-    def _finished(self, started: float, stopped: str | None) -> None:
+    def finished(self, started: float, stopped: str | None) -> None:
+        """Publish ``RunFinished`` (only when someone listens)."""
         if not self._publish.subscribers:
             return
         duration = time.monotonic() - started
@@ -661,15 +695,16 @@ class Engine(Generic[ItemT, OutT]):
             created / duration if duration > 0 else 0.0, stopped,
         ))
 
-    def _hand_over(self, ready: collections.deque[OutT]) -> list[OutT]:
+    def hand_over(self, ready: collections.deque[OutT]) -> list[OutT]:
         """What is ready, as one chunk; a safe point first."""
         self.interrupts.check()
         chunk = list(ready)
         ready.clear()
-        self._count(chunk)
+        self.count(chunk)
         return chunk
 
-    def _past_deadline(self) -> bool:
+    def past_deadline(self) -> bool:
+        """True once the run's deadline passed (or a batch found it could not be met)."""
         if self._deadline_missed.is_set():
             return True
         return self._deadline_at is not None and self._policy.clock() >= self._deadline_at
@@ -703,30 +738,28 @@ class Engine(Generic[ItemT, OutT]):
             for work in open_works:
                 leftover.extend(work.abandon(self.interrupted_in_flight))
 
-    def _answer_past_deadline(
+    def past_deadline_answers(
         self,
         late: list[Pending[ItemT]],
-        keyed: Iterator[Pending[ItemT]],
+        more: list[Pending[ItemT]],
         ready: collections.deque[OutT],
         *,
+        read_error: BaseException | None,
         in_memory: bool,
     ) -> BaseException | None:
-        """Answer what was read late; read an iterator at most one input further."""
+        """Answer what was read late: ``late`` (a batch), ``more`` (the rest of a sequence,
+        or the one more input read from an iterator to tell whether any was left unread).
+        Return why the run stops: ``read_error`` if reading that one more input failed (what
+        was read before is answered already), ``AbortRun(DEADLINE)`` if input was left
+        unread, else ``None``."""
         ready.extend(self._deadline_exceeded(p) for p in late)
-        if in_memory:
-            rest = list(keyed)
-        else:
-            # One more input tells whether any was left unread. If reading it raises, that
-            # error ends the run; what was read before is answered already.
-            try:
-                rest = self._take(keyed, 1, ready)
-            except (ContactValidationError, AbortRun) as error:
-                self._log_deadline(len(late), unread=True)
-                return error
-        ready.extend(self._deadline_exceeded(p) for p in rest)
-        if late or rest:
-            self._log_deadline(len(late) + len(rest), unread=bool(rest) and not in_memory)
-        if rest and not in_memory:
+        if read_error is not None:
+            self._log_deadline(len(late), unread=True)
+            return read_error
+        ready.extend(self._deadline_exceeded(p) for p in more)
+        if late or more:
+            self._log_deadline(len(late) + len(more), unread=bool(more) and not in_memory)
+        if more and not in_memory:
             return AbortRun(Stop.DEADLINE)
         return None
 
@@ -737,7 +770,7 @@ class Engine(Generic[ItemT, OutT]):
             " and the rest of the input left unread" if unread else "",
         )
 
-    def _take(
+    def take(
         self, keyed: Iterator[Pending[ItemT]], count: int, ready: collections.deque[OutT]
     ) -> list[Pending[ItemT]]:
         """Read up to ``count`` inputs; if reading fails, answer what was read, then raise.
@@ -745,28 +778,37 @@ class Engine(Generic[ItemT, OutT]):
         Reading stops early once the deadline can no longer be met.
         """
         batch: list[Pending[ItemT]] = []
-        try:
-            with self.interrupts.direct():
-                if self._deadline_at is None:
-                    batch.extend(itertools.islice(keyed, count))
-                else:
-                    for pending in keyed:
-                        batch.append(pending)
-                        if len(batch) >= count or self._past_deadline():
-                            break
-        except ContactValidationError:
-            ready.extend(self._unsent(p) for p in batch)
-            raise
-        except Exception as exc:
-            # The caller's iterable raised: the run cannot go on, but what it did stands.
-            ready.extend(self._unsent(p) for p in batch)
-            raise AbortRun(Stop.INPUT_FAILED, cause=exc) from exc
-        except BaseException:
-            ready.extend(self._unsent(p) for p in batch)  # interrupted while reading
-            raise
+        with self.reading(batch, ready), self.interrupts.direct():
+            if self._deadline_at is None:
+                batch.extend(itertools.islice(keyed, count))
+            else:
+                for pending in keyed:
+                    batch.append(pending)
+                    if len(batch) >= count or self.past_deadline():
+                        break
         return batch
 
-    def _keyed(self, items: Iterable[ItemT]) -> Iterator[Pending[ItemT]]:
+    @contextlib.contextmanager
+    def reading(
+        self, batch: list[Pending[ItemT]], ready: collections.deque[OutT]
+    ) -> Iterator[None]:
+        """A block that reads the caller's input into ``batch``. If reading raises, what was
+        read is answered (not sent) first; an ordinary exception from the caller's iterable
+        becomes ``AbortRun(INPUT_FAILED)``: the run cannot go on, but what it did stands."""
+        try:
+            yield
+        except ContactValidationError:
+            self.answer_unsent(batch, ready)
+            raise
+        except Exception as exc:
+            self.answer_unsent(batch, ready)
+            raise AbortRun(Stop.INPUT_FAILED, cause=exc) from exc
+        except BaseException:
+            self.answer_unsent(batch, ready)  # interrupted while reading
+            raise
+
+    def keyed(self, items: Iterable[ItemT]) -> Iterator[Pending[ItemT]]:
+        """Check and key each input of ``items``, lazily."""
         seen = RunKeys()
         check, item_key, key = self._check_item, self._operation.item_key, self.key
         if self.durable or check is None:
@@ -1377,7 +1419,8 @@ class Engine(Generic[ItemT, OutT]):
             retryable=True, outcome_unknown=self.durable,
         )
 
-    def _unsent(self, p: Pending[ItemT]) -> OutT:
+    def unsent(self, p: Pending[ItemT]) -> OutT:
+        """The outcome of an input read but never sent: the run stopped first."""
         return self._failed(
             p, FailureCode.NOT_SENT, "not sent: the run stopped first",
             retryable=True, outcome_unknown=self.durable,

@@ -9,9 +9,10 @@ engine talks to, so that a limiter shared between processes can be plugged in la
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Protocol
 
 import attrs
@@ -41,6 +42,20 @@ class RateLimiter(Protocol):
         """Record a call's result; True if a throttle was already known."""
 
 
+class AsyncRateLimiter(Protocol):
+    """``RateLimiter`` for the async clients: the same contract, awaited.
+
+    ``AdaptiveRateLimiter`` and ``NoLimit`` are both; ``AsyncRedisRateLimiter`` is the one
+    shared by a fleet.
+    """
+
+    async def acquire_async(self, max_wait: float | None = None) -> int | None:
+        """Wait (without blocking the loop) until a call may be sent; see ``acquire``."""
+
+    async def feedback_async(self, epoch: int, *, throttled: bool) -> bool:
+        """Record a call's result; see ``feedback``."""
+
+
 class NoLimit:
     """No pacing: every call is sent at once, and no throttle is known in advance."""
 
@@ -50,6 +65,14 @@ class NoLimit:
 
     def feedback(self, epoch: int, *, throttled: bool) -> bool:  # noqa: ARG002 - protocol
         """Learns nothing: no throttle is ever known in advance."""
+        return False
+
+    async def acquire_async(self, max_wait: float | None = None) -> int | None:  # noqa: ARG002
+        """Never waits."""
+        return 0
+
+    async def feedback_async(self, epoch: int, *, throttled: bool) -> bool:  # noqa: ARG002
+        """Learns nothing."""
         return False
 
 
@@ -78,6 +101,8 @@ class AdaptiveRateLimiter:
     cruise_step: float = 0.01
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    # The sleep of ``acquire_async`` (the async clients), a coroutine function.
+    async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _rate: float = attrs.field(init=False)
     _epoch: int = attrs.field(init=False, default=0)
     _next_slot: float = attrs.field(init=False, default=0.0)
@@ -107,6 +132,31 @@ class AdaptiveRateLimiter:
         The epoch returned is the one in force when the call leaves: if the pace dropped
         while this call waited, it queues again at the new pace.
         """
+        waits = self._acquiring(max_wait)
+        try:
+            while True:
+                self.sleep(next(waits))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def acquire_async(self, max_wait: float | None = None) -> int | None:
+        """``acquire`` for an event loop: the same slots, awaited with ``async_sleep``.
+
+        One limiter may pace sync and async clients together.
+        """
+        waits = self._acquiring(max_wait)
+        try:
+            while True:
+                await self.async_sleep(next(waits))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def feedback_async(self, epoch: int, *, throttled: bool) -> bool:
+        """``feedback`` (it never waits)."""
+        return self.feedback(epoch, throttled=throttled)
+
+    def _acquiring(self, max_wait: float | None) -> Generator[float, None, int | None]:
+        """Book a slot: yield each wait to sleep; return the epoch, or ``None``."""
         while True:
             with self._lock:
                 now = self.clock()
@@ -116,7 +166,7 @@ class AdaptiveRateLimiter:
                 self._next_slot = slot + 1.0 / self._rate
                 epoch = self._epoch
             if slot > now:
-                self.sleep(slot - now)
+                yield slot - now
                 if max_wait is not None:
                     max_wait -= slot - now
             with self._lock:

@@ -136,7 +136,7 @@ def test_without_a_rate_the_pace_probes_upward_and_follows_the_ceiling():
 def test_the_limiter_is_shared_by_every_thread_of_a_client(fake_connect):
     client = fake_connect.batch_client(concurrency=4, max_requests_per_second=10)
     assert isinstance(client.rate_limiter, AdaptiveRateLimiter)
-    assert client._engine(None)._limiter is client.rate_limiter
+    assert client.engine_for(None)._limiter is client.rate_limiter
 
 
 def test_known_throttles_wait_only_for_the_pace_but_still_count_as_attempts(fake_connect):

@@ -19,6 +19,7 @@ and a Running v2 and v1 campaign beside it.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import logging
@@ -47,6 +48,7 @@ __all__ = [
     "FakeConnect",
     "Fault",
     "MockConnect",
+    "async_no_sleep",
     "dummy_credentials",
     "install",
     "mock_connect",
@@ -60,6 +62,11 @@ DEFAULT_ACCOUNT = "123456789012"
 
 def no_sleep(_seconds: float) -> None:
     """A ``sleep`` for the batch clients that returns at once, so tests never wait."""
+
+
+async def async_no_sleep(_seconds: float) -> None:
+    """``no_sleep`` for the async clients: returns at once (it still yields to the loop)."""
+    await asyncio.sleep(0)
 
 
 @contextlib.contextmanager

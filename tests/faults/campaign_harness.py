@@ -23,11 +23,14 @@ import boto3
 from botocore.config import Config
 
 from connect_batch import (
+    AsyncDialRequestBatchClient,
+    AsyncOutboundRequestBatchClient,
     BatchResult,
     DialRequestBatchClient,
     OutboundRequestBatchClient,
 )
-from connect_batch.testing import FakeCampaigns, Fault, no_sleep
+from connect_batch.testing import FakeCampaigns, Fault, async_no_sleep, no_sleep
+from tests.aio_runner import run_async
 from tests.builders import dial, outbound
 from tests.faults.harness import ROOT, Report
 
@@ -93,6 +96,26 @@ def batch_client(target: Campaign, **options: Any) -> Any:
     options.setdefault("sleep", no_sleep)
     kind = OutboundRequestBatchClient if target.api == "v2" else DialRequestBatchClient
     return kind(target.client, campaign_id=target.campaign_id, **options)
+
+
+SERVICES = {"v2": "connectcampaignsv2", "v1": "connectcampaigns"}
+
+
+def put_async(
+    target: Campaign, endpoint_url: str, inputs: list[Any], config: Config | None = None,
+    **options: Any,
+) -> BatchResult[Any]:
+    """``put_requests`` with the async client of ``target``'s API, over aiobotocore."""
+    options.setdefault("max_attempts", MAX_ATTEMPTS)
+    options.setdefault("max_item_retries", MAX_ITEM_RETRIES)
+    options.setdefault("sleep", async_no_sleep)
+    kind = AsyncOutboundRequestBatchClient if target.api == "v2" else AsyncDialRequestBatchClient
+
+    async def put(aio: Any) -> BatchResult[Any]:
+        client: Any = kind(aio, campaign_id=target.campaign_id, **options)
+        return await client.put_requests(inputs)  # type: ignore[no-any-return]
+
+    return run_async(SERVICES[target.api], endpoint_url, put, config)
 
 
 def destination(request: Any) -> str:
@@ -222,8 +245,9 @@ SCENARIOS = [
 ]
 
 
-def run(api: str, scenario: Scenario, endpoint_url: str, seed: int) -> Report:
-    """Run ``scenario`` once for ``api`` over HTTP against the server at ``endpoint_url``."""
+def run(api: str, scenario: Scenario, endpoint_url: str, seed: int, mode: str = "sync") -> Report:
+    """Run ``scenario`` once for ``api`` over HTTP against the server at ``endpoint_url``,
+    with the sync client or (``mode="async"``) the async one."""
     rng = random.Random(seed)
     config = Config(read_timeout=scenario.read_timeout or 60, connect_timeout=5)
     target = campaign(api, endpoint_url, config)
@@ -231,7 +255,10 @@ def run(api: str, scenario: Scenario, endpoint_url: str, seed: int) -> Report:
     inputs = inputs_for(api, rng, scenario.count)
     scenario.setup(target, inputs, rng)
     try:
-        result = batch_client(target).put_requests(inputs)
+        if mode == "async":
+            result = put_async(target, endpoint_url, inputs, config)
+        else:
+            result = batch_client(target).put_requests(inputs)
     finally:
         target.fake.reset_faults()
     return measure(target, inputs, result)
@@ -242,13 +269,15 @@ WORKER_MAX_ATTEMPTS = 6
 WORKER_MAX_ATTEMPTS_PER_TOKEN = WORKER_MAX_ATTEMPTS * (MAX_ITEM_RETRIES + 1)
 
 
-def _start_worker(api: str, endpoint: str, campaign_id: str, out: Any) -> subprocess.Popen[str]:
+def _start_worker(
+    api: str, endpoint: str, campaign_id: str, out: Any, mode: str = "sync"
+) -> subprocess.Popen[str]:
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
             sys.executable, "-m", "tests.faults.campaign_worker", "--api", api,
             "--endpoint", endpoint, "--campaign-id", campaign_id,
             "--job-key", "campaign-42/2026-11-27", "--count", str(KILL_COUNT),
-            "--out", str(out),
+            "--out", str(out), "--mode", mode,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -260,9 +289,16 @@ def _start_worker(api: str, endpoint: str, campaign_id: str, out: Any) -> subpro
     return process
 
 
-def kill_and_rerun(api: str, endpoint: str, kill_points: tuple[float, ...], out: Any) -> Report:
+def kill_and_rerun(
+    api: str,
+    endpoint: str,
+    kill_points: tuple[float, ...],
+    out: Any,
+    modes: tuple[str, ...] = ("sync",),
+) -> Report:
     """Start a worker, SIGKILL it after each delay in ``kill_points``, then let one finish.
 
+    Worker ``i`` is sync or async as ``modes[i % len(modes)]`` says; the last one finishes.
     The double answers 30 ms late and drops, throttles and fails a few calls on the way.
     """
     target = campaign(api, endpoint)
@@ -272,15 +308,17 @@ def kill_and_rerun(api: str, endpoint: str, kill_points: tuple[float, ...], out:
         None, Fault.dropped(), None, Fault.throttle(), Fault.error(after_commit=True)
     )
     try:
-        for delay in kill_points:
-            worker = _start_worker(api, endpoint, target.campaign_id, out)
+        for i, delay in enumerate(kill_points):
+            worker = _start_worker(api, endpoint, target.campaign_id, out, modes[i % len(modes)])
             time.sleep(delay)
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             assert worker.stdout is not None
             worker.stdout.close()
         calls_before = len(target.calls)
-        final = _start_worker(api, endpoint, target.campaign_id, out)
+        final = _start_worker(
+            api, endpoint, target.campaign_id, out, modes[len(kill_points) % len(modes)]
+        )
         assert final.wait(timeout=120) == 0
         assert final.stdout is not None
         final.stdout.close()

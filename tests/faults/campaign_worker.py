@@ -16,7 +16,13 @@ from typing import Any
 
 import boto3
 
-from connect_batch import DialRequestBatchClient, OutboundRequestBatchClient
+from connect_batch import (
+    AsyncDialRequestBatchClient,
+    AsyncOutboundRequestBatchClient,
+    DialRequestBatchClient,
+    OutboundRequestBatchClient,
+)
+from tests.aio_runner import run_async
 from tests.builders import dials, outbounds
 
 
@@ -29,6 +35,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--out", type=pathlib.Path, required=True)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--mode", choices=["sync", "async"], default="sync")
     args = parser.parse_args()
     options: dict[str, Any] = {
         "campaign_id": args.campaign_id,
@@ -39,6 +46,9 @@ def main() -> None:
         "max_requests_per_second": 50,
         "concurrency": args.concurrency,
     }
+    if args.mode == "async":
+        _put_async(args, options)
+        return
     if args.api == "v2":
         client = boto3.client(
             "connectcampaignsv2", region_name="us-east-1", endpoint_url=args.endpoint
@@ -58,6 +68,18 @@ def main() -> None:
         _write(args.out, interrupt.result)  # type: ignore[attr-defined]
         sys.exit(130)
     _write(args.out, result)
+
+
+def _put_async(args: argparse.Namespace, options: dict[str, Any]) -> None:
+    kind: Any = AsyncOutboundRequestBatchClient if args.api == "v2" else AsyncDialRequestBatchClient
+    inputs = outbounds(args.count) if args.api == "v2" else dials(args.count)
+
+    async def put(aio: Any) -> Any:
+        print("ready", flush=True)  # noqa: T201 - the test waits for this line
+        return await kind(aio, **options).put_requests(inputs)
+
+    service = "connectcampaignsv2" if args.api == "v2" else "connectcampaigns"
+    _write(args.out, run_async(service, args.endpoint, put))
 
 
 def _write(out: pathlib.Path, result: Any) -> None:

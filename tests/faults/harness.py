@@ -19,13 +19,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import boto3
 from botocore.config import Config
 
-from connect_batch import BatchResult, ContactBatchClient, ContactRequest
-from connect_batch.testing import ConnectDouble, Fault, no_sleep
+from connect_batch import AsyncContactBatchClient, BatchResult, ContactBatchClient, ContactRequest
+from connect_batch.testing import ConnectDouble, Fault, async_no_sleep, no_sleep
+from tests.aio_runner import run_async
 from tests.builders import contact
 
 MAX_ATTEMPTS = 4
@@ -177,8 +179,9 @@ SCENARIOS = [
 ]
 
 
-def run(scenario: Scenario, endpoint_url: str, seed: int) -> Report:
-    """Run ``scenario`` once over HTTP against the moto server at ``endpoint_url``."""
+def run(scenario: Scenario, endpoint_url: str, seed: int, mode: str = "sync") -> Report:
+    """Run ``scenario`` once over HTTP against the moto server at ``endpoint_url``, with the
+    sync client or (``mode="async"``) the async one over aiobotocore."""
     rng = random.Random(seed)
     config = Config(read_timeout=scenario.read_timeout or 60, connect_timeout=5)
     client = boto3.client(
@@ -189,9 +192,19 @@ def run(scenario: Scenario, endpoint_url: str, seed: int) -> Report:
     inputs = mixed_inputs(rng, scenario.count)
     scenario.setup(double, inputs, rng)
     try:
-        result = ContactBatchClient(
-            client, instance_id=double.instance_id, max_attempts=MAX_ATTEMPTS, sleep=no_sleep
-        ).put_contacts(inputs)
+        if mode == "async":
+
+            async def put(aio: Any) -> BatchResult[ContactRequest]:
+                return await AsyncContactBatchClient(
+                    aio, instance_id=double.instance_id, max_attempts=MAX_ATTEMPTS,
+                    sleep=async_no_sleep,
+                ).put_contacts(inputs)
+
+            result = run_async("connect", endpoint_url, put, config)
+        else:
+            result = ContactBatchClient(
+                client, instance_id=double.instance_id, max_attempts=MAX_ATTEMPTS, sleep=no_sleep
+            ).put_contacts(inputs)
     finally:
         double.fake.reset_faults()
     return measure(double, inputs, result)
@@ -252,13 +265,15 @@ KILL_COUNT = 250  # ten calls
 WORKER_MAX_ATTEMPTS = 6
 
 
-def _start_worker(endpoint: str, instance_id: str, out: pathlib.Path) -> subprocess.Popen[str]:
+def _start_worker(
+    endpoint: str, instance_id: str, out: pathlib.Path, mode: str = "sync"
+) -> subprocess.Popen[str]:
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
             sys.executable, "-m", "tests.faults.worker",
             "--endpoint", endpoint, "--instance-id", instance_id,
             "--job-key", "campaign-42/2026-11-26", "--count", str(KILL_COUNT),
-            "--out", str(out),
+            "--out", str(out), "--mode", mode,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -270,9 +285,15 @@ def _start_worker(endpoint: str, instance_id: str, out: pathlib.Path) -> subproc
     return process
 
 
-def kill_and_rerun(endpoint: str, kill_points: tuple[float, ...], out: pathlib.Path) -> Report:
+def kill_and_rerun(
+    endpoint: str,
+    kill_points: tuple[float, ...],
+    out: pathlib.Path,
+    modes: tuple[str, ...] = ("sync",),
+) -> Report:
     """Start a worker, SIGKILL it after each delay in ``kill_points``, then let one finish.
 
+    Worker ``i`` is sync or async as ``modes[i % len(modes)]`` says; the last one finishes.
     The double answers 30 ms late and drops, throttles and fails a few calls on the way.
     """
     client = boto3.client("connect", region_name="us-east-1", endpoint_url=endpoint)
@@ -281,15 +302,17 @@ def kill_and_rerun(endpoint: str, kill_points: tuple[float, ...], out: pathlib.P
     double.fake.latency = 0.03
     double.fake.plan(None, Fault.dropped(), None, Fault.throttle(), Fault.error(after_commit=True))
     try:
-        for delay in kill_points:
-            worker = _start_worker(endpoint, double.instance_id, out)
+        for i, delay in enumerate(kill_points):
+            worker = _start_worker(endpoint, double.instance_id, out, modes[i % len(modes)])
             time.sleep(delay)
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             assert worker.stdout is not None
             worker.stdout.close()
         calls_before = len(double.calls)
-        final = _start_worker(endpoint, double.instance_id, out)
+        final = _start_worker(
+            endpoint, double.instance_id, out, modes[len(kill_points) % len(modes)]
+        )
         assert final.wait(timeout=120) == 0
         assert final.stdout is not None
         final.stdout.close()
