@@ -11,13 +11,15 @@ second as a fraction of the quota, and the share of calls that were throttled.
 ``--api v2`` runs the same modes against outbound campaigns v2 ``PutOutboundRequestBatch``
 (``FakeCampaigns``) at the same simulated quota, so the figures compare with
 BatchPutContact's (no quota is documented for it), plus the library's pace with no rate
-given, which starts at ``DEFAULT_CAMPAIGN_RATE`` (2 calls/s) and probes upward. It also
+given, which starts at ``DEFAULT_CAMPAIGN_RATE`` (2 calls/s) and probes upward, and the
+async client (``AsyncOutboundRequestBatchClient`` on aiobotocore) at the same settings. It also
 counts what the service created against the inputs, and duplicates, from the fake's ledger.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import concurrent.futures
 import datetime
 import logging
@@ -29,10 +31,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
 from botocore.config import Config
 
 from connect_batch import (
     AdaptiveRateLimiter,
+    AsyncOutboundRequestBatchClient,
     ContactBatchClient,
     ContactRequest,
     Endpoint,
@@ -216,6 +221,32 @@ def library_v2(
     return pace
 
 
+def library_v2_async(
+    client: Any, campaign_id: str, count: int, rate: float | None, initial: float | None
+) -> Pace:
+    """``library_v2`` with ``AsyncOutboundRequestBatchClient`` on aiobotocore, one loop."""
+    limiter = None if initial is None else AdaptiveRateLimiter(initial_rate=initial)
+
+    async def put() -> Pace:
+        async with get_session().create_client(
+            "connectcampaignsv2", region_name="us-east-1",
+            endpoint_url=client.meta.endpoint_url,
+            config=AioConfig(max_pool_connections=CONCURRENCY * 2),
+        ) as aio:
+            batch_client = AsyncOutboundRequestBatchClient(
+                aio, campaign_id=campaign_id, concurrency=CONCURRENCY,
+                max_requests_per_second=rate, rate_limiter=limiter,
+                max_attempts=V2_MAX_ATTEMPTS,
+            )
+            assert isinstance(batch_client.async_rate_limiter, AdaptiveRateLimiter)
+            with Pace(batch_client.async_rate_limiter) as pace:
+                result = await batch_client.put_requests(outbound_requests(count))
+            assert result.all_succeeded, result.counts()
+            return pace
+
+    return asyncio.run(put())
+
+
 def boto3_loop_v2(
     client: Any, campaign_id: str, count: int, _rate: float | None, _initial: float | None
 ) -> None:
@@ -266,6 +297,9 @@ V2_MODES: list[tuple[str, V2Run, str | None, float | None, float | None]] = [
     ("connect_batch, no rate given (adaptive from the default, 2/s)", library_v2, None,
      None, None),
     ("connect_batch, AdaptiveRateLimiter(initial_rate=10)", library_v2, None, None, 10.0),
+    ("connect_batch async, max_requests_per_second=10", library_v2_async, None, 10.0, None),
+    ("connect_batch async, AdaptiveRateLimiter(initial_rate=10)", library_v2_async, None,
+     None, 10.0),
     ("boto3 loop, legacy retries", boto3_loop_v2, "legacy", None, None),
     ("boto3 loop, standard retries", boto3_loop_v2, "standard", None, None),
     ("boto3 loop, adaptive retries", boto3_loop_v2, "adaptive", None, None),

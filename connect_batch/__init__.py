@@ -54,7 +54,7 @@ from connect_batch._models import (
 )
 from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
 from connect_batch._pacing import AdaptiveRateLimiter, AsyncRateLimiter, NoLimit, RateLimiter
-from connect_batch._redis_limiter import RedisRateLimiter, fleet_key
+from connect_batch._redis_limiter import AsyncRedisRateLimiter, RedisRateLimiter, fleet_key
 from connect_batch._retry import RetryPolicy
 
 # A library's loggers print nothing unless the application configures logging: without a
@@ -74,6 +74,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "AsyncOutboundRequestBatchClient",
     "AsyncOutcomeStream",
     "AsyncRateLimiter",
+    "AsyncRedisRateLimiter",
     "BatchClient",
     "BatchResult",
     "Batcher",

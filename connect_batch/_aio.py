@@ -57,7 +57,6 @@ from connect_batch._engine import (
     Feedback,
     Pending,
     RunKeys,
-    Steps,
     Work,
     stopped_by,
 )
@@ -65,8 +64,9 @@ from connect_batch._errors import ConfigurationError, ContactValidationError
 from connect_batch._models import ContactRequest
 from connect_batch._operation import BatchOperation, BatchPutContactOperation
 from connect_batch._outcomes import BatchResult, Outcome
-from connect_batch._pacing import AdaptiveRateLimiter, AsyncRateLimiter
+from connect_batch._pacing import AdaptiveRateLimiter, AsyncRateLimiter, NoLimit
 from connect_batch._retry import Duration
+from connect_batch._steps import drive_async
 from connect_batch.events import Subscriber
 
 if TYPE_CHECKING:
@@ -157,16 +157,7 @@ class _Driver:
 
     async def settle(self, batch: list[Pending[Any]], number: int, work: Work[Any, Any]) -> Any:
         """``Engine.settle_steps`` for one batch, each effect awaited."""
-        steps = Steps(self._engine.settle_steps(batch, number, work))
-        effect = steps.start()
-        while effect is not None:
-            try:
-                value = await self._do(effect)
-            except BaseException as exc:  # noqa: BLE001 - thrown into the steps, which decide
-                effect = steps.resume(None, exc)
-            else:
-                effect = steps.resume(value, None)
-        return steps.result
+        return await drive_async(self._engine.settle_steps(batch, number, work), self._do)
 
     async def _do(self, effect: Effect) -> Any:
         if isinstance(effect, Call):
@@ -569,6 +560,9 @@ class AsyncBatchClient(ClientCore[RequestT]):
         check_item: Callable[[object], None],
         options: AsyncOptions,
     ) -> None:
+        unknown = set(options) - set(AsyncOptions.__annotations__)
+        if unknown:
+            raise ConfigurationError(f"unknown option(s): {', '.join(sorted(unknown))}")
         sleep = options.get("sleep", asyncio.sleep)
         max_rate = options.get("max_requests_per_second")
         limiter = options.get("rate_limiter")
@@ -576,6 +570,11 @@ class AsyncBatchClient(ClientCore[RequestT]):
             limiter = AdaptiveRateLimiter(
                 max_rate=max_rate, initial_rate=operation.default_rate, async_sleep=sleep
             )
+        else:
+            # A limiter given without a rate of its own may start at the operation's pace.
+            set_default_rate = getattr(limiter, "set_default_rate", None)
+            if callable(set_default_rate):
+                set_default_rate(operation.default_rate)
         super().__init__(
             aio_client,
             operation,
@@ -588,14 +587,11 @@ class AsyncBatchClient(ClientCore[RequestT]):
             job_key=options.get("job_key"),
             concurrency=options.get("concurrency", 1),
             max_requests_per_second=max_rate,
-            rate_limiter=None,
+            rate_limiter=NoLimit(),  # the engine's own is for threads; see async_rate_limiter
             on_retry=options.get("on_retry"),
             sleep=time.sleep,
             subscribers=options.get("subscribers", ()),
         )
-        unknown = set(options) - set(AsyncOptions.__annotations__)
-        if unknown:
-            raise ConfigurationError(f"unknown option(s): {', '.join(sorted(unknown))}")
         self.async_rate_limiter: AsyncRateLimiter = limiter
         self._async_sleep = sleep
         one_attempt_per_send(aio_client)

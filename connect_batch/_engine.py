@@ -47,6 +47,7 @@ from connect_batch._operation import Answer, BatchOperation, Idempotency, ItemAn
 from connect_batch._outcomes import FailureCode
 from connect_batch._pacing import NoLimit, RateLimiter
 from connect_batch._retry import RetryPolicy
+from connect_batch._steps import drive
 from connect_batch.events import (
     BatchSettled,
     CallAnswered,
@@ -228,42 +229,6 @@ class Call:
 
 
 Effect = Acquire | Feedback | Sleep | Call
-_Result = TypeVar("_Result")
-
-
-class Steps(Generic[_Result]):
-    """A driver's handle on a generator of effects: start it, then answer each effect."""
-
-    def __init__(self, steps: Generator[Effect, Any, _Result]) -> None:
-        self._steps = steps
-        self.result: _Result | None = None
-
-    def start(self) -> Effect | None:
-        """The first effect, or ``None`` if the steps ended at once (``result`` is set)."""
-        return self._resume(None, None)
-
-    def answer(self, do: Callable[[Effect], Any], effect: Effect) -> Effect | None:
-        """Carry out ``effect`` with ``do``; the next effect, or ``None`` once done."""
-        try:
-            value = do(effect)
-        except BaseException as exc:  # noqa: BLE001 - thrown into the steps, which decide
-            return self._resume(None, exc)
-        return self._resume(value, None)
-
-    def resume(self, value: Any, error: BaseException | None) -> Effect | None:
-        """Send ``value`` (or throw ``error``) in; the next effect, or ``None`` once done."""
-        return self._resume(value, error)
-
-    def _resume(self, value: Any, error: BaseException | None) -> Effect | None:
-        try:
-            if error is not None:
-                return self._steps.throw(error)
-            return self._steps.send(value)
-        except StopIteration as done:
-            self.result = done.value
-            return None
-
-
 @attrs.define(weakref_slot=False)
 class _Round:
     """One round of one batch: the items it carries, their attempts and what they met.
@@ -870,11 +835,7 @@ class Engine(Generic[ItemT, OutT]):
     ) -> AbortRun | None:
         """Settle one batch into ``work`` on this thread; a run-stopping error comes back
         as a value. The steps are ``settle_steps``; this drives them, blocking."""
-        steps = Steps(self.settle_steps(batch, number, work))
-        effect = steps.start()
-        while effect is not None:
-            effect = steps.answer(self._do, effect)
-        return steps.result
+        return drive(self.settle_steps(batch, number, work), self._do)
 
     def _do(self, effect: Effect) -> Any:
         """Carry out one effect, blocking (the threaded driver)."""

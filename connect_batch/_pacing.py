@@ -13,11 +13,12 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
 from connect_batch._errors import ConfigurationError
+from connect_batch._steps import drive, drive_async
 
 # The default BatchPutContact quota (calls/s): where a limiter with no rate given starts.
 DEFAULT_QUOTA = 10.0
@@ -132,31 +133,22 @@ class AdaptiveRateLimiter:
         The epoch returned is the one in force when the call leaves: if the pace dropped
         while this call waited, it queues again at the new pace.
         """
-        waits = self._acquiring(max_wait)
-        try:
-            while True:
-                self.sleep(next(waits))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        return drive(self.booking(max_wait), self.sleep)
 
     async def acquire_async(self, max_wait: float | None = None) -> int | None:
         """``acquire`` for an event loop: the same slots, awaited with ``async_sleep``.
 
         One limiter may pace sync and async clients together.
         """
-        waits = self._acquiring(max_wait)
-        try:
-            while True:
-                await self.async_sleep(next(waits))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        return await drive_async(self.booking(max_wait), self.async_sleep)
 
     async def feedback_async(self, epoch: int, *, throttled: bool) -> bool:
         """``feedback`` (it never waits)."""
         return self.feedback(epoch, throttled=throttled)
 
-    def _acquiring(self, max_wait: float | None) -> Generator[float, None, int | None]:
-        """Book a slot: yield each wait to sleep; return the epoch, or ``None``."""
+    def booking(self, max_wait: float | None) -> Generator[float, Any, int | None]:
+        """``acquire``'s steps: book a slot, yielding each wait to sleep (for a driver
+        such as ``RedisRateLimiter``'s); return the epoch, or ``None``."""
         while True:
             with self._lock:
                 now = self.clock()

@@ -19,16 +19,21 @@ as it answers. A run never stops, and never waits without bound, because Redis f
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
+
+import attrs
 
 from connect_batch._errors import ConfigurationError
 from connect_batch._pacing import DEFAULT_QUOTA, AdaptiveRateLimiter
+from connect_batch._steps import drive, drive_async
 
 logger = logging.getLogger("connect_batch")
 
@@ -181,14 +186,11 @@ class RedisRateLimiter:
         self.retry_interval = retry_interval
         self._sleep = sleep
         self._clock = clock
+        self._redis = redis_client
         self._acquire = redis_client.register_script(ACQUIRE)
         self._feedback = redis_client.register_script(FEEDBACK)
         _warn_if_retrying(redis_client, key)
-        # Connect and load the scripts now, so that the first call's slot is not spent on
-        # three round trips (a late first call lands next to the following slot).
-        with contextlib.suppress(Exception):
-            for script in (ACQUIRE, FEEDBACK):
-                redis_client.script_load(script)
+        self._preload()
         self._lock = threading.Lock()
         self._booking = threading.Lock()
         self._fallback: AdaptiveRateLimiter | None = None
@@ -203,6 +205,13 @@ class RedisRateLimiter:
         # allowed, no two of its calls go closer than one interval, even at a switch
         # between Redis and the fallback (whose schedules know nothing of each other).
         self._last_slot = float("-inf")
+
+    def _preload(self) -> None:
+        """Connect and load the scripts now, so that the first call's slot is not spent on
+        three round trips (a late first call lands next to the following slot)."""
+        with contextlib.suppress(Exception):
+            for script in (ACQUIRE, FEEDBACK):
+                self._redis.script_load(script)
 
     @classmethod
     def from_url(
@@ -242,6 +251,37 @@ class RedisRateLimiter:
     def acquire(self, max_wait: float | None = None) -> int | None:
         """Book the next shared slot and sleep until it; ``None`` if that would take
         ``max_wait`` seconds or more (the slot is then given up)."""
+        held: list[threading.Lock] = []
+
+        def do(step: _Step) -> Any:
+            if isinstance(step, float):
+                self._sleep(step)
+                return None
+            if isinstance(step, _Book):
+                got = self._booking.acquire(timeout=-1 if step.timeout is None else step.timeout)
+                if got:
+                    held.append(self._booking)
+                return got
+            return self._run(step)
+
+        try:
+            return drive(self._acquiring(max_wait), do)
+        finally:
+            for lock in held:
+                lock.release()
+
+    def feedback(self, epoch: int, *, throttled: bool) -> bool:
+        """Tell the fleet how the call went; True if its throttle was already known."""
+        return drive(self._feedbacking(epoch, throttled), self._run)
+
+    def _run(self, run: _Run) -> Any:
+        """Run one script on the key (a coroutine, for a ``redis.asyncio`` client)."""
+        return run.script(keys=[self.key], args=run.args)
+
+    # The steps, written once for this driver and AsyncRedisRateLimiter's.
+    def _acquiring(  # noqa: PLR0911 - each way out is a reason not to send yet
+        self, max_wait: float | None
+    ) -> Generator[_Step, Any, int | None]:
         if max_wait is not None:
             if max_wait <= 0:
                 return None
@@ -249,55 +289,51 @@ class RedisRateLimiter:
                 max_wait = None
         fallback = self._fallback
         if fallback is not None and not self._time_to_try():
-            return self._local(fallback, max_wait)
-        # One booking at a time per process: a thread books its slot only once the last
+            return (yield from self._local(fallback, max_wait))
+        # One booking at a time per process: a caller books its slot only once the last
         # one booked here has come. The fleet then holds at most one slot per process
         # booked ahead, so after a slow-down at most that many calls go at the old pace.
         started = self._clock()
-        if not self._booking.acquire(timeout=-1 if max_wait is None else max_wait):
+        if not (yield _Book(max_wait)):
+            return None
+        left = None if max_wait is None else max_wait - (self._clock() - started)
+        if left is not None and left <= 0:
             return None
         try:
-            left = None if max_wait is None else max_wait - (self._clock() - started)
-            if left is not None and left <= 0:
-                return None
-            return self._book(left)
-        finally:
-            self._booking.release()
-
-    def _book(self, max_wait: float | None) -> int | None:
-        try:
-            wait_us, epoch, rate = self._acquire(
-                keys=[self.key],
-                args=[
-                    repr(float(self._rate)), repr(float(self.initial_rate)),
-                    -1 if self.max_rate is None else repr(float(self.max_rate)),
-                    self.burst, -1 if max_wait is None else int(max_wait * 1_000_000),
-                    KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000,
-                ],
-            )
+            wait_us, epoch, rate = yield _Run(self._acquire, [
+                repr(float(self._rate)), repr(float(self.initial_rate)),
+                -1 if self.max_rate is None else repr(float(self.max_rate)),
+                self.burst, -1 if left is None else int(left * 1_000_000),
+                KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000,
+            ])
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
-            return self._local(self._go_local(error), max_wait)
+            return (yield from self._local(self._go_local(error), left))
         self._back_on_redis()
         self._rate, self._epoch = float(rate), int(epoch)
         if int(wait_us) < 0:
             return None
-        if not self._gate(self._clock() + int(wait_us) / 1_000_000, self._rate, max_wait):
+        ready = self._clock() + int(wait_us) / 1_000_000
+        if not (yield from self._gate(ready, self._rate, left)):
             return None
         return int(epoch)
 
-    def _local(self, fallback: AdaptiveRateLimiter, max_wait: float | None) -> int | None:
+    def _local(
+        self, fallback: AdaptiveRateLimiter, max_wait: float | None
+    ) -> Generator[_Step, Any, int | None]:
         started = self._clock()
-        epoch = fallback.acquire(max_wait)
+        epoch = yield from fallback.booking(max_wait)
         if epoch is None:
             return None
         left = None if max_wait is None else max_wait - (self._clock() - started)
-        if not self._gate(self._clock(), fallback.rate, left):
+        if not (yield from self._gate(self._clock(), fallback.rate, left)):
             return None
         return -(self._generation * _GENERATION + epoch) - 1
 
-    def _gate(self, ready: float, rate: float, max_wait: float | None) -> bool:
-        """Sleep until ``ready``, and (with no burst) at least one interval after this
-        process's last slot; False, without sleeping, if that would take ``max_wait``."""
+    def _gate(
+        self, ready: float, rate: float, max_wait: float | None
+    ) -> Generator[_Step, Any, bool]:
+        """Wait until ``ready``, and (with no burst) at least one interval after this
+        process's last slot; False, without waiting, if that would take ``max_wait``."""
         with self._lock:
             slot = ready if self.burst > 1 else max(ready, self._last_slot + 1.0 / rate)
             wait = slot - self._clock()
@@ -305,11 +341,10 @@ class RedisRateLimiter:
                 return False
             self._last_slot = max(self._last_slot, slot)
         if wait > 0:
-            self._sleep(wait)
+            yield wait
         return True
 
-    def feedback(self, epoch: int, *, throttled: bool) -> bool:
-        """Tell the fleet how the call went; True if its throttle was already known."""
+    def _feedbacking(self, epoch: int, throttled: bool) -> Generator[_Run, Any, bool]:  # noqa: FBT001
         if epoch < 0:  # a call paced by a fallback
             generation, local_epoch = divmod(-epoch - 1, _GENERATION)
             fallback = self._fallback
@@ -320,16 +355,13 @@ class RedisRateLimiter:
             # Its fallback is gone (Redis is back): a throttle is news for the fleet.
             epoch = self._epoch
         try:
-            known = self._feedback(
-                keys=[self.key],
-                args=[
-                    epoch, 1 if throttled else 0,
-                    -1 if self.max_rate is None else repr(float(self.max_rate)),
-                    repr(float(self.min_rate)), repr(float(self.decrease)),
-                    repr(float(self.probe_step)), repr(float(self.cruise_step)),
-                    repr(float(self._rate)), KEY_TTL_SECONDS, self.burst,
-                ],
-            )
+            known = yield _Run(self._feedback, [
+                epoch, 1 if throttled else 0,
+                -1 if self.max_rate is None else repr(float(self.max_rate)),
+                repr(float(self.min_rate)), repr(float(self.decrease)),
+                repr(float(self.probe_step)), repr(float(self.cruise_step)),
+                repr(float(self._rate)), KEY_TTL_SECONDS, self.burst,
+            ])
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             local = self._go_local(error)
             with self._lock:
@@ -388,6 +420,126 @@ class RedisRateLimiter:
                     self.key, down,
                 )
 
+
+class AsyncRedisRateLimiter(RedisRateLimiter):
+    """``RedisRateLimiter`` for the async clients, on a ``redis.asyncio`` client.
+
+    The same Lua scripts, key, shared pace and in-process fallback, awaited: sync and async
+    workers of one fleet may name the same key. Build the client as for
+    ``RedisRateLimiter`` (socket timeouts, no command retries), or use ``from_url``.
+    ``sleep`` is a coroutine function (default ``asyncio.sleep``). The scripts are loaded
+    on first use. Waiting for this process's booking turn is not bounded by ``max_wait``
+    (asyncio has no safe timed lock before Python 3.12); a slot found too late is given up.
+    """
+
+    def __init__(
+        self,
+        redis_client: Any,
+        *,
+        key: str,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **options: Any,
+    ) -> None:
+        self._async_sleep = sleep
+        self._loaded = False
+        self._bookings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        super().__init__(redis_client, key=key, **options)
+
+    def _preload(self) -> None:
+        """Nothing yet: the scripts are loaded on the first call, on the event loop."""
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, key: str, timeout: float = 0.25, **options: Any
+    ) -> AsyncRedisRateLimiter:
+        """A limiter on a new ``redis.asyncio`` client for ``url``, built as
+        ``RedisRateLimiter.from_url`` builds its own."""
+        import redis.asyncio  # noqa: PLC0415 - the optional extra
+        from redis.asyncio.retry import Retry  # noqa: PLC0415
+        from redis.backoff import NoBackoff  # noqa: PLC0415
+
+        client = redis.asyncio.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0), retry_on_timeout=False,
+        )
+        return cls(client, key=key, **options)
+
+    def acquire(self, max_wait: float | None = None) -> int | None:  # noqa: ARG002
+        """Not for sync clients: give those a ``RedisRateLimiter`` on the same key."""
+        raise ConfigurationError(_SYNC_USE)
+
+    def feedback(self, epoch: int, *, throttled: bool) -> bool:  # noqa: ARG002
+        """Not for sync clients: give those a ``RedisRateLimiter`` on the same key."""
+        raise ConfigurationError(_SYNC_USE)
+
+    async def acquire_async(self, max_wait: float | None = None) -> int | None:
+        """Book the next shared slot and wait for it; see ``RedisRateLimiter.acquire``."""
+        await self._load()
+        loop = asyncio.get_running_loop()
+        booking = self._bookings.setdefault(loop, asyncio.Lock())
+        held = False
+
+        async def do(step: _Step) -> Any:
+            nonlocal held
+            if isinstance(step, float):
+                await self._async_sleep(step)
+                return None
+            if isinstance(step, _Book):
+                await booking.acquire()
+                held = True
+                return True
+            return await self._run(step)
+
+        try:
+            return await drive_async(self._acquiring(max_wait), do)
+        finally:
+            if held:
+                booking.release()
+
+    async def feedback_async(self, epoch: int, *, throttled: bool) -> bool:
+        """Tell the fleet how the call went; see ``RedisRateLimiter.feedback``."""
+        await self._load()
+
+        async def run(step: _Run) -> Any:
+            return await self._run(step)
+
+        return await drive_async(self._feedbacking(epoch, throttled), run)
+
+    async def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True  # once, even if Redis is away: the scripts load themselves later
+        with contextlib.suppress(Exception):
+            for script in (ACQUIRE, FEEDBACK):
+                await self._redis.script_load(script)
+
+
+_SYNC_USE = (
+    "AsyncRedisRateLimiter paces async clients only; give a sync client a RedisRateLimiter "
+    "on a redis-py client, with the same key"
+)
+
+
+@attrs.frozen
+class _Book:
+    """Take this process's booking lock (held until the steps end); ``timeout``: at most
+    this long. The result is whether it was taken."""
+
+    timeout: float | None
+
+
+@attrs.frozen
+class _Run:
+    """Run a registered Lua ``script`` on the limiter's key with ``args``; its result."""
+
+    script: Any
+    args: list[Any]
+
+
+# A step: a _Book, a _Run, or a float (sleep this long).
+_Step = _Book | _Run | float
 
 # A max_wait this long (or a deadline at infinity) is no bound at all.
 _UNBOUNDED = 10.0**9

@@ -1,0 +1,127 @@
+"""AsyncRedisRateLimiter against a real redis-server: one pace with the sync limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from aiobotocore.session import get_session
+
+from connect_batch import (
+    AsyncOutboundRequestBatchClient,
+    AsyncRedisRateLimiter,
+    ConfigurationError,
+    RedisRateLimiter,
+    fleet_key,
+)
+from tests.builders import outbounds
+
+KEY = fleet_key("123456789012", "us-east-1", "PutOutboundRequestBatch")
+
+
+def test_sync_and_async_limiters_on_one_key_book_one_schedule(redis_url):
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    sync = RedisRateLimiter.from_url(redis_url, key=KEY, rate=20, sleep=waits.append)
+
+    async def book() -> list[int | None]:
+        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=20, sleep=record)
+        epochs = []
+        for _ in range(5):
+            epochs.append(await limiter.acquire_async())
+            epochs.append(sync.acquire())
+        await limiter._redis.aclose()
+        return epochs
+
+    assert asyncio.run(book()) == [0] * 10
+    # Ten slots of one schedule, taken in turn by the two: each waits one interval more
+    # than the last (no clock moved in between but Redis's own).
+    assert len(waits) == 9
+    for n, wait in enumerate(waits, 1):
+        assert n / 20 - 0.03 <= wait <= n / 20 + 0.001
+
+
+def test_a_throttle_told_async_slows_the_sync_limiter(redis_url):
+    sync = RedisRateLimiter.from_url(redis_url, key=KEY, sleep=lambda _s: None)
+
+    async def throttle() -> bool:
+        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, sleep=_no_wait)
+        epoch = await limiter.acquire_async()
+        assert epoch == 0
+        known = await limiter.feedback_async(epoch, throttled=True)
+        await limiter._redis.aclose()
+        return known
+
+    assert asyncio.run(throttle()) is False
+    sync.acquire()
+    assert sync.rate == pytest.approx(8.5)
+    assert sync.feedback(0, throttled=True) is True  # that epoch's throttle is known
+
+
+def test_unreachable_redis_paces_the_loop_in_process_and_warns_once(redis_server, caplog):
+    caplog.set_level(logging.WARNING, logger="connect_batch")
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def book() -> list[int | None]:
+        limiter = AsyncRedisRateLimiter.from_url(
+            "redis://127.0.0.1:1/0", key=KEY, rate=50, timeout=0.1, sleep=record
+        )
+        epochs = [await limiter.acquire_async() for _ in range(10)]
+        assert not limiter.shared
+        assert await limiter.feedback_async(epochs[0], throttled=True) is False
+        assert limiter.rate == pytest.approx(50 * 0.85)
+        return epochs
+
+    epochs = asyncio.run(book())
+    assert all(e is not None and e < 0 for e in epochs)
+    assert sum(waits) >= 9 / 50 - 1e-9  # paced in-process, never faster than the rate
+    assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
+
+
+def test_an_async_limiter_refuses_sync_use():
+    limiter = AsyncRedisRateLimiter(_NoRedis(), key=KEY)
+    with pytest.raises(ConfigurationError, match="RedisRateLimiter"):
+        limiter.acquire()
+    with pytest.raises(ConfigurationError, match="RedisRateLimiter"):
+        limiter.feedback(0, throttled=False)
+
+
+def test_an_async_client_paces_through_redis(http_connect, moto_server, redis_url):
+    async def put() -> Any:
+        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY)
+        async with get_session().create_client(
+            "connectcampaignsv2", region_name="us-east-1", endpoint_url=moto_server
+        ) as aio:
+            client = AsyncOutboundRequestBatchClient(
+                aio, campaign_id=http_connect.campaign_id, concurrency=4, rate_limiter=limiter,
+            )
+            result = await client.put_requests(outbounds(75))
+        state = await limiter._redis.hgetall(KEY)
+        await limiter._redis.aclose()
+        return result, state, limiter
+
+    result, state, limiter = asyncio.run(put())
+    assert len(result.succeeded) == 75
+    assert len(http_connect.requests) == 75
+    assert limiter.shared
+    # Given no rate, it started at the campaign APIs' pace, and probed up from there.
+    assert 2.0 < float(state[b"rate"]) < 3.0
+
+
+async def _no_wait(_seconds: float) -> None:
+    return None
+
+
+class _NoRedis:
+    """Enough of a redis.asyncio client to build a limiter that is never used."""
+
+    def register_script(self, _script: str) -> object:
+        return object()
