@@ -45,6 +45,7 @@ from connect_batch._client import (
     aborted_error,
     attach_result,
     instance_id_checked,
+    raise_stopped,
     type_check,
 )
 from connect_batch._engine import (
@@ -163,11 +164,30 @@ class _Driver:
         if isinstance(effect, Call):
             return await getattr(self._client, effect.method)(**effect.params)
         if isinstance(effect, Acquire):
-            return await self._limiter.acquire_async(effect.max_wait)
+            return await self._unless_stopped(self._limiter.acquire_async(effect.max_wait))
         if isinstance(effect, Feedback):
             return await self._limiter.feedback_async(effect.epoch, throttled=effect.throttled)
         await self._sleep(effect.seconds)
         return None
+
+    async def _unless_stopped(self, waiting: Awaitable[Any]) -> Any:
+        """``waiting``'s result; ``Cancelled`` if the run stops first (a slot waited for
+        is then given up, as no call will use it)."""
+        if self.stopping.is_set():
+            raise Cancelled
+        wait = asyncio.ensure_future(waiting)
+        if wait.done():
+            return wait.result()
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait((wait, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not wait.done():
+                wait.cancel()
+        if not wait.cancelled() and wait.done():
+            return wait.result()
+        raise Cancelled
 
     async def _sleep(self, seconds: float) -> None:
         if self._sleep_for is asyncio.sleep:
@@ -274,12 +294,18 @@ class AsyncRun(Generic[OutT]):
         return self._chunks
 
     async def close(self) -> list[OutT]:
-        """Stop the run; return every outcome it settled that was not yielded."""
-        try:
-            await self._chunks.aclose()
-        finally:
-            left = list(self.leftover)
-            self.leftover.clear()
+        """Stop the run; return every outcome it settled that was not yielded.
+
+        A cancellation while it waits for calls in flight stops the wait (closing is the
+        first stop); the outcomes then stay in ``leftover`` (``take_leftover``).
+        """
+        await self._chunks.aclose()
+        return self.take_leftover()
+
+    def take_leftover(self) -> list[OutT]:
+        """The outcomes settled and not yielded, once."""
+        left = list(self.leftover)
+        self.leftover.clear()
         return left
 
     async def _schedule(  # noqa: PLR0912, PLR0915 - read, start, settle, stop: one loop
@@ -412,29 +438,32 @@ class AsyncOutcomeStream(AsyncIterator[Outcome[RequestT]]):
             except StopAsyncIteration:
                 self._done = True
                 raise
-            except ContactValidationError as error:
+            except (ContactValidationError, AbortRun) as error:
                 self._done = True
-                position = error.position if error.position is not None else 0
-                raise error.at(position, BatchResult()) from None
-            except AbortRun as abort:
-                self._done = True
-                cause = abort.cause or abort.__cause__
-                raise aborted_error(self._operation, abort, BatchResult()) from cause
+                raise_stopped(self._operation, error, None)
             except BaseException as interrupt:
                 await self._finish(interrupt)
                 raise
         return chunk.popleft()
 
     async def _finish(self, error: BaseException | None) -> None:
+        """Close the run and keep what it had not yielded in ``rest``; give ``error`` (and
+        any exception closing raised, a cancellation say) that ``rest`` as its ``result``."""
         self._done = True
+        again: BaseException | None = None
         try:
-            left = [*self._chunk, *(await self._run.close())]
-        finally:
-            self._chunk.clear()
+            left = await self._run.close()
+        except BaseException as raised:  # noqa: BLE001 - raised again, with rest, below
+            again, left = raised, self._run.take_leftover()
+        left = [*self._chunk, *left]
+        self._chunk.clear()
         if left:
             self.rest = BatchResult.from_outcomes([*self.rest.succeeded, *self.rest.failed, *left])
-        if error is not None and getattr(error, "result", None) is None:
-            attach_result(error, self.rest)
+        for exc in (error, again):
+            if exc is not None and getattr(exc, "result", None) is None:
+                attach_result(exc, self.rest)
+        if again is not None:
+            raise again
 
     async def aclose(self) -> BatchResult[RequestT]:
         """Stop the run; return (and keep in ``rest``) the outcomes not yet yielded."""
@@ -608,16 +637,8 @@ class AsyncBatchClient(ClientCore[RequestT]):
         try:
             async for chunk in run.chunks():
                 outcomes.extend(chunk)
-        except ContactValidationError as error:
-            if not outcomes:
-                raise
-            position = error.position if error.position is not None else len(outcomes)
-            raise error.at(position, BatchResult.from_outcomes(outcomes)) from None
-        except AbortRun as abort:
-            result = BatchResult.from_outcomes(outcomes)
-            raise aborted_error(self._operation, abort, result) from (
-                abort.cause or abort.__cause__
-            )
+        except (ContactValidationError, AbortRun) as error:
+            raise_stopped(self._operation, error, outcomes)
         except BaseException as error:
             # Cancelled (or interrupted): the run answered what it consumed into leftover.
             outcomes.extend(run.leftover)

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from connect_batch import _botocore
 from connect_batch._engine import (
@@ -259,17 +259,8 @@ class BatchClient(ClientCore[RequestT]):
                     for chunk in run.chunks():
                         outcomes.extend(chunk)
                     result = BatchResult.from_outcomes(outcomes)
-                except ContactValidationError as error:
-                    if not outcomes:
-                        raise
-                    position = error.position if error.position is not None else len(outcomes)
-                    result = BatchResult.from_outcomes(outcomes)
-                    raise error.at(position, result) from None
-                except AbortRun as abort:
-                    result = BatchResult.from_outcomes(outcomes)
-                    raise aborted_error(self._operation, abort, result) from (
-                        abort.cause or abort.__cause__
-                    )
+                except (ContactValidationError, AbortRun) as error:
+                    raise_stopped(self._operation, error, outcomes)
                 except BaseException:
                     try:
                         run.close_interrupted(outcomes.extend)
@@ -449,14 +440,9 @@ class OutcomeStream(Iterator[Outcome[RequestT]]):
     def __next__(self) -> Outcome[RequestT]:
         try:
             return next(self._run)
-        except ContactValidationError as error:
+        except (ContactValidationError, AbortRun) as error:
             self._done = True
-            position = error.position if error.position is not None else 0
-            raise error.at(position, BatchResult()) from None
-        except AbortRun as abort:
-            self._done = True
-            cause = abort.cause or abort.__cause__
-            raise aborted_error(self._operation, abort, BatchResult()) from cause
+            raise_stopped(self._operation, error, None)
         except StopIteration:
             self._done = True
             raise
@@ -511,6 +497,24 @@ class OutcomeStream(Iterator[Outcome[RequestT]]):
         traceback: TracebackType | None,
     ) -> None:
         self._finish(exc)
+
+
+def raise_stopped(
+    operation: BatchOperation[Any],
+    error: ContactValidationError | AbortRun,
+    outcomes: list[Outcome[Any]] | None,
+) -> NoReturn:
+    """Raise what a run stopped by ``error`` tells its caller: the public exception, with
+    ``result`` answering ``outcomes`` (those settled so far; ``None`` for a stream, which
+    yielded them already). Bad input before any outcome is raised as it is."""
+    if isinstance(error, ContactValidationError):
+        if outcomes == []:
+            raise error
+        done = outcomes or []
+        position = error.position if error.position is not None else len(done)
+        raise error.at(position, BatchResult.from_outcomes(done)) from None
+    result = BatchResult.from_outcomes(outcomes or [])
+    raise aborted_error(operation, error, result) from (error.cause or error.__cause__)
 
 
 def aborted_error(

@@ -428,3 +428,54 @@ def test_aiohttp_does_not_resend_a_call_by_itself(http_connect, moto_server):
 
 def test_turning_off_resends_leaves_unknown_transports_alone():
     assert one_attempt_per_send(object()) is False
+
+
+# Found by an adversarial review.
+def test_a_cancellation_while_a_stream_closes_loses_no_outcome(http_connect, moto_server):
+    """aclose() is the first stop: a cancellation while it waits stops the wait, and every
+    outcome not yielded is still in ``rest`` and in the cancellation's ``result``."""
+    http_connect.fake_campaigns.plan(None, Fault.slow(1.0), Fault.slow(1.0), Fault.slow(1.0))
+
+    async def use(aio: Any) -> tuple[Any, BaseException, BatchResult[Any]]:
+        client = client_for("v2", http_connect, aio, concurrency=4)
+        stream = client.iter_put_requests(outbounds(300))
+        first = await stream.__anext__()
+        closer = asyncio.ensure_future(stream.aclose())
+        await asyncio.sleep(0.05)
+        closer.cancel()
+        try:
+            await closer
+        except asyncio.CancelledError as cancelled:
+            await asyncio.sleep(1.2)  # let the slow calls land on the service
+            return first, cancelled, stream.rest
+        raise AssertionError("aclose() was not cancelled")
+
+    first, cancelled, rest = run(moto_server, "v2", use)
+    assert cancelled.result is rest  # type: ignore[attr-defined]
+    everything = BatchResult.from_outcomes([first, *rest.succeeded, *rest.failed])
+    assert_settled("v2", http_connect, everything, 300)
+    in_flight = [f for f in rest.failed if f.code == "INTERRUPTED"]
+    assert len(in_flight) == 75
+    assert all(f.outcome_unknown for f in in_flight)
+    assert len(created("v2", http_connect)) == 100  # the slow calls did create theirs
+
+
+def test_a_cancelled_run_does_not_wait_for_rate_slots_it_will_not_use(http_connect, moto_server):
+    async def use(aio: Any) -> tuple[BaseException, float]:
+        client = client_for(
+            "v2", http_connect, aio, concurrency=8, max_requests_per_second=1, sleep=asyncio.sleep
+        )
+        task = asyncio.ensure_future(client.put_requests(outbounds(200)))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError as cancelled:
+            return cancelled, time.monotonic() - started
+        raise AssertionError("the run was not cancelled")
+
+    cancelled, waited = run(moto_server, "v2", use)
+    assert waited < 1.0
+    assert_settled("v2", http_connect, cancelled.result, 200)  # type: ignore[attr-defined]
+    assert len(created("v2", http_connect)) == 25  # one slot came before the cancellation
