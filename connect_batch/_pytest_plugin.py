@@ -43,3 +43,26 @@ def fake_connect() -> Iterator[ConnectDouble]:
         raise pytest.fail.Exception(message, pytrace=False) from None
     with dummy_credentials(), mock_connect():
         yield new_double()
+
+
+@pytest.fixture
+def fake_connect_server() -> Iterator[ConnectDouble]:
+    """``fake_connect`` over real HTTP: moto's server on a loopback port, at
+    ``endpoint_url``. For clients that moto's in-process mock cannot serve, such as
+    aiobotocore's (the async clients): build them with ``endpoint_url=double.endpoint_url``.
+    """
+    try:
+        from connect_batch.testing import (  # noqa: PLC0415
+            DEFAULT_REGION,
+            ConnectDouble,
+            dummy_credentials,
+            moto_server,
+        )
+    except ModuleNotFoundError as missing:
+        message = MISSING_EXTRA.format(error=missing).replace("fake_connect", "fake_connect_server")
+        raise pytest.fail.Exception(message, pytrace=False) from None
+    import boto3  # noqa: PLC0415 - a dependency of the library, light enough once moto is in
+
+    with dummy_credentials(), moto_server() as endpoint:
+        client = boto3.client("connect", region_name=DEFAULT_REGION, endpoint_url=endpoint)
+        yield ConnectDouble.create(client)

@@ -25,6 +25,7 @@ No attribute holds personal data: they come from events, which carry none.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -84,7 +85,7 @@ class OpenTelemetrySubscriber:
             "connect_batch.run.goodput", unit="{item}/s",
             description="Inputs created per second of each run",
         )
-        self._spans: dict[tuple[int, str, int, int, int], Any] = {}
+        self._spans: dict[tuple[int, int, str, int, int, int], Any] = {}
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
@@ -108,9 +109,13 @@ class OpenTelemetrySubscriber:
             self._goodput.record(event.goodput, {"operation": event.operation})
 
     @staticmethod
-    def _key(event: CallSent | CallAnswered) -> tuple[int, str, int, int, int]:
-        # Sent and answered on the same call thread; runs on other threads have their own.
-        return (threading.get_ident(), event.operation, event.batch, event.round, event.attempt)
+    def _key(event: CallSent | CallAnswered) -> tuple[int, int, str, int, int, int]:
+        # Sent and answered on the same call thread, and (async clients) in the same task:
+        # runs on other threads, or in other tasks of one event loop, have their own.
+        return (
+            threading.get_ident(), id(_current_task()), event.operation, event.batch,
+            event.round, event.attempt,
+        )
 
     def _start(self, event: CallSent) -> None:
         span = self._tracer.start_span(
@@ -148,6 +153,14 @@ class OpenTelemetrySubscriber:
         if event.code is not None:
             span.set_status(trace.Status(trace.StatusCode.ERROR, code))
         span.end()
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    """The asyncio task running now, if any (the async clients settle a batch per task)."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop running in this thread
+        return None
 
 
 __all__ = ["OpenTelemetrySubscriber"]

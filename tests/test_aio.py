@@ -479,3 +479,24 @@ def test_a_cancelled_run_does_not_wait_for_rate_slots_it_will_not_use(http_conne
     assert waited < 1.0
     assert_settled("v2", http_connect, cancelled.result, 200)  # type: ignore[attr-defined]
     assert len(created("v2", http_connect)) == 25  # one slot came before the cancellation
+
+
+def test_the_fake_connect_server_fixture_serves_an_async_worker(fake_connect_server):
+    """What docs/async.md shows a user: the plugin's fixture, aiobotocore, the ledger."""
+
+    async def worker() -> BatchResult[Any]:
+        async with get_session().create_client(
+            "connectcampaignsv2", region_name="us-east-1",
+            endpoint_url=fake_connect_server.endpoint_url,
+        ) as aio:
+            client = AsyncOutboundRequestBatchClient(
+                aio, campaign_id=fake_connect_server.campaign_id, sleep=async_no_sleep
+            )
+            return await client.put_requests(outbounds(30))  # type: ignore[no-any-return]
+
+    result = asyncio.run(worker())
+    assert len(fake_connect_server.requests) == len(result.succeeded) == 30
+
+
+def test_the_in_process_double_has_no_endpoint(fake_connect):
+    assert fake_connect.endpoint_url is None

@@ -3,9 +3,11 @@ and attributes, for a run with planned faults over real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 
 import pytest
+from aiobotocore.session import get_session
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -13,9 +15,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from connect_batch import AsyncOutboundRequestBatchClient
 from connect_batch.otel import OpenTelemetrySubscriber
-from connect_batch.testing import Fault
-from tests.builders import contacts, outbound
+from connect_batch.testing import Fault, async_no_sleep
+from tests.builders import contacts, outbound, outbounds
 
 
 @pytest.fixture
@@ -117,3 +120,27 @@ def test_no_attribute_or_span_holds_personal_data(http_connect, telemetry):
     for person in people:
         assert person.customer_endpoint.address not in text
         assert person.attributes["customer_name"] not in text
+
+
+def test_concurrent_async_runs_on_one_loop_each_end_their_own_spans(telemetry, http_connect,
+                                                                      moto_server):
+    """Two runs on one event loop share a thread: spans are told apart by task."""
+    subscriber, _, spans = telemetry
+    http_connect.fake_campaigns.latency = 0.05
+
+    async def both() -> None:
+        async with get_session().create_client(
+            "connectcampaignsv2", region_name="us-east-1", endpoint_url=moto_server
+        ) as aio:
+            client = AsyncOutboundRequestBatchClient(
+                aio, campaign_id=http_connect.campaign_id, concurrency=2,
+                max_requests_per_second=1000, sleep=async_no_sleep, subscribers=[subscriber],
+            )
+            await asyncio.gather(
+                client.put_requests(outbounds(100)), client.put_requests(outbounds(100, 100))
+            )
+
+    asyncio.run(both())
+    finished = spans.get_finished_spans()
+    assert len(finished) == 8 == len(http_connect.fake_campaigns.calls)
+    assert all(s.end_time is not None for s in finished)

@@ -152,6 +152,13 @@ class ConnectDouble:
     fake_campaigns: FakeCampaigns = attrs.field(kw_only=True)
 
     @property
+    def endpoint_url(self) -> str | None:
+        """The moto server's URL when the double runs in server mode (the
+        ``fake_connect_server`` fixture), for clients built outside it (aiobotocore's);
+        ``None`` in process."""
+        return _custom_endpoint(self.client)
+
+    @property
     def contacts(self) -> list[CreatedContact]:
         """The ledger: every contact the service created in this instance."""
         return [c for c in self.fake.contacts if c.instance_id == self.instance_id]
