@@ -24,6 +24,14 @@ def test_plain():
 
 def test_needs_the_double(fake_connect):
     pass
+
+
+def test_the_async_clients_import_without_their_extra():
+    # The async clients are handed an aiobotocore client; the library never imports it.
+    from connect_batch import AsyncOutboundRequestBatchClient, AsyncRedisRateLimiter
+
+    assert AsyncOutboundRequestBatchClient.put_requests
+    assert AsyncRedisRateLimiter.acquire_async
 """
 
 EXTRA = "pip install 'connect-batch[testing]'"
@@ -53,6 +61,9 @@ def main() -> int:
     expected = {
         "pytest exits 1 (a test errored), not with a usage or internal error": run.returncode == 1,
         "the plain test passes": "PASSED test_bare.py::test_plain" in output,
+        "the async clients import without aiobotocore": (
+            "PASSED test_bare.py::test_the_async_clients_import_without_their_extra" in output
+        ),
         "the fake_connect test errors": "ERROR test_bare.py::test_needs_the_double" in output,
         "the error names the extra to install": EXTRA in output,
         "the plugin is loaded (fake_connect is a known fixture)": "not found" not in output,
