@@ -4,7 +4,9 @@ The campaigns double (moto's server) runs in a process of its own, so this proce
 time (``time.process_time``) is the client's alone: the library, botocore, and the HTTP
 stack (urllib3 on threads for the sync client, aiohttp on one event loop for the async
 one). Each round puts the same requests to outbound campaigns v2 with 8 calls in flight and
-no pacing; rounds alternate, and the medians are reported with their ratio.
+no pacing; each client is measured against a hand-written loop on its own transport (boto3
+on 8 threads; aiobotocore on 8 tasks) that sends the same calls with a token per request.
+Rounds alternate, and the medians are reported with their ratios.
 
     python -m benchmarks.async_cpu             # 5,000 requests a round, 5 rounds
     python -m benchmarks.async_cpu --quick     # a smoke run
@@ -14,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import datetime
 import logging
 import os
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -84,6 +89,77 @@ def async_round(endpoint: str, campaign_id: str, inputs: list[OutboundRequest]) 
     return asyncio.run(put())
 
 
+def _bodies(inputs: list[OutboundRequest]) -> list[list[dict[str, Any]]]:
+    """What a careful hand-written loop sends: 25 requests a call, a token each."""
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10)
+    items = [
+        {
+            "clientToken": uuid.uuid4().hex,
+            "expirationTime": expires,
+            "channelSubtypeParameters": {
+                "telephony": {"destinationPhoneNumber": r.destination, "attributes": {}}
+            },
+        }
+        for r in inputs
+    ]
+    return [items[i : i + 25] for i in range(0, len(items), 25)]
+
+
+def boto3_loop_round(endpoint: str, campaign_id: str, inputs: list[OutboundRequest]) -> float:
+    """The baseline for the sync client: 8 threads calling boto3, no retries of its own."""
+    client = boto3.client(
+        "connectcampaignsv2", region_name="us-east-1", endpoint_url=endpoint,
+        config=Config(max_pool_connections=CONCURRENCY * 2),
+    )
+    started = time.process_time()
+    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+        answers = list(pool.map(
+            lambda body: client.put_outbound_request_batch(id=campaign_id, outboundRequests=body),
+            _bodies(inputs),
+        ))
+    spent = time.process_time() - started
+    assert sum(len(a["successfulRequests"]) for a in answers) == len(inputs)
+    return spent
+
+
+def aiobotocore_loop_round(
+    endpoint: str, campaign_id: str, inputs: list[OutboundRequest]
+) -> float:
+    """The baseline for the async client: 8 tasks calling aiobotocore, no retries."""
+
+    async def put() -> float:
+        async with get_session().create_client(
+            "connectcampaignsv2", region_name="us-east-1", endpoint_url=endpoint,
+            config=AioConfig(max_pool_connections=CONCURRENCY * 2),
+        ) as aio:
+            started = time.process_time()
+            bodies = iter(_bodies(inputs))
+            created = 0
+
+            async def worker() -> None:
+                nonlocal created
+                for body in bodies:
+                    answer = await aio.put_outbound_request_batch(
+                        id=campaign_id, outboundRequests=body  # type: ignore[arg-type]
+                    )
+                    created += len(answer["successfulRequests"])
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+            spent = time.process_time() - started
+            assert created == len(inputs)
+            return spent
+
+    return asyncio.run(put())
+
+
+SIDES: dict[str, tuple[str, Any]] = {
+    "boto3 loop": ("hand-written: boto3, 8 threads", boto3_loop_round),
+    "sync": ("OutboundRequestBatchClient (boto3, urllib3, threads)", sync_round),
+    "aiobotocore loop": ("hand-written: aiobotocore, 8 tasks", aiobotocore_loop_round),
+    "async": ("AsyncOutboundRequestBatchClient (aiobotocore, aiohttp)", async_round),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=5000, help="requests per round")
@@ -100,12 +176,12 @@ def main() -> None:
     try:
         assert server.stdout is not None
         endpoint, campaign_id = server.stdout.readline().split()
-        sides: dict[str, list[float]] = {"sync": [], "async": []}
-        runs: dict[str, Any] = {"sync": sync_round, "async": async_round}
+        sides: dict[str, list[float]] = {side: [] for side in SIDES}
         start = 0
         for number in range(rounds + 1):  # the first round of each side warms up
-            for side in ("sync", "async") if number % 2 else ("async", "sync"):
-                spent = runs[side](endpoint, campaign_id, requests(count, start))
+            order = list(SIDES) if number % 2 else list(reversed(SIDES))
+            for side in order:
+                spent = SIDES[side][1](endpoint, campaign_id, requests(count, start))
                 start += count
                 if number:
                     sides[side].append(spent / count * 1e6)
@@ -113,17 +189,17 @@ def main() -> None:
         if server.stdin is not None:
             server.stdin.close()
         server.wait(timeout=30)
-    sync_us, async_us = (statistics.median(sides[s]) for s in ("sync", "async"))
+    median = {side: statistics.median(values) for side, values in sides.items()}
     print(f"PutOutboundRequestBatch over loopback HTTP, {count} requests a round, "
           f"{CONCURRENCY} calls in flight, {rounds} rounds (medians)")
-    print("| client | CPU µs per request | rounds |")
+    print("| side | CPU µs per request | rounds |")
     print("|---|---|---|")
-    for side, median in (("sync (boto3, urllib3, threads)", sync_us),
-                         ("async (aiobotocore, aiohttp, one loop)", async_us)):
-        key = side.split()[0]
-        shown = ", ".join(f"{v:.0f}" for v in sides[key])
-        print(f"| {side} | {median:.0f} | {shown} |")
-    print(f"async / sync: {async_us / sync_us:.2f}")
+    for side, (name, _) in SIDES.items():
+        shown = ", ".join(f"{v:.0f}" for v in sides[side])
+        print(f"| {name} | {median[side]:.0f} | {shown} |")
+    print(f"sync client / boto3 loop:        {median['sync'] / median['boto3 loop']:.2f}")
+    print(f"async client / aiobotocore loop: {median['async'] / median['aiobotocore loop']:.2f}")
+    print(f"async client / sync client:      {median['async'] / median['sync']:.2f}")
 
 
 if __name__ == "__main__":
