@@ -50,6 +50,7 @@ import attrs
 import boto3
 
 from connect_batch import (
+    BatchResult,
     Channel,
     ContactValidationError,
     OutboundRequest,
@@ -122,13 +123,30 @@ def read_body(message: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, A
     return body, items
 
 
-def process_message(
-    sqs: Any, queue_url: str, client: OutboundRequestBatchClient, message: dict[str, Any]
-) -> MessageReport:
-    """Put one message's requests; requeue what may be retried; delete the message."""
+@attrs.frozen
+class Job:
+    """One message, read: its requests, the job key they go under, its generation."""
+
+    requests: list[OutboundRequest]
+    job_key: str
+    generation: int
+    invalid: int
+
+
+@attrs.frozen
+class Decision:
+    """What to do with a message once its job ran: requeue (a message body, or ``None``),
+    delete it or leave it for SQS to deliver again, and the report."""
+
+    requeue: dict[str, Any] | None
+    delete: bool
+    report: MessageReport
+
+
+def read_job(message: dict[str, Any]) -> Job:
+    """The message's job: a request that fails validation is logged, counted and dropped
+    (sending it again would fail the same way)."""
     body, items = read_body(message)
-    job_key = str(body.get("job_key") or message["MessageId"])
-    generation = int(body.get("generation", 0))
     requests, invalid = [], 0
     for index, data in enumerate(items):
         try:
@@ -136,11 +154,16 @@ def process_message(
         except (ContactValidationError, ValueError) as error:
             invalid += 1
             logger.warning("message %s request %d invalid: %s", message["MessageId"], index, error)
-    try:
-        # The job key names this input: a redelivered message replays, never duplicates.
-        result = client.put_requests(requests, job_key=job_key)
-    except ContactValidationError as error:  # e.g. client tokens repeated within the message
-        raise UnreadableMessage(str(error)) from None
+    return Job(
+        requests,
+        job_key=str(body.get("job_key") or message["MessageId"]),
+        generation=int(body.get("generation", 0)),
+        invalid=invalid,
+    )
+
+
+def decide(message: dict[str, Any], job: Job, result: BatchResult[OutboundRequest]) -> Decision:
+    """Requeue what may be retried, delete the message, unless an outcome is unknown."""
     unknown = result.unknown()
     if unknown:
         # Settle them the only safe way: the same job again, so the same tokens. Nothing is
@@ -150,32 +173,45 @@ def process_message(
             "delivered again and settled under the same job key",
             message["MessageId"], len(unknown), ", ".join(sorted({f.code for f in unknown})),
         )
-        return MessageReport(
-            created=len(result.succeeded), invalid=invalid, requeued=0, unknown=len(unknown)
-        )
+        report = MessageReport(len(result.succeeded), job.invalid, 0, len(unknown))
+        return Decision(requeue=None, delete=False, report=report)
     retry = result.retryable()  # known not created: sending them again calls nobody twice
-    if retry and generation < MAX_GENERATIONS:
-        sqs.send_message(
-            QueueUrl=queue_url,
-            MessageBody=json.dumps(
-                {
-                    "requests": [request_to(r) for r in retry],
-                    "job_key": f"{job_key}/retry-{generation + 1}",
-                    "generation": generation + 1,
-                }
-            ),
-            DelaySeconds=RETRY_DELAY_SECONDS,
-        )
+    requeue = None
+    if retry and job.generation < MAX_GENERATIONS:
+        requeue = {
+            "requests": [request_to(r) for r in retry],
+            "job_key": f"{job.job_key}/retry-{job.generation + 1}",
+            "generation": job.generation + 1,
+        }
     elif retry:
         logger.error("message %s: %d requests still failing after %d retries; dropped",
                      message["MessageId"], len(retry), MAX_GENERATIONS)
-    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return MessageReport(
+    report = MessageReport(
         created=len(result.succeeded),
-        invalid=invalid,
-        requeued=len(retry) if generation < MAX_GENERATIONS else 0,
+        invalid=job.invalid,
+        requeued=len(retry) if requeue is not None else 0,
         unknown=0,
     )
+    return Decision(requeue=requeue, delete=True, report=report)
+
+
+def process_message(
+    sqs: Any, queue_url: str, client: OutboundRequestBatchClient, message: dict[str, Any]
+) -> MessageReport:
+    """Put one message's requests; requeue what may be retried; delete the message."""
+    job = read_job(message)
+    try:
+        # The job key names this input: a redelivered message replays, never duplicates.
+        result = client.put_requests(job.requests, job_key=job.job_key)
+    except ContactValidationError as error:  # e.g. client tokens repeated within the message
+        raise UnreadableMessage(str(error)) from None
+    decision = decide(message, job, result)
+    if decision.requeue is not None:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(decision.requeue),
+                         DelaySeconds=RETRY_DELAY_SECONDS)
+    if decision.delete:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return decision.report
 
 
 def run(
