@@ -44,6 +44,7 @@ from connect_batch._client import (
     ClientCore,
     aborted_error,
     attach_result,
+    batcher_result,
     instance_id_checked,
     raise_stopped,
     type_check,
@@ -532,10 +533,7 @@ class AsyncBatcher(Generic[RequestT]):
             )
 
     def _result(self) -> BatchResult[RequestT]:
-        abandoned = self._engine.interrupted_in_flight
-        return BatchResult.from_outcomes(
-            o for w in self._calls.values() for o in w.abandon(abandoned)
-        )
+        return batcher_result(self._engine, self._calls.values())
 
     async def __aexit__(
         self,

@@ -548,6 +548,15 @@ def aborted_error(
     )
 
 
+def batcher_result(
+    engine: Engine[RequestT, Outcome[RequestT]], works: Iterable[Work[RequestT, Outcome[RequestT]]]
+) -> BatchResult[RequestT]:
+    """A batcher's result: every batch handed to a call is answered. ``abandon()`` fills any
+    gap (a call still in flight after a second interrupt) and returns the batch's outcomes."""
+    abandoned = engine.interrupted_in_flight
+    return BatchResult.from_outcomes(o for w in works for o in w.abandon(abandoned))
+
+
 def _stopped_by(error: BaseException | None) -> str | None:
     """Why a batcher's block ended early, for ``RunFinished``."""
     if error is None:
@@ -632,10 +641,7 @@ class Batcher(Generic[RequestT]):
             )
 
     def _result(self) -> BatchResult[RequestT]:
-        # Every batch handed to a call is answered: abandon() fills any gap (a call still
-        # in flight after a second interrupt) and returns the batch's outcomes.
-        abandoned = self._engine.interrupted_in_flight
-        return BatchResult.from_outcomes(o for w in self._works for o in w.abandon(abandoned))
+        return batcher_result(self._engine, self._works)
 
     def __exit__(
         self,

@@ -243,6 +243,7 @@ class _Round:
     attempts: int = 0  # HTTP attempts handed to botocore, each counted against max_attempts
     call: _botocore.CallMark | None = None  # the attempt in progress, if any
     answered: bool = False  # a 200 came back: the service acted on this round
+    feedback: tuple[int, bool] | None = None  # (epoch, throttled): for the limiter, once read
 
     def may_have_acted(self) -> bool:
         """True when any attempt of this round may have reached the service and acted."""
@@ -879,6 +880,16 @@ class Engine(Generic[ItemT, OutT]):
                     return abort
                 last_round = round_number == self._policy.max_item_retries
                 pending = self._read(current, answer, work, last_round=last_round)
+                # The round is settled: what is still open was refused by the service, and
+                # each input's own exposure says whether it may exist.
+                done, current = current, None
+                if done.feedback is not None:
+                    try:
+                        yield Feedback(*done.feedback)
+                    except Exception as exc:  # noqa: BLE001 - a limiter that raised: the run stops
+                        abort = AbortRun(Stop.UNEXPECTED, cause=exc)
+                        self._aborted(_Round([p for p, _ in pending], ""), abort, work)
+                        return abort
                 if not pending:
                     return None
         except BaseException:
@@ -1069,6 +1080,8 @@ class Engine(Generic[ItemT, OutT]):
                     current.attempts -= 1  # nothing left this process
                     raise AbortRun(Stop.NOT_SENT, cause=exc) from exc
                 raise AbortRun(Stop.UNEXPECTED, cause=exc) from exc
+            # Recorded before the limiter is told: an interrupt there must find it.
+            current.faults.append(fault)
             known = (
                 operation.is_throttle(fault) and (yield Feedback(epoch, throttled=True))
             )
@@ -1097,8 +1110,8 @@ class Engine(Generic[ItemT, OutT]):
                 None if answer.readable else FailureCode.UNREADABLE_ANSWER.value,
                 time.monotonic() - sent_at, throttled=capacity_short,
             ))
-        yield Feedback(epoch, throttled=capacity_short)
         if not answer.readable:
+            yield Feedback(epoch, throttled=capacity_short)
             # A 200 whose body is cut off or is not JSON: the same token replays the
             # real answer, so it is retried like a lost one.
             fault = CallFault(
@@ -1107,10 +1120,14 @@ class Engine(Generic[ItemT, OutT]):
                 status=None,
                 may_have_acted=True,
             )
+            current.faults.append(fault)
             return self._failed_attempt(
                 current, fault, known=False, number=number, round_number=round_number,
                 exc=None,
             )
+        # The limiter is told once the answer is read (``settle_steps``): an interrupt while
+        # it is told (a round trip, for a shared limiter) then loses no answer.
+        current.feedback = (epoch, capacity_short)
         logger.debug(
             "%s batch=%d round=%d attempt=%d items=%d token=%s -> answered",
             operation.name, number, round_number, current.attempts, len(items),
@@ -1192,11 +1209,10 @@ class Engine(Generic[ItemT, OutT]):
         round_number: int,
         exc: BaseException | None,
     ) -> NoReturn:
-        """Classify one failed attempt: raise what the retry loop and ``settle`` act on.
-
-        ``known``: a throttle the limiter had already slowed down for."""
+        """Classify one failed attempt (already in ``current.faults``): raise what the
+        retry loop and ``settle`` act on. ``known``: a throttle the limiter had already
+        slowed down for."""
         operation = self._operation
-        current.faults.append(fault)
         logger.debug(
             "%s batch=%d round=%d attempt=%d items=%d token=%s -> %s (HTTP %s)",
             operation.name, number, round_number, current.attempts, len(current.items),

@@ -92,6 +92,17 @@ def assert_settled(api: str, double: ConnectDouble, result: BatchResult[Any], co
     assert set(ledger) <= succeeded | unknown, "created but reported not created"
 
 
+async def cancel(task: asyncio.Future[Any]) -> tuple[BaseException, float]:
+    """Cancel ``task``; the ``CancelledError`` it ends with, and how long that took."""
+    started = time.monotonic()
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError as cancelled:
+        return cancelled, time.monotonic() - started
+    raise AssertionError("the run was not cancelled")
+
+
 async def aiter_of(items: list[Any], pause: float = 0.0) -> AsyncIterator[Any]:
     for item in items:
         if pause:
@@ -236,13 +247,7 @@ def test_a_second_cancellation_stops_waiting_for_calls_in_flight(http_connect, m
         await asyncio.sleep(0.3)
         task.cancel()
         await asyncio.sleep(0.2)
-        task.cancel()
-        started = time.monotonic()
-        try:
-            await task
-        except asyncio.CancelledError as cancelled:
-            return cancelled, time.monotonic() - started
-        raise AssertionError("the run was not cancelled")
+        return await cancel(task)
 
     cancelled, waited = run(moto_server, "v2", use)
     result: BatchResult[Any] = cancelled.result  # type: ignore[attr-defined]
@@ -467,13 +472,7 @@ def test_a_cancelled_run_does_not_wait_for_rate_slots_it_will_not_use(http_conne
         )
         task = asyncio.ensure_future(client.put_requests(outbounds(200)))
         await asyncio.sleep(0.3)
-        started = time.monotonic()
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError as cancelled:
-            return cancelled, time.monotonic() - started
-        raise AssertionError("the run was not cancelled")
+        return await cancel(task)
 
     cancelled, waited = run(moto_server, "v2", use)
     assert waited < 1.0
