@@ -62,7 +62,14 @@ def fake_connect_server() -> Iterator[ConnectDouble]:
         message = MISSING_EXTRA.format(error=missing).replace("fake_connect", "fake_connect_server")
         raise pytest.fail.Exception(message, pytrace=False) from None
     import boto3  # noqa: PLC0415 - a dependency of the library, light enough once moto is in
+    from moto.moto_api._internal.models import moto_api_backend  # noqa: PLC0415
 
     with dummy_credentials(), moto_server() as endpoint:
+        # moto keeps its state in the process, not in the server: start from a clean world,
+        # as fake_connect does (what an earlier test created or planned is gone).
+        moto_api_backend.reset()
         client = boto3.client("connect", region_name=DEFAULT_REGION, endpoint_url=endpoint)
-        yield ConnectDouble.create(client)
+        try:
+            yield ConnectDouble.create(client)
+        finally:
+            moto_api_backend.reset()

@@ -428,8 +428,11 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
     workers of one fleet may name the same key. Build the client as for
     ``RedisRateLimiter`` (socket timeouts, no command retries), or use ``from_url``.
     ``sleep`` is a coroutine function (default ``asyncio.sleep``). The scripts are loaded
-    on first use. Waiting for this process's booking turn is not bounded by ``max_wait``
-    (asyncio has no safe timed lock before Python 3.12); a slot found too late is given up.
+    on first use. A ``redis.asyncio`` client belongs to the event loop it first ran on:
+    ``from_url`` makes one per loop; a client of your own serves one loop only. Close it
+    with ``await limiter.aclose()`` before its loop ends. Waiting for this process's
+    booking turn is not bounded by ``max_wait`` (asyncio has no safe timed lock before
+    Python 3.12); a slot found too late is given up.
     """
 
     def __init__(
@@ -445,6 +448,8 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
         self._bookings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one the client belongs to
+        self._new_client: Callable[[], Any] | None = None  # from_url's: one per event loop
         super().__init__(redis_client, key=key, **options)
 
     def _preload(self) -> None:
@@ -460,11 +465,15 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
         from redis.asyncio.retry import Retry  # noqa: PLC0415
         from redis.backoff import NoBackoff  # noqa: PLC0415
 
-        client = redis.asyncio.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0), retry_on_timeout=False,
-        )
-        return cls(client, key=key, **options)
+        def new_client() -> Any:
+            return redis.asyncio.Redis.from_url(
+                url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0), retry_on_timeout=False,
+            )
+
+        limiter = cls(new_client(), key=key, **options)
+        limiter._new_client = new_client
+        return limiter
 
     def acquire(self, max_wait: float | None = None) -> int | None:  # noqa: ARG002
         """Not for sync clients: give those a ``RedisRateLimiter`` on the same key."""
@@ -507,7 +516,29 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
 
         return await drive_async(self._feedbacking(epoch, throttled), run)
 
+    async def aclose(self) -> None:
+        """Close the limiter's ``redis.asyncio`` client (its connections belong to the
+        running loop): call it before the loop ends, as for any client of the loop's."""
+        await self._redis.aclose()
+
     async def _load(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            # A redis.asyncio client belongs to the loop it first ran on: another loop
+            # (a second asyncio.run) needs a client of its own, or Redis would look away.
+            if self._new_client is None:
+                raise ConfigurationError(
+                    f"AsyncRedisRateLimiter {self.key}: its redis.asyncio client was first "
+                    "used on another event loop, and cannot serve this one. Build one limiter "
+                    "per event loop, or use AsyncRedisRateLimiter.from_url, which makes a "
+                    "client for each loop"
+                )
+            client = self._new_client()
+            self._redis, self._loop, self._loaded = client, loop, False
+            self._acquire = client.register_script(ACQUIRE)
+            self._feedback = client.register_script(FEEDBACK)
         if self._loaded:
             return
         self._loaded = True  # once, even if Redis is away: the scripts load themselves later

@@ -499,3 +499,34 @@ def test_the_fake_connect_server_fixture_serves_an_async_worker(fake_connect_ser
 
 def test_the_in_process_double_has_no_endpoint(fake_connect):
     assert fake_connect.endpoint_url is None
+
+
+def test_the_server_sends_one_server_header(http_connect):
+    """aiohttp refuses a repeated Server header where it parses strictly (asyncio debug
+    mode, -X dev): werkzeug's and moto's used to come together."""
+    seen: list[list[str]] = []
+
+    def count(http_response: Any, **_: Any) -> None:
+        seen.append(http_response.raw.headers.getlist("Server"))
+
+    campaigns = http_connect.campaigns
+    campaigns.meta.events.register("after-call.connectcampaignsv2.*", count)
+    http_connect.outbound_client().put_requests(outbounds(3))
+    assert seen == [["amazon.com"]]
+
+
+def test_the_fake_connect_server_fixture_forgets_what_an_earlier_test_planned_1(
+    fake_connect_server,
+):
+    fake_connect_server.fake_campaigns.throttle(rate=0, burst=0)  # every call throttled
+    fake_connect_server.outbound_client(max_attempts=1).put_requests(outbounds(5))
+    assert fake_connect_server.requests == []
+
+
+def test_the_fake_connect_server_fixture_forgets_what_an_earlier_test_planned_2(
+    fake_connect_server,
+):
+    """Runs after the test above (file order): a fresh fixture starts from a clean world."""
+    assert fake_connect_server.fake_campaigns.requests == []
+    result = fake_connect_server.outbound_client(max_attempts=1).put_requests(outbounds(5))
+    assert len(result.succeeded) == 5

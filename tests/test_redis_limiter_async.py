@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import pytest
+import redis.asyncio
 from aiobotocore.session import get_session
 
 from connect_batch import (
@@ -35,7 +36,7 @@ def test_sync_and_async_limiters_on_one_key_book_one_schedule(redis_url):
         for _ in range(5):
             epochs.append(await limiter.acquire_async())
             epochs.append(sync.acquire())
-        await limiter._redis.aclose()
+        await limiter.aclose()
         return epochs
 
     assert asyncio.run(book()) == [0] * 10
@@ -54,7 +55,7 @@ def test_a_throttle_told_async_slows_the_sync_limiter(redis_url):
         epoch = await limiter.acquire_async()
         assert epoch == 0
         known = await limiter.feedback_async(epoch, throttled=True)
-        await limiter._redis.aclose()
+        await limiter.aclose()
         return known
 
     assert asyncio.run(throttle()) is False
@@ -105,7 +106,7 @@ def test_an_async_client_paces_through_redis(http_connect, moto_server, redis_ur
             )
             result = await client.put_requests(outbounds(75))
         state = await limiter._redis.hgetall(KEY)
-        await limiter._redis.aclose()
+        await limiter.aclose()
         return result, state, limiter
 
     result, state, limiter = asyncio.run(put())
@@ -125,3 +126,32 @@ class _NoRedis:
 
     def register_script(self, _script: str) -> object:
         return object()
+
+
+def test_a_limiter_from_url_serves_one_event_loop_after_another(redis_url):
+    """A redis.asyncio client belongs to its loop: from_url makes one for each loop, so a
+    second asyncio.run paces through Redis too instead of falling back."""
+    limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=1000)
+
+    async def book() -> tuple[list[int | None], bool]:
+        epochs = [await limiter.acquire_async() for _ in range(3)]
+        await limiter.aclose()
+        return epochs, limiter.shared
+
+    for _ in range(3):
+        assert asyncio.run(book()) == ([0, 0, 0], True)
+
+
+def test_a_client_of_your_own_used_on_a_second_loop_is_refused_in_words(redis_url):
+    client = redis.asyncio.Redis.from_url(redis_url)
+    limiter = AsyncRedisRateLimiter(client, key=KEY, rate=1000)
+
+    async def book() -> int | None:
+        try:
+            return await limiter.acquire_async()
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(book()) == 0
+    with pytest.raises(ConfigurationError, match="one limiter per event loop"):
+        asyncio.run(book())

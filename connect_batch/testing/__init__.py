@@ -24,6 +24,7 @@ import collections
 import contextlib
 import logging
 import os
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from types import TracebackType
@@ -250,17 +251,35 @@ def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     ``ConnectDouble``) reach the same ledgers and knobs as its clients do over HTTP.
     ``port=0`` picks a free port.
     """
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only server mode needs it
+    # Only server mode needs these. moto's own ThreadedMotoServer is this, but for its
+    # request handler: it sends werkzeug's Server header as well as moto's, and strict HTTP
+    # parsers (aiohttp's, under asyncio debug mode or -X dev) refuse a repeated Server.
+    from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server  # noqa: PLC0415
+
+    class OneServerHeader(MotoRequestHandler):
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.log_request(code)
+            self.send_response_only(code, message)
+            self.send_header("Date", self.date_time_string())  # the Server is moto's
 
     install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    bound_host, bound_port = server.get_host_and_port()
+    server = make_server(
+        host, port, DomainDispatcherApplication(create_backend_app), threaded=True,
+        request_handler=OneServerHeader,
+    )
+    thread = threading.Thread(target=server.serve_forever, name="moto_server", daemon=True)
+    thread.start()
     try:
-        yield f"http://{bound_host}:{bound_port}"
+        yield f"http://{host}:{server.server_port}"
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join()
 
 
 def new_double(region: str = DEFAULT_REGION) -> ConnectDouble:
