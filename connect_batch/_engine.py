@@ -843,6 +843,11 @@ class Engine(Generic[ItemT, OutT]):
         if isinstance(effect, Call):
             return getattr(self._client, effect.method)(**effect.params)
         if isinstance(effect, Acquire):
+            booking = getattr(self._limiter, "booking", None)
+            if callable(booking) and getattr(self._limiter, "sleep", None) is time.sleep:
+                # The in-process limiter's own steps, with a wait the run's stop cuts short:
+                # a slot no call will use is not waited for.
+                return drive(booking(effect.max_wait), self._wait_for_slot)
             return self._limiter.acquire(effect.max_wait)
         if isinstance(effect, Feedback):
             return self._limiter.feedback(effect.epoch, throttled=effect.throttled)
@@ -999,6 +1004,10 @@ class Engine(Generic[ItemT, OutT]):
         else:
             self._policy.sleep(seconds)
         if self._cancelled.is_set():
+            raise Cancelled
+
+    def _wait_for_slot(self, seconds: float) -> None:
+        if self._cancelled.wait(seconds):
             raise Cancelled
 
     @property

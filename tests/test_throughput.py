@@ -19,7 +19,7 @@ from connect_batch import (
     Success,
 )
 from connect_batch.testing import Fault
-from tests.builders import contact, contacts
+from tests.builders import contact, contacts, outbound
 
 
 class FakeClock:
@@ -389,3 +389,20 @@ def test_a_slow_down_gives_up_the_slots_booked_at_the_old_pace():
     waits.clear()
     limiter.acquire()
     assert waits == pytest.approx([1 / limiter.rate])
+
+
+def test_closing_a_run_does_not_wait_for_rate_slots_no_call_will_use(http_connect):
+    """Eight batches queue for slots at one call a second; closing the run after the first
+    answers the rest at once (nothing of them was sent), not one slot a second."""
+    client = http_connect.outbound_client(
+        concurrency=8, max_requests_per_second=1, sleep=time.sleep
+    )
+    stream = client.iter_put_requests([outbound(i) for i in range(200)])
+    first = next(stream)
+    started = time.monotonic()
+    rest = stream.close()
+    assert time.monotonic() - started < 1.0
+    outcomes = [first, *rest.succeeded, *rest.failed]
+    assert sorted(o.position for o in outcomes) == list(range(200))
+    assert len(http_connect.requests) == len(rest.succeeded) + 1 == 25
+    assert all(not f.outcome_unknown for f in rest.failed)
