@@ -124,6 +124,10 @@ def one_attempt_per_send(aio_client: Any) -> bool:
         return False  # not aiohttp (httpx, a stub): nothing to turn off that we know of
     if getattr(get_session, "connect_batch", False):
         return True
+    # Sessions made before the client was handed over (it was used already), then new ones.
+    for made in (getattr(http_session, "_sessions", None) or {}).values():
+        if hasattr(made, "_retry_connection"):
+            made._retry_connection = False  # noqa: SLF001 - no public switch exists
 
     async def session_without_resends(*args: Any, **kwargs: Any) -> Any:
         session = await get_session(*args, **kwargs)
@@ -165,20 +169,19 @@ class _Driver:
         if isinstance(effect, Call):
             return await getattr(self._client, effect.method)(**effect.params)
         if isinstance(effect, Acquire):
-            return await self._unless_stopped(self._limiter.acquire_async(effect.max_wait))
+            max_wait = effect.max_wait
+            return await self._unless_stopped(lambda: self._limiter.acquire_async(max_wait))
         if isinstance(effect, Feedback):
             return await self._limiter.feedback_async(effect.epoch, throttled=effect.throttled)
         await self._sleep(effect.seconds)
         return None
 
-    async def _unless_stopped(self, waiting: Awaitable[Any]) -> Any:
-        """``waiting``'s result; ``Cancelled`` if the run stops first (a slot waited for
-        is then given up, as no call will use it)."""
+    async def _unless_stopped(self, waiting: Callable[[], Awaitable[Any]]) -> Any:
+        """What ``waiting()`` comes to; ``Cancelled`` if the run stops first (a slot waited
+        for is then given up, as no call will use it)."""
         if self.stopping.is_set():
             raise Cancelled
-        wait = asyncio.ensure_future(waiting)
-        if wait.done():
-            return wait.result()
+        wait = asyncio.ensure_future(waiting())
         stop = asyncio.ensure_future(self.stopping.wait())
         try:
             await asyncio.wait((wait, stop), return_when=asyncio.FIRST_COMPLETED)
@@ -390,15 +393,18 @@ class AsyncRun(Generic[OutT]):
         """Answer every batch in ``tasks``, waiting for calls in flight; a second
         cancellation stops the wait and cancels them (their inputs are reported unknown)."""
         engine = self.engine
+        started: dict[asyncio.Future[AbortRun | None], Work[Any, OutT]] = {}
         for task, work in tasks.items():
             if work.withdraw():  # never started: nothing of it was sent
                 task.cancel()
                 self.leftover.extend(work.abandon(engine.interrupted_unsent))
+            else:
+                started[task] = work
         try:
-            if tasks:
-                await asyncio.wait(tasks)
+            if started:
+                await asyncio.wait(started)
         finally:
-            open_ = [t for t in tasks if not t.done()]
+            open_ = [t for t in started if not t.done()]
             for task in open_:
                 task.cancel()
             if open_:
@@ -406,7 +412,7 @@ class AsyncRun(Generic[OutT]):
                     "%s: stopped waiting for %d call(s) in flight; their items are reported "
                     "with outcome_unknown=True", engine.operation.name, len(open_),
                 )
-            for work in tasks.values():
+            for work in started.values():
                 self.leftover.extend(work.abandon(engine.interrupted_in_flight))
 
 

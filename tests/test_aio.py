@@ -530,3 +530,27 @@ def test_the_fake_connect_server_fixture_forgets_what_an_earlier_test_planned_2(
     assert fake_connect_server.fake_campaigns.requests == []
     result = fake_connect_server.outbound_client(max_attempts=1).put_requests(outbounds(5))
     assert len(result.succeeded) == 5
+
+
+def test_batches_never_started_when_the_run_stops_are_answered_once(http_connect, moto_server):
+    """An async iterable that raises SystemExit at once (no await in between) stops the run
+    before the batches it already handed over have started: each is answered once, not
+    sent, known not created."""
+
+    async def then_exit() -> AsyncIterator[Any]:
+        for request in outbounds(60):
+            yield request
+        raise SystemExit(3)
+
+    async def use(aio: Any) -> BaseException:
+        client = client_for("v2", http_connect, aio, concurrency=4)
+        with pytest.raises(SystemExit) as stopped:
+            await client.put_requests(then_exit())
+        return stopped.value
+
+    stopped = run(moto_server, "v2", use)
+    result: BatchResult[Any] = stopped.result  # type: ignore[attr-defined]
+    assert sorted(f.position for f in result.failed) == list(range(60))
+    assert not result.succeeded
+    assert not any(f.outcome_unknown for f in result.failed)
+    assert _calls("v2", http_connect) == []
