@@ -432,6 +432,16 @@ class AsyncOutcomeStream(AsyncIterator[Outcome[RequestT]]):
         self._done = False
         self.rest: BatchResult[RequestT] = BatchResult()
 
+    def __del__(self) -> None:
+        if not self._done:
+            with contextlib.suppress(Exception):  # the interpreter may be shutting down
+                logger.warning(
+                    "%s: an AsyncOutcomeStream was dropped before it ended, without aclose(): "
+                    "the outcomes it had not yielded are lost to the caller. Read it to the "
+                    "end, or leave it through an async with block or aclose().",
+                    self._operation.name,
+                )
+
     def __aiter__(self) -> AsyncOutcomeStream[RequestT]:
         return self
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -554,3 +555,23 @@ def test_batches_never_started_when_the_run_stops_are_answered_once(http_connect
     assert not result.succeeded
     assert not any(f.outcome_unknown for f in result.failed)
     assert _calls("v2", http_connect) == []
+
+
+def test_an_async_stream_dropped_unfinished_says_so_and_one_closed_does_not(
+    http_connect, moto_server, caplog
+):
+    async def use(aio: Any) -> None:
+        client = client_for("v2", http_connect, aio, concurrency=2)
+        dropped = client.iter_put_requests(outbounds(100))
+        await dropped.__anext__()
+        del dropped  # no async with, no aclose(): what was not yielded is lost
+        gc.collect()
+        closed = client.iter_put_requests(outbounds(100, 100))
+        await closed.__anext__()
+        await closed.aclose()
+        del closed
+        gc.collect()
+
+    run(moto_server, "v2", use)
+    dropped = [r for r in caplog.records if "dropped before it ended" in r.getMessage()]
+    assert len(dropped) == 1
