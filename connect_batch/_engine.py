@@ -13,8 +13,12 @@ success is ``outcome_unknown=True``.
 
 Layout: ``Engine.run`` is one scheduling loop (serial is ``concurrency=1``) that reads the
 input lazily and keeps up to ``concurrency`` batches in flight on a thread pool;
-``Engine.settle`` settles one batch, round by round; ``_Round`` is one round's bookkeeping:
-its token, its attempts and what they met.
+``Engine.settle_steps`` settles one batch, round by round, as a generator of effects
+(acquire a slot, make a call, sleep, tell the limiter) that ``Engine.settle`` carries out
+on a thread and ``connect_batch._aio`` on an event loop, so that every decision is made in
+one place; ``_Round`` is one round's bookkeeping: its token, its attempts and what they
+met. The asyncio scheduling loop (``_aio.AsyncRun``) reads and answers through the same
+methods (``take``, ``reading``, ``past_deadline_answers``, ``unsent``, ...).
 """
 
 from __future__ import annotations
@@ -195,7 +199,7 @@ class Cancelled(Exception):  # noqa: N818 - a control-flow signal
 
 # Effects: what one batch's steps (``Engine.settle_steps``) ask their driver to do. The
 # threaded driver (``Engine.settle``) carries them out blocking; the asyncio driver
-# (``connect_batch.aio``) awaits them. Either sends back the result, or throws in the
+# (``connect_batch._aio``) awaits them. Either sends back the result, or throws in the
 # exception it raised.
 @attrs.frozen
 class Acquire:
@@ -229,6 +233,8 @@ class Call:
 
 
 Effect = Acquire | Feedback | Sleep | Call
+
+
 @attrs.define(weakref_slot=False)
 class _Round:
     """One round of one batch: the items it carries, their attempts and what they met.
@@ -859,7 +865,7 @@ class Engine(Generic[ItemT, OutT]):
     ) -> Generator[Effect, Any, AbortRun | None]:
         """The steps that settle one batch into ``work``, as a generator of effects (acquire
         a slot, make a call, sleep, tell the limiter) that a driver carries out and answers:
-        ``settle`` on a thread, ``connect_batch.aio`` on an event loop. Every decision
+        ``settle`` on a thread, ``connect_batch._aio`` on an event loop. Every decision
         (which token, which round, what is retried, what outcome) is made here, once.
 
         A run-stopping error comes back as the generator's value. If an exception is thrown
