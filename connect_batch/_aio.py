@@ -543,6 +543,9 @@ class AsyncBatcher(Generic[RequestT]):
         if abort is not None:
             self._closed = True
             self._driver.cancel()
+            # Other tasks' calls in flight finish first, and their answers count (a
+            # cancellation meanwhile stops the wait).
+            await self._wait_for_calls()
             self.result = self._result()
             raise aborted_error(self._engine.operation, abort, self.result) from (
                 abort.cause or abort.__cause__

@@ -635,6 +635,11 @@ class Batcher(Generic[RequestT]):
             engine.cancel()
             with self._lock:
                 self._closed = True
+            # Other threads' calls in flight finish first, and their answers count: the
+            # run stops as it does on Ctrl-C (a second one stops the wait).
+            with engine.interrupts.guard(stopping=True):
+                self._wait_for_calls(stopping=True)
+            with self._lock:
                 self.result = self._result()
             raise aborted_error(engine.operation, abort, self.result) from (
                 abort.cause or abort.__cause__

@@ -575,3 +575,39 @@ def test_an_async_stream_dropped_unfinished_says_so_and_one_closed_does_not(
     run(moto_server, "v2", use)
     dropped = [r for r in caplog.records if "dropped before it ended" in r.getMessage()]
     assert len(dropped) == 1
+
+
+def test_a_batcher_stopped_by_the_service_counts_other_tasks_answers(http_connect, moto_server):
+    """Found by review: the block's last call is refused (the campaign paused) while another
+    task's call is in flight, its answer late. The block waits for it and its answer
+    counts, instead of reporting those inputs unknown."""
+    http_connect.fake_campaigns.plan(Fault.slow(1.0))  # the first call: created, late
+
+    async def use(aio: Any) -> tuple[Any, BaseException]:
+        client = client_for("v2", http_connect, aio)
+        b = client.batcher()
+
+        async def producer() -> None:
+            for request in outbounds(25):
+                await b.put(request)
+
+        async def block() -> None:
+            async with b:
+                task = asyncio.ensure_future(producer())
+                while not http_connect.requests:
+                    await asyncio.sleep(0.01)  # its call reached the service
+                http_connect.fake_campaigns.set_campaign_state(http_connect.campaign_id, "Paused")
+                for request in outbounds(5, 100):
+                    await b.put(request)
+            await task
+
+        with pytest.raises(CampaignStateError) as stopped:
+            await block()
+        return b, stopped.value
+
+    b, stopped = run(moto_server, "v2", use)
+    assert len(b.result.succeeded) == 25
+    assert {f.code for f in b.result.failed} == {"InvalidCampaignStateException"}
+    assert len(b.result.failed) == 5
+    assert stopped.result.counts() == b.result.counts()  # type: ignore[attr-defined]
+    assert len(http_connect.requests) == 25

@@ -12,6 +12,7 @@ import pytest
 from connect_batch import (
     AccessDeniedError,
     AdaptiveRateLimiter,
+    CampaignStateError,
     ConnectBatchError,
     ContactValidationError,
     Failure,
@@ -406,3 +407,29 @@ def test_closing_a_run_does_not_wait_for_rate_slots_no_call_will_use(http_connec
     assert sorted(o.position for o in outcomes) == list(range(200))
     assert len(http_connect.requests) == len(rest.succeeded) + 1 == 25
     assert all(not f.outcome_unknown for f in rest.failed)
+
+
+def test_a_batcher_stopped_by_the_service_counts_other_threads_answers(http_connect):
+    """Found by review (the async batcher's twin): the block's last call is refused while
+    another thread's call is in flight, its answer late; the block waits for it and its
+    answer counts, instead of reporting those inputs unknown."""
+    http_connect.fake_campaigns.plan(Fault.slow(1.0))  # the first call: created, late
+    client = http_connect.outbound_client()
+    b = client.batcher()
+    producer = threading.Thread(target=lambda: [b.put(outbound(i)) for i in range(25)])
+
+    def block() -> None:
+        with b:
+            producer.start()
+            while not http_connect.requests:
+                time.sleep(0.01)  # its call reached the service
+            http_connect.fake_campaigns.set_campaign_state(http_connect.campaign_id, "Paused")
+            for i in range(100, 105):
+                b.put(outbound(i))
+
+    with pytest.raises(CampaignStateError):
+        block()
+    producer.join()
+    assert len(b.result.succeeded) == 25
+    assert [f.code for f in b.result.failed] == ["InvalidCampaignStateException"] * 5
+    assert len(http_connect.requests) == 25
