@@ -31,7 +31,13 @@ from connect_batch._campaigns import (
     DialRequestBatchClient,
     OutboundRequestBatchClient,
 )
-from connect_batch._client import BatchClient, Batcher, ContactBatchClient, OutcomeStream
+from connect_batch._client import (
+    BatchClient,
+    Batcher,
+    ContactBatchClient,
+    OutcomeStream,
+    result_of,
+)
 from connect_batch._errors import (
     AccessDeniedError,
     CampaignNotFoundError,
@@ -111,4 +117,5 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "Success",
     "fleet_key",
     "redact_botocore_logs",
+    "result_of",
 ]

@@ -401,6 +401,18 @@ def instance_id_checked(instance_id: object) -> str:
     return instance_id
 
 
+def result_of(error: BaseException) -> BatchResult[Any] | None:
+    """The ``BatchResult`` an exception carries, typed: that of an interrupt
+    (``KeyboardInterrupt``, ``SystemExit``, asyncio's ``CancelledError``) or of an error
+    raised in your code while a run was open, which the library attaches as ``result``, and
+    of a ``RunAbortedError`` or ``ContactValidationError``. ``None`` if it carries none.
+
+    ``except asyncio.CancelledError as cancelled: settled = result_of(cancelled)``
+    """
+    result = getattr(error, "result", None)
+    return result if isinstance(result, BatchResult) else None
+
+
 def attach_result(error: BaseException, result: BatchResult[Any]) -> None:
     """Give an interrupt the run's result, leaving the exception what it was."""
     with contextlib.suppress(AttributeError):  # an exception type with __slots__

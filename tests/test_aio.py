@@ -26,6 +26,7 @@ from connect_batch import (
     ContactValidationError,
     InputError,
     OutboundRequestBatchClient,
+    result_of,
 )
 from connect_batch._aio import one_attempt_per_send
 from connect_batch.events import CallAnswered, CallSent, RunFinished
@@ -229,7 +230,8 @@ def test_cancelling_mid_run_answers_every_consumed_input(http_connect, moto_serv
         raise AssertionError("the run was not cancelled")
 
     cancelled = run(moto_server, api, use)
-    result: BatchResult[Any] = cancelled.result  # type: ignore[attr-defined]
+    result = result_of(cancelled)
+    assert result is not None
     assert 0 < consumed < 500
     calls_after = len(_calls(api, http_connect))
     assert_settled(api, http_connect, result, consumed)
@@ -611,3 +613,10 @@ def test_a_batcher_stopped_by_the_service_counts_other_tasks_answers(http_connec
     assert len(b.result.failed) == 5
     assert stopped.result.counts() == b.result.counts()  # type: ignore[attr-defined]
     assert len(http_connect.requests) == 25
+
+
+def test_result_of_reads_what_an_exception_carries():
+    assert result_of(KeyboardInterrupt()) is None
+    error = RuntimeError("yours")
+    error.result = "not a result"  # type: ignore[attr-defined]
+    assert result_of(error) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiobotocore.session import get_session
@@ -24,6 +25,7 @@ from connect_batch import (
     Endpoint,
     OutboundRequest,
     Outcome,
+    result_of,
 )
 
 
@@ -50,6 +52,13 @@ async def use(
             print(first.position)
     rest: BatchResult[OutboundRequest] = await stream.aclose()
     print(rest)
+    task = asyncio.ensure_future(client.put_requests([]))
+    try:
+        await task
+    except asyncio.CancelledError as cancelled:
+        settled: BatchResult[object] | None = result_of(cancelled)
+        print(settled)
+        raise
     batcher: AsyncBatcher[OutboundRequest] = client.batcher()
     async with batcher as b:
         await b.put(OutboundRequest.telephony("+14155550101"))
