@@ -275,8 +275,9 @@ class RedisRateLimiter:
         return drive(self._feedbacking(epoch, throttled), self._run)
 
     def _run(self, run: _Run) -> Any:
-        """Run one script on the key (a coroutine, for a ``redis.asyncio`` client)."""
-        return run.script(keys=[self.key], args=run.args)
+        """Run one script on the key."""
+        script = self._acquire if run.script == "acquire" else self._feedback
+        return script(keys=[self.key], args=run.args)
 
     # The steps, written once for this driver and AsyncRedisRateLimiter's.
     def _acquiring(  # noqa: PLR0911 - each way out is a reason not to send yet
@@ -300,7 +301,7 @@ class RedisRateLimiter:
         if left is not None and left <= 0:
             return None
         try:
-            wait_us, epoch, rate = yield _Run(self._acquire, [
+            wait_us, epoch, rate = yield _Run("acquire", [
                 repr(float(self._rate)), repr(float(self.initial_rate)),
                 -1 if self.max_rate is None else repr(float(self.max_rate)),
                 self.burst, -1 if left is None else int(left * 1_000_000),
@@ -355,7 +356,7 @@ class RedisRateLimiter:
             # Its fallback is gone (Redis is back): a throttle is news for the fleet.
             epoch = self._epoch
         try:
-            known = yield _Run(self._feedback, [
+            known = yield _Run("feedback", [
                 epoch, 1 if throttled else 0,
                 -1 if self.max_rate is None else repr(float(self.max_rate)),
                 repr(float(self.min_rate)), repr(float(self.decrease)),
@@ -444,12 +445,14 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
         **options: Any,
     ) -> None:
         self._async_sleep = sleep
-        self._loaded = False
-        self._bookings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+        # A redis.asyncio client belongs to the loop it runs on: each loop has its own, with
+        # its scripts and booking lock. The client given is the first loop's; from_url
+        # makes one for each other loop (several may run at once, on threads).
+        self._on_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OnLoop] = (
             weakref.WeakKeyDictionary()
         )
-        self._loop: asyncio.AbstractEventLoop | None = None  # the one the client belongs to
-        self._new_client: Callable[[], Any] | None = None  # from_url's: one per event loop
+        self._given_used = False
+        self._new_client: Callable[[], Any] | None = None  # from_url's
         super().__init__(redis_client, key=key, **options)
 
     def _preload(self) -> None:
@@ -485,9 +488,8 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
 
     async def acquire_async(self, max_wait: float | None = None) -> int | None:
         """Book the next shared slot and wait for it; see ``RedisRateLimiter.acquire``."""
-        await self._load()
-        loop = asyncio.get_running_loop()
-        booking = self._bookings.setdefault(loop, asyncio.Lock())
+        here = await self._here()
+        booking = here.booking
         held = False
 
         async def do(step: _Step) -> Any:
@@ -499,7 +501,7 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
                 await booking.acquire()
                 held = True
                 return True
-            return await self._run(step)
+            return await here.run(self.key, step)
 
         try:
             return await drive_async(self._acquiring(max_wait), do)
@@ -509,42 +511,59 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
 
     async def feedback_async(self, epoch: int, *, throttled: bool) -> bool:
         """Tell the fleet how the call went; see ``RedisRateLimiter.feedback``."""
-        await self._load()
+        here = await self._here()
 
         async def run(step: _Run) -> Any:
-            return await self._run(step)
+            return await here.run(self.key, step)
 
         return await drive_async(self._feedbacking(epoch, throttled), run)
 
     async def aclose(self) -> None:
-        """Close the limiter's ``redis.asyncio`` client (its connections belong to the
-        running loop): call it before the loop ends, as for any client of the loop's."""
-        await self._redis.aclose()
+        """Close this event loop's ``redis.asyncio`` client (its connections belong to the
+        loop): call it before the loop ends, as for any client of the loop's."""
+        here = self._on_loops.get(asyncio.get_running_loop())
+        if here is not None:
+            await here.client.aclose()  # used again on this loop, it connects again
 
-    async def _load(self) -> None:
+    async def _here(self) -> _OnLoop:
+        """The running loop's client, scripts and booking lock (the scripts loaded)."""
         loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
-            # A redis.asyncio client belongs to the loop it first ran on: another loop
-            # (a second asyncio.run) needs a client of its own, or Redis would look away.
-            if self._new_client is None:
+        here = self._on_loops.get(loop)
+        if here is not None:
+            return here
+        with self._lock:
+            if not self._given_used:
+                self._given_used, client = True, self._redis
+            elif self._new_client is not None:
+                client = self._new_client()
+            else:
                 raise ConfigurationError(
-                    f"AsyncRedisRateLimiter {self.key}: its redis.asyncio client was first "
-                    "used on another event loop, and cannot serve this one. Build one limiter "
+                    f"AsyncRedisRateLimiter {self.key}: its redis.asyncio client already "
+                    "serves another event loop, and cannot serve this one. Build one limiter "
                     "per event loop, or use AsyncRedisRateLimiter.from_url, which makes a "
                     "client for each loop"
                 )
-            client = self._new_client()
-            self._redis, self._loop, self._loaded = client, loop, False
-            self._acquire = client.register_script(ACQUIRE)
-            self._feedback = client.register_script(FEEDBACK)
-        if self._loaded:
-            return
-        self._loaded = True  # once, even if Redis is away: the scripts load themselves later
+            here = self._on_loops[loop] = _OnLoop(client)
+        # Once per loop, even if Redis is away: the scripts load themselves later.
         with contextlib.suppress(Exception):
             for script in (ACQUIRE, FEEDBACK):
-                await self._redis.script_load(script)
+                await client.script_load(script)
+        return here
+
+
+class _OnLoop:
+    """An ``AsyncRedisRateLimiter``'s part on one event loop."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.scripts = {
+            "acquire": client.register_script(ACQUIRE),
+            "feedback": client.register_script(FEEDBACK),
+        }
+        self.booking = asyncio.Lock()
+
+    async def run(self, key: str, run: _Run) -> Any:
+        return await self.scripts[run.script](keys=[key], args=run.args)
 
 
 _SYNC_USE = (
@@ -563,9 +582,10 @@ class _Book:
 
 @attrs.frozen
 class _Run:
-    """Run a registered Lua ``script`` on the limiter's key with ``args``; its result."""
+    """Run the limiter's Lua ``script`` (``"acquire"`` or ``"feedback"``) on its key with
+    ``args``; its result."""
 
-    script: Any
+    script: str
     args: list[Any]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -155,3 +156,20 @@ def test_a_client_of_your_own_used_on_a_second_loop_is_refused_in_words(redis_ur
     assert asyncio.run(book()) == 0
     with pytest.raises(ConfigurationError, match="one limiter per event loop"):
         asyncio.run(book())
+
+
+def test_a_limiter_from_url_serves_loops_running_at_once_on_threads(redis_url):
+    limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=1000)
+    seen: list[tuple[list[int | None], bool]] = []
+
+    async def book() -> None:
+        epochs = [await limiter.acquire_async() for _ in range(20)]
+        seen.append((epochs, limiter.shared))
+        await limiter.aclose()
+
+    threads = [threading.Thread(target=asyncio.run, args=(book(),)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [([0] * 20, True)] * 3
