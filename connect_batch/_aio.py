@@ -48,6 +48,7 @@ from connect_batch._client import (
     instance_id_checked,
     raise_stopped,
     type_check,
+    warn_dropped,
 )
 from connect_batch._engine import (
     AbortRun,
@@ -434,13 +435,9 @@ class AsyncOutcomeStream(AsyncIterator[Outcome[RequestT]]):
 
     def __del__(self) -> None:
         if not self._done:
-            with contextlib.suppress(Exception):  # the interpreter may be shutting down
-                logger.warning(
-                    "%s: an AsyncOutcomeStream was dropped before it ended, without aclose(): "
-                    "the outcomes it had not yielded are lost to the caller. Read it to the "
-                    "end, or leave it through an async with block or aclose().",
-                    self._operation.name,
-                )
+            warn_dropped(
+                "an AsyncOutcomeStream", self._operation.name, "aclose()", "an async with block"
+            )
 
     def __aiter__(self) -> AsyncOutcomeStream[RequestT]:
         return self

@@ -401,6 +401,16 @@ def instance_id_checked(instance_id: object) -> str:
     return instance_id
 
 
+def warn_dropped(stream: str, operation: str, close: str, block: str) -> None:
+    """Log that ``stream`` was dropped unfinished: its outcomes not yielded are lost."""
+    with contextlib.suppress(Exception):  # the interpreter may be shutting down
+        logger.warning(
+            "%s: %s was dropped before it ended, without %s: the outcomes it had not yielded "
+            "are lost to the caller. Read it to the end, or leave it through %s or %s.",
+            operation, stream, close, block, close,
+        )
+
+
 def result_of(error: BaseException) -> BatchResult[Any] | None:
     """The ``BatchResult`` an exception carries, typed: that of an interrupt
     (``KeyboardInterrupt``, ``SystemExit``, asyncio's ``CancelledError``) or of an error
@@ -439,12 +449,7 @@ class OutcomeStream(Iterator[Outcome[RequestT]]):
 
     def __del__(self) -> None:
         if not self._done:
-            with contextlib.suppress(Exception):  # the interpreter may be shutting down
-                logger.warning(
-                    "%s: an OutcomeStream was dropped before it ended, without close(): the "
-                    "outcomes it had not yielded are lost to the caller. Read it to the end, "
-                    "or leave it through a with block or close().", self._operation.name,
-                )
+            warn_dropped("an OutcomeStream", self._operation.name, "close()", "a with block")
 
     def __iter__(self) -> OutcomeStream[RequestT]:
         return self
