@@ -47,6 +47,7 @@ from connect_batch._client import (
     batcher_result,
     instance_id_checked,
     raise_stopped,
+    start_at_operation_pace,
     type_check,
     warn_dropped,
 )
@@ -614,10 +615,7 @@ class AsyncBatchClient(ClientCore[RequestT]):
                 max_rate=max_rate, initial_rate=operation.default_rate, async_sleep=sleep
             )
         else:
-            # A limiter given without a rate of its own may start at the operation's pace.
-            set_default_rate = getattr(limiter, "set_default_rate", None)
-            if callable(set_default_rate):
-                set_default_rate(operation.default_rate)
+            start_at_operation_pace(limiter, operation)
         super().__init__(
             aio_client,
             operation,

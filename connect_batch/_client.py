@@ -163,10 +163,7 @@ class ClientCore(Generic[RequestT]):
         self._warned_subscribers: set[int] = set()  # a subscriber that raises: logged once
         # The wall clock (aware, UTC) that expirations are counted from when a call is sent.
         self.wall_clock: Callable[[], datetime.datetime] = _utc_now
-        # A limiter given without a rate of its own may start at the operation's pace.
-        set_default_rate = getattr(rate_limiter, "set_default_rate", None)
-        if callable(set_default_rate):
-            set_default_rate(operation.default_rate)
+        start_at_operation_pace(rate_limiter, operation)
         self.rate_limiter: RateLimiter = (
             rate_limiter
             if rate_limiter is not None
@@ -399,6 +396,13 @@ def instance_id_checked(instance_id: object) -> str:
             f"instance_id must be a str of 1-{MAX_INSTANCE_ID_LENGTH} characters"
         )
     return instance_id
+
+
+def start_at_operation_pace(limiter: object, operation: BatchOperation[Any]) -> None:
+    """A limiter given without a rate of its own may start at the operation's pace."""
+    set_default_rate = getattr(limiter, "set_default_rate", None)
+    if callable(set_default_rate):
+        set_default_rate(operation.default_rate)
 
 
 def warn_dropped(stream: str, operation: str, close: str, block: str) -> None:
