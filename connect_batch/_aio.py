@@ -260,7 +260,10 @@ class _Source(Generic[ItemT]):
             return batch
         with engine.reading(batch, ready):
             async for pending in _upto(self._async, count, engine.past_deadline, batch):
-                batch.append(pending)
+                if pending.duplicate_of is not None:
+                    ready.append(engine.duplicate(pending))  # answered now, never sent
+                else:
+                    batch.append(pending)
         return batch
 
 
@@ -522,7 +525,14 @@ class AsyncBatcher(Generic[RequestT]):
         """Buffer ``item``; when the buffer holds 25, send it and wait for the answer."""
         if self._closed:
             raise ConfigurationError("this batcher is closed; start another")
-        self._buffer.append(self._engine.key(item, next(self._positions), self._seen))
+        pending = self._engine.key(item, next(self._positions), self._seen)
+        if pending.duplicate_of is not None:
+            # The same request as an earlier input: answered now, never sent.
+            answered = asyncio.get_running_loop().create_future()
+            answered.set_result(None)
+            self._calls[answered] = self._engine.answered_now(pending)
+            return
+        self._buffer.append(pending)
         if len(self._buffer) >= self._size:
             await self._send()
 

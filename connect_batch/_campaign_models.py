@@ -12,6 +12,7 @@ only when ``expiration(now)`` is asked, at send time.
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -59,6 +60,9 @@ MAX_EXPIRES_DELTA = timedelta(days=36525)
 # refused here because it names nothing (leave it None and the client generates one).
 MAX_TOKEN_LENGTH = 200
 TOKEN = re.compile(r"[a-zA-Z0-9_\-.]*")
+#: ``key=`` is hashed into a job-derived token, so any characters do; this only catches a
+#: whole record passed by mistake.
+MAX_KEY_LENGTH = 1024
 MAX_PARAMETER_LENGTH = 32767
 PARAMETER_KEY = re.compile(r"[a-zA-Z0-9\-_]+")
 MIN_RING_TIMEOUT = 15
@@ -204,6 +208,29 @@ def _check_token(field: str, value: object) -> None:
         raise _invalid(field, f"length {len(value)} is over {MAX_TOKEN_LENGTH} characters")
     if not TOKEN.fullmatch(value):
         raise _invalid(field, "may contain only letters, digits, '_', '-' and '.'")
+
+
+def _check_key(value: object, client_token: object) -> None:
+    """``key=``: any non-empty text up to ``MAX_KEY_LENGTH`` characters, never beside a token."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise _type_error("key", value, "a str or None")
+    if not value:
+        raise _invalid("key", "is empty: give a stable id (a CRM row id, say) or leave it None")
+    if len(value) > MAX_KEY_LENGTH:
+        raise _invalid("key", f"length {len(value)} is over {MAX_KEY_LENGTH} characters")
+    if client_token is not None:
+        raise _invalid(
+            "key",
+            "is given beside client_token: client_token is the token itself, key= names the "
+            "request so that a job_key can derive its token; give one of them",
+        )
+
+
+def _says_digest(payload: dict[str, Any]) -> str:
+    """A digest of what a request says, for job-derived tokens: no personal data in it."""
+    return hashlib.blake2b(_json_text(payload).encode(), digest_size=16).hexdigest()
 
 
 def _check_ring_timeout(value: object) -> None:
@@ -402,7 +429,11 @@ class OutboundRequest:
     ``ContactValidationError`` naming the keyword at fault. ``parameters`` holds the
     telephony ``attributes`` or the ``template_parameters`` of the others, as an immutable
     copy (a read-only dict). ``client_token`` is the idempotency key; leave it ``None`` and
-    the client makes one.
+    the client makes one. ``key`` names the request within a job (a CRM row id, say: any
+    text): under a ``job_key`` the generated token is derived from the job key, the
+    campaign, the channel, the destination and ``key`` (or, without one, a digest of what
+    the request says), so a rerun sends the request its own token however the input was
+    reordered, filtered or split. Give ``key`` or ``client_token``, not both.
     ``expires`` is an aware datetime, a timedelta counted from the send, or ``None`` for
     ``DEFAULT_EXPIRES``. ``repr()`` masks the destination and hides parameters and a source
     email address.
@@ -412,6 +443,7 @@ class OutboundRequest:
     destination: str
     parameters: Mapping[str, str] = attrs.field(default=_EMPTY, hash=False)
     client_token: str | None = None
+    key: str | None = None
     expires: datetime | timedelta | None = None
     source: str | None = None
     template_arn: str | None = None
@@ -422,6 +454,7 @@ class OutboundRequest:
     # The ``channelSubtypeParameters`` every to_api() shares, built once.
     _wire: ChannelSubtypeParametersTypeDef = attrs.field(init=False, eq=False, hash=False)
     _fingerprint: str | None = attrs.field(init=False, default=None, eq=False, hash=False)
+    _says: str | None = attrs.field(init=False, default=None, eq=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         # Every rule in one pass: these are built by the million, and the common case is
@@ -436,6 +469,8 @@ class OutboundRequest:
         }
         if self.client_token is not None:
             _check_token("client_token", self.client_token)
+        if self.key is not None:
+            _check_key(self.key, self.client_token)
         if self.expires is not None:
             _check_expires("expires", self.expires, None)
         if self.source is not None:
@@ -482,6 +517,8 @@ class OutboundRequest:
             f"client_token={self.client_token!r}",
             f"expires={self.expires!r}",
         ]
+        if self.key is not None:
+            shown.append("key=<given>")  # a caller's id may be personal data: never shown
         shown.extend(
             f"{name}={value!r}"
             for name, value in (
@@ -501,6 +538,7 @@ class OutboundRequest:
         *,
         attributes: Mapping[str, str] | None = None,
         client_token: str | None = None,
+        key: str | None = None,
         expires: datetime | timedelta | None = None,
         source_phone_number: str | None = None,
         ring_timeout: int | None = None,
@@ -517,6 +555,7 @@ class OutboundRequest:
             destination=phone,
             parameters=_EMPTY if attributes is None else attributes,
             client_token=client_token,
+            key=key,
             expires=expires,
             source=source_phone_number,
             ring_timeout=ring_timeout,
@@ -532,6 +571,7 @@ class OutboundRequest:
         template_arn: str | None = None,
         source_phone_number_arn: str | None = None,
         client_token: str | None = None,
+        key: str | None = None,
         expires: datetime | timedelta | None = None,
     ) -> OutboundRequest:
         """An SMS to ``phone`` (E.164), filling the template with ``template_parameters``.
@@ -544,6 +584,7 @@ class OutboundRequest:
             destination=phone,
             parameters=template_parameters,
             client_token=client_token,
+            key=key,
             expires=expires,
             source=source_phone_number_arn,
             template_arn=template_arn,
@@ -558,6 +599,7 @@ class OutboundRequest:
         template_arn: str | None = None,
         source_email_address: str | None = None,
         client_token: str | None = None,
+        key: str | None = None,
         expires: datetime | timedelta | None = None,
     ) -> OutboundRequest:
         """An email to ``address``, filling the template with ``template_parameters``.
@@ -570,6 +612,7 @@ class OutboundRequest:
             destination=address,
             parameters=template_parameters,
             client_token=client_token,
+            key=key,
             expires=expires,
             source=source_email_address,
             template_arn=template_arn,
@@ -584,6 +627,7 @@ class OutboundRequest:
         template_arn: str | None = None,
         source_phone_number_arn: str | None = None,
         client_token: str | None = None,
+        key: str | None = None,
         expires: datetime | timedelta | None = None,
     ) -> OutboundRequest:
         """A WhatsApp message to ``phone`` (E.164), filling the template.
@@ -596,6 +640,7 @@ class OutboundRequest:
             destination=phone,
             parameters=template_parameters,
             client_token=client_token,
+            key=key,
             expires=expires,
             source=source_phone_number_arn,
             template_arn=template_arn,
@@ -637,6 +682,19 @@ class OutboundRequest:
             object.__setattr__(self, "_fingerprint", found)
         return found
 
+    def says(self) -> str:
+        """A digest of what this request says: its attributes or template parameters and
+        its template, but not whom it reaches, its token, key, expiry, source, ring timeout
+        or answering-machine settings. Under a ``job_key`` and without ``key=``, it is what
+        tells two requests to one person apart; changing only what it leaves out keeps a
+        request the same request (a rerun replays it). 32 hex digits, no personal data.
+        """
+        found = self._says
+        if found is None:
+            found = _says_digest({"parameters": self.parameters, "template": self.template_arn})
+            object.__setattr__(self, "_says", found)
+        return found
+
 
 def _or_empty(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return _EMPTY if value is None else value
@@ -649,6 +707,10 @@ class DialRequest:
     ``attributes`` is kept as an immutable copy (a read-only dict).
 
     ``client_token`` is the idempotency key; leave it ``None`` and the client makes one.
+    ``key`` names the request within a job, as ``OutboundRequest.key`` does: under a
+    ``job_key`` the generated token is derived from the job key, the campaign, the number
+    and ``key`` (or, without one, a digest of the attributes). Give ``key`` or
+    ``client_token``, not both.
     ``expires`` is an aware datetime, a timedelta of 30-900 seconds counted from the send
     (v1 takes an expiration 30-900 s after the call), or ``None`` for ``DEFAULT_EXPIRES``.
     ``repr()`` masks the number and hides the attributes.
@@ -659,15 +721,21 @@ class DialRequest:
         default=_EMPTY, converter=_or_empty, repr=False, hash=False
     )
     client_token: str | None = None
+    # A caller's id may be personal data: repr() says only whether one was given.
+    key: str | None = attrs.field(
+        default=None, repr=lambda key: "None" if key is None else "<given>"
+    )
     expires: datetime | timedelta | None = None
     _fingerprint: str | None = attrs.field(
         init=False, default=None, repr=False, eq=False, hash=False
     )
+    _says: str | None = attrs.field(init=False, default=None, repr=False, eq=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         _check_phone("phone_number", self.phone_number)
         object.__setattr__(self, "attributes", _to_parameters("attributes", self.attributes))
         _check_token("client_token", self.client_token)
+        _check_key(self.key, self.client_token)
         _check_expires("expires", self.expires, (V1_MIN_SEND_LEAD, V1_MAX_LEAD))
 
     def expiration(self, now: datetime) -> datetime:
@@ -709,4 +777,14 @@ class DialRequest:
                 }
             )
             object.__setattr__(self, "_fingerprint", found)
+        return found
+
+    def says(self) -> str:
+        """A digest of what this request says: its attributes (not its number, token, key
+        or expiry). Under a ``job_key`` and without ``key=``, it is what tells two requests
+        to one number apart. 32 hex digits, no personal data."""
+        found = self._says
+        if found is None:
+            found = _says_digest({"attributes": self.attributes})
+            object.__setattr__(self, "_says", found)
         return found

@@ -128,10 +128,15 @@ class _CampaignOperation(Generic[RequestT]):
         return item.client_token
 
     def fingerprint(self, item: RequestT) -> str:
-        # Whom the item reaches: job-derived tokens follow the person, not the position.
+        # What the request *is*, whatever else the input holds: the campaign, the channel,
+        # whom it reaches, and the caller's key or else a digest of what it says. Not where
+        # it sits, nor how many other requests reach the same person.
         if isinstance(item, OutboundRequest):
-            return f"{item.channel.value}\x00{item.destination}"
-        return f"telephony\x00{item.phone_number}"
+            channel, whom = item.channel.value, item.destination
+        else:
+            channel, whom = "telephony", item.phone_number
+        what = "says\x00" + item.says() if item.key is None else "key\x00" + item.key
+        return f"{self.name}\x00{self.campaign_id}\x00{channel}\x00{whom}\x00{what}"
 
     def expiration(self, item: RequestT, now: datetime.datetime) -> datetime.datetime:
         """When ``item`` expires if sent at ``now``; no later than the API accepts."""

@@ -102,6 +102,7 @@ class KeyedOutcomes(Generic[RequestT]):
         *,
         retryable: bool,
         outcome_unknown: bool,
+        duplicate_of: int | None = None,
     ) -> Outcome[RequestT]:
         key = pending.key
         return Failure(
@@ -113,6 +114,7 @@ class KeyedOutcomes(Generic[RequestT]):
             outcome_unknown=outcome_unknown,
             request_identifier=None if self._by_token else key,
             client_token=key if self._by_token else None,
+            duplicate_of=duplicate_of,
         )
 
 
@@ -626,7 +628,12 @@ class Batcher(Generic[RequestT]):
         with self._lock:
             if self._closed:
                 raise ConfigurationError("this batcher is closed; start another")
-            self._buffer.append(self._engine.key(contact, next(self._positions), self._seen))
+            pending = self._engine.key(contact, next(self._positions), self._seen)
+            if pending.duplicate_of is not None:
+                # The same request as an earlier input: answered now, never sent.
+                self._works.append(self._engine.answered_now(pending))
+                return
+            self._buffer.append(pending)
             if len(self._buffer) < self._size:
                 return
             work, number = self._hand_over()

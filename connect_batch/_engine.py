@@ -7,9 +7,13 @@ what it consumed, then raises.
 
 **Known not created.** A ``Failure`` says ``outcome_unknown=False`` only when (a) the service
 answered for the input, under the last token that carried it, that it failed; or (b) no token
-that could carry it left this process and no earlier run can have sent one, which is the
-case only without a job key (``Identities.durable`` is False). Everything else that is not a
-success is ``outcome_unknown=True``.
+that could carry it can have left this run or any earlier one: not a call token under a job
+key (``Identities.durable``), not a caller's own per-item token, not a job-derived per-item
+token (``Pending.exposed`` marks those two). Everything else that is not a success is
+``outcome_unknown=True``; ``Engine.may_exist`` is that rule, and every path that answers an
+input without the service's word goes through it. One exception: an input that is the same
+request as an earlier input of the job (``Pending.duplicate_of``) is answered
+``DUPLICATE_IN_JOB`` and never sent: its outcome is the earlier input's.
 
 Layout: ``Engine.run`` is one scheduling loop (serial is ``concurrency=1``) that reads the
 input lazily and keeps up to ``concurrency`` batches in flight on a thread pool;
@@ -74,34 +78,37 @@ logger = logging.getLogger("connect_batch")
 class Pending(Generic[ItemT]):
     """An input read and keyed, not yet settled.
 
-    ``exposed``: an attempt that carried this input's own token (``PER_ITEM``) may have
-    acted, and no answer for it under that token has come since.
+    ``exposed``: this input's own token (``PER_ITEM``) may have created it, in this run or
+    an earlier one (a caller's token, a job-derived one, or an attempt of this run that may
+    have acted), and no answer for it under that token has come since.
+    ``duplicate_of``: the position of an earlier input of the job that is the same request
+    (the same job-derived token); this one is answered ``DUPLICATE_IN_JOB``, never sent.
     """
 
     position: int
     key: str
     item: ItemT
     exposed: bool = False
+    duplicate_of: int | None = None
 
 
 class RunKeys:
-    """What a run remembers to key its inputs: the keys callers gave, and how many inputs
-    reached each person (for job-derived per-item tokens).
+    """What a run remembers to key its inputs: the keys callers gave, and where each
+    job-derived per-item token first appeared (so that a request repeated in the input is
+    sent once).
 
-    Counts are kept by a 16-byte digest of the person, not the text, so that no contact
-    detail is held longer than its input and memory stays near 100 bytes per person.
+    Tokens are kept as 16-byte digests, not their text.
     """
 
     def __init__(self) -> None:
         self.given: set[str] = set()
-        self._reached: dict[bytes, int] = {}
+        self._first: dict[bytes, int] = {}
 
-    def occurrence(self, who: str) -> int:
-        """How many earlier inputs of the run reached ``who`` (and count this one)."""
-        digest = hashlib.blake2b(who.encode(), digest_size=16).digest()
-        count = self._reached.get(digest, 0)
-        self._reached[digest] = count + 1
-        return count
+    def first_of(self, token: str, position: int) -> int | None:
+        """Where ``token`` first appeared in the run, or ``None`` (and remember ``position``)."""
+        digest = hashlib.blake2b(token.encode(), digest_size=16).digest()
+        first = self._first.setdefault(digest, position)
+        return None if first == position else first
 
 
 class OutcomeFactory(Protocol[ItemT, OutT_co]):
@@ -121,8 +128,10 @@ class OutcomeFactory(Protocol[ItemT, OutT_co]):
         *,
         retryable: bool,
         outcome_unknown: bool,
+        duplicate_of: int | None = None,
     ) -> OutT_co:
-        """The input was not (known to be) created."""
+        """The input was not (known to be) created; ``duplicate_of``: it is the same
+        request as that earlier input of the job, whose outcome answers for it."""
 
 
 class Stop(str, enum.Enum):
@@ -250,15 +259,13 @@ class _Round:
     call: _botocore.CallMark | None = None  # the attempt in progress, if any
     answered: bool = False  # a 200 came back: the service acted on this round
     feedback: tuple[int, bool] | None = None  # (epoch, throttled): for the limiter, once read
+    # An interrupt a subscriber raised while told of the answer: raised once it is read.
+    deferred: BaseException | None = None
 
     def may_have_acted(self) -> bool:
         """True when any attempt of this round may have reached the service and acted."""
         in_progress = self.call is not None and self.call.sent
         return self.answered or in_progress or any(f.may_have_acted for f in self.faults)
-
-    def unknown(self, p: Pending[Any], *, durable: bool) -> bool:
-        """Whether ``p``, not answered by the service, may nonetheless have been created."""
-        return durable or p.exposed or self.may_have_acted()
 
 
 class Work(Generic[ItemT, OutT]):
@@ -486,6 +493,24 @@ class Engine(Generic[ItemT, OutT]):
     def durable(self) -> bool:
         """True when the run's tokens outlive it (a job key): an earlier run may have sent them."""
         return self._identities.durable
+
+    @property
+    def _may_repeat(self) -> bool:
+        """True when two inputs may be one request (job-derived per-item tokens)."""
+        return self.durable and self._operation.idempotency is Idempotency.PER_ITEM
+
+    def may_exist(self, p: Pending[ItemT], current: _Round | None = None) -> bool:
+        """The one rule for ``outcome_unknown`` when the service did not answer for ``p``
+        under the last token that carried it: may ``p`` have been created anyway?
+
+        Yes if a call token of this job may have left any run (``PER_CALL`` under a job
+        key), if ``p``'s own token may have (``exposed``: a caller's token, a job-derived
+        one, an attempt of this run that may have acted), or if ``current``, the round
+        that carried it, may have acted.
+        """
+        if p.exposed or (current is not None and current.may_have_acted()):
+            return True
+        return self.durable and self._operation.idempotency is Idempotency.PER_CALL
 
     def start_clock(self) -> None:
         """Start the deadline now (``run`` does this itself)."""
@@ -751,12 +776,16 @@ class Engine(Generic[ItemT, OutT]):
         """
         batch: list[Pending[ItemT]] = []
         with self.reading(batch, ready), self.interrupts.direct():
-            if self._deadline_at is None:
+            if self._deadline_at is None and not self._may_repeat:
                 batch.extend(itertools.islice(keyed, count))
             else:
+                deadline = self._deadline_at is not None
                 for pending in keyed:
+                    if pending.duplicate_of is not None:
+                        ready.append(self.duplicate(pending))  # answered now, never sent
+                        continue
                     batch.append(pending)
-                    if len(batch) >= count or self.past_deadline():
+                    if len(batch) >= count or (deadline and self.past_deadline()):
                         break
         return batch
 
@@ -817,8 +846,11 @@ class Engine(Generic[ItemT, OutT]):
                 return Pending(position, self._identities.request_identifier(position, ""), item)
             content = operation.fingerprint(item)
             if per_item:
-                who = self._identities.item_token(content, seen.occurrence(content))
-                return Pending(position, who, item)
+                # Any earlier run of the job may have sent this token: exposed until the
+                # service answers for it. The same request twice in the job is sent once.
+                token = self._identities.item_token(content)
+                first = seen.first_of(token, position)
+                return Pending(position, token, item, exposed=True, duplicate_of=first)
             # Under a job key, the identifier depends on the item's content too: a service
             # that replayed an old answer by token alone would name identifiers not sent.
             return Pending(position, self._identities.request_identifier(position, content), item)
@@ -894,6 +926,8 @@ class Engine(Generic[ItemT, OutT]):
                 # The round is settled: what is still open was refused by the service, and
                 # each input's own exposure says whether it may exist.
                 done, current = current, None
+                if done.deferred is not None:
+                    raise done.deferred  # noqa: TRY301 - the subscriber's interrupt, deferred
                 if done.feedback is not None:
                     try:
                         yield Feedback(*done.feedback)
@@ -976,7 +1010,7 @@ class Engine(Generic[ItemT, OutT]):
             else:
                 work.add(p, self._failed(
                     p, why.code or FailureCode.EXPIRED, why.message, retryable=False,
-                    outcome_unknown=self.durable or p.exposed,
+                    outcome_unknown=self.may_exist(p),
                 ))
         if len(kept) < len(current.items):
             logger.warning(
@@ -1120,11 +1154,17 @@ class Engine(Generic[ItemT, OutT]):
         # slows the run down as a throttle does.
         capacity_short = self._capacity_short(answer)
         if publish is not None:
-            publish(CallAnswered(
-                operation.name, number, round_number, current.attempts, len(items), 200,
-                None if answer.readable else FailureCode.UNREADABLE_ANSWER.value,
-                time.monotonic() - sent_at, throttled=capacity_short,
-            ))
+            try:
+                publish(CallAnswered(
+                    operation.name, number, round_number, current.attempts, len(items), 200,
+                    None if answer.readable else FailureCode.UNREADABLE_ANSWER.value,
+                    time.monotonic() - sent_at, throttled=capacity_short,
+                ))
+            except BaseException as exc:  # noqa: BLE001 - raised once the answer counts
+                # A subscriber's KeyboardInterrupt (or SystemExit): the answer in hand is
+                # read and settled first, so that what the service created is not reported
+                # unknown; the interrupt goes on right after.
+                current.deferred = exc
         if not answer.readable:
             yield Feedback(epoch, throttled=capacity_short)
             # A 200 whose body is cut off or is not JSON: the same token replays the
@@ -1311,18 +1351,17 @@ class Engine(Generic[ItemT, OutT]):
             "retryable", self._operation.name, number, len(pending),
         )
         for p, seen in pending:
-            # The next round's token never left this run; under a job key, an earlier run
-            # may have sent it.
+            # Answered under its token this round (or the next round's call token never left
+            # this run); under a job key, an earlier run may have sent that call token.
             work.add(p, self._failed(
                 p, seen.code or "", seen.message, retryable=True,
-                outcome_unknown=self.durable or p.exposed,
+                outcome_unknown=self.may_exist(p),
             ))
 
     def _give_up(
         self, current: _Round, number: int, stop: Exception, work: Work[ItemT, OutT]
     ) -> None:
-        durable = self.durable
-        unknown = durable or current.may_have_acted()
+        unknown = any(self.may_exist(p, current) for p in current.items)
         if current.faults:
             last = current.faults[-1]
             code, message = last.code, last.message
@@ -1338,7 +1377,7 @@ class Engine(Generic[ItemT, OutT]):
         for p in current.items:
             work.add(p, self._failed(
                 p, code, message, retryable=True,
-                outcome_unknown=current.unknown(p, durable=durable),
+                outcome_unknown=self.may_exist(p, current),
             ))
 
     def _final(self, current: _Round, fault: CallFault, work: Work[ItemT, OutT]) -> None:
@@ -1356,11 +1395,10 @@ class Engine(Generic[ItemT, OutT]):
         else:
             message = fault.message
             conflict = False
-        durable = self.durable
         for p in current.items:
             work.add(p, self._failed(
                 p, fault.code, message, retryable=False,
-                outcome_unknown=conflict or current.unknown(p, durable=durable),
+                outcome_unknown=conflict or self.may_exist(p, current),
             ))
 
     def _aborted(self, current: _Round, abort: AbortRun, work: Work[ItemT, OutT]) -> None:
@@ -1375,27 +1413,22 @@ class Engine(Generic[ItemT, OutT]):
             code, retryable = abort.code, False
             message = "the call raised an unexpected error"
             certain = True  # certainly unknown: the call may have done anything
-        durable = self.durable
         for p in current.items:
             work.add(p, self._failed(
                 p, code, message, retryable=retryable,
-                outcome_unknown=certain or current.unknown(p, durable=durable),
+                outcome_unknown=certain or self.may_exist(p, current),
             ))
 
     # Outcomes.
     def _interrupted(self, p: Pending[ItemT], current: _Round | None) -> OutT:
-        acted = current is not None and current.may_have_acted()
         return self._failed(
             p, FailureCode.INTERRUPTED, "the run was interrupted before this was settled",
-            retryable=True, outcome_unknown=self.durable or acted or p.exposed,
+            retryable=True, outcome_unknown=self.may_exist(p, current),
         )
 
     def interrupted_unsent(self, p: Pending[ItemT]) -> OutT:
         """The outcome of an input handed over for a call that never started."""
-        return self._failed(
-            p, FailureCode.INTERRUPTED, "not sent: the run was interrupted first",
-            retryable=True, outcome_unknown=self.durable,
-        )
+        return self._not_sent(p, FailureCode.INTERRUPTED, "not sent: the run was interrupted first")
 
     def interrupted_in_flight(self, p: Pending[ItemT]) -> OutT:
         """The outcome of an input whose call the run stopped waiting for."""
@@ -1406,16 +1439,43 @@ class Engine(Generic[ItemT, OutT]):
         )
 
     def _deadline_exceeded(self, p: Pending[ItemT]) -> OutT:
-        return self._failed(
-            p, FailureCode.DEADLINE_EXCEEDED, "not sent: the run's deadline passed",
-            retryable=True, outcome_unknown=self.durable,
+        return self._not_sent(
+            p, FailureCode.DEADLINE_EXCEEDED, "not sent: the run's deadline passed"
         )
 
     def unsent(self, p: Pending[ItemT]) -> OutT:
         """The outcome of an input read but never sent: the run stopped first."""
+        return self._not_sent(p, FailureCode.NOT_SENT, "not sent: the run stopped first")
+
+    def _not_sent(self, p: Pending[ItemT], code: FailureCode, message: str) -> OutT:
+        """An input this run never sent: retryable, and known not created only if no token
+        for it can have left any run (``may_exist``). Under a job key, "not sent" means
+        "unknown until the job is run again"."""
+        if p.duplicate_of is not None:
+            return self.duplicate(p)
+        if self.may_exist(p):
+            message += (
+                "; its token may have been sent by an earlier run, so it is unknown until the "
+                "same job (or the same tokens) runs again"
+            )
+        return self._failed(p, code, message, retryable=True, outcome_unknown=self.may_exist(p))
+
+    def answered_now(self, p: Pending[ItemT]) -> Work[ItemT, OutT]:
+        """A finished batch of one duplicate input, answered (for the batchers)."""
+        work: Work[ItemT, OutT] = Work([p])
+        work.withdraw()
+        work.abandon(self.duplicate)
+        work.finished.set()
+        return work
+
+    def duplicate(self, p: Pending[ItemT]) -> OutT:
+        """An input that is the same request as an earlier one of the job: never sent."""
         return self._failed(
-            p, FailureCode.NOT_SENT, "not sent: the run stopped first",
-            retryable=True, outcome_unknown=self.durable,
+            p, FailureCode.DUPLICATE_IN_JOB,
+            f"the same request as input {p.duplicate_of} of this job (same campaign, channel, "
+            "destination, and key or content), which answers for both; not sent. Give it "
+            "its own key= to send it as a request of its own",
+            retryable=False, duplicate_of=p.duplicate_of,
         )
 
     def _failed(
@@ -1426,7 +1486,13 @@ class Engine(Generic[ItemT, OutT]):
         *,
         retryable: bool,
         outcome_unknown: bool = False,
+        duplicate_of: int | None = None,
     ) -> OutT:
+        if duplicate_of is None:
+            return self._outcomes.failure(
+                p, str(code), message, retryable=retryable, outcome_unknown=outcome_unknown
+            )
         return self._outcomes.failure(
-            p, str(code), message, retryable=retryable, outcome_unknown=outcome_unknown
+            p, str(code), message, retryable=retryable, outcome_unknown=outcome_unknown,
+            duplicate_of=duplicate_of,
         )

@@ -35,11 +35,12 @@ class Identities(Protocol):
     def client_token(self, batch: int, round_number: int) -> str:
         """The ClientToken for round ``round_number`` of batch ``batch`` (<= 500 chars)."""
 
-    def item_token(self, who: str, occurrence: int) -> str:
+    def item_token(self, identity: str) -> str:
         """An item's own token (<= 200 chars of ``[a-zA-Z0-9_.-]``), for a per-item API.
 
-        ``who`` names whom the item reaches (channel and destination); ``occurrence``
-        counts the run's earlier items for the same ``who``.
+        ``identity`` is what the request is (``BatchOperation.fingerprint``): for the
+        campaigns, the campaign, channel, destination and the caller's key or a digest of
+        what the request says. It never depends on the rest of the input.
         """
 
 
@@ -55,7 +56,7 @@ class RandomIdentities:
     def client_token(self, batch: int, round_number: int) -> str:  # noqa: ARG002
         return str(uuid.uuid4())
 
-    def item_token(self, who: str, occurrence: int) -> str:  # noqa: ARG002
+    def item_token(self, identity: str) -> str:  # noqa: ARG002
         return os.urandom(16).hex()
 
 
@@ -92,14 +93,17 @@ class JobIdentities:
     def client_token(self, batch: int, round_number: int) -> str:
         return _digest("token", self.job_key, str(batch), str(round_number))
 
-    def item_token(self, who: str, occurrence: int) -> str:
-        """Derived from the key and *whom* the item reaches, not from where it sits.
+    def item_token(self, identity: str) -> str:
+        """Derived from the job key and *what the request is*, never from where it sits.
 
         A per-item API gives no 409 for a token reused with another body, so nothing
         guards a rerun whose input moved: position-derived tokens would give every item
-        after a removed row a new token, and so a second contact. Keyed on the person
-        (and how many times the job reached them before), a reordered, filtered or
-        re-timed input sends each person's same token again, and the service answers with
-        what exists; an item for someone new gets a new token.
+        after a removed row a new token, and so a second contact; tokens counting how many
+        earlier items reached the same person shift when a rerun is filtered or reordered,
+        and hand one request another's token (a second contact, or another request's id
+        reported as this one's). Keyed on the request's identity alone (campaign, channel,
+        destination, and the caller's ``key`` or a digest of what it says), a reordered,
+        filtered or split rerun sends each request its own token again, and the service
+        answers with what exists. An edited request without a ``key`` is a new request.
         """
-        return _digest("item", self.job_key, who, str(occurrence))[:40]
+        return _digest("item", self.job_key, identity)[:40]

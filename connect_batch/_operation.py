@@ -109,8 +109,11 @@ class BatchOperation(Protocol[ItemT_contra]):
     def fingerprint(self, item: ItemT_contra) -> str:
         """A stable text naming ``item`` for job-derived keys (never logged).
 
-        ``PER_CALL``: everything the item sends. ``PER_ITEM``: whom it reaches (channel and
-        destination), so that its token survives reordered, filtered or edited input.
+        ``PER_CALL``: everything the item sends. ``PER_ITEM``: what the request *is*,
+        whatever else the input holds (for the campaigns: the campaign, the channel, the
+        destination, and the caller's ``key`` or else a digest of what the request says).
+        Two items with one fingerprint are one request: under a job key the second is
+        answered ``DUPLICATE_IN_JOB`` and not sent.
         """
 
     def request(

@@ -54,6 +54,9 @@ class FailureCode(str, enum.Enum):
     INTERNAL_SERVER = "InternalServerException"
     # The library's own.
     UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+    # The same request as an earlier input of the job (``Failure.duplicate_of``): not sent,
+    # the earlier input's outcome answers for both.
+    DUPLICATE_IN_JOB = "DUPLICATE_IN_JOB"
     NOT_SENT = "NOT_SENT"
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     INTERRUPTED = "INTERRUPTED"
@@ -95,7 +98,8 @@ class Failure(Generic[RequestT]):
     answered 5xx, the answer left it out, or, under a ``job_key``, an earlier run may have
     sent it): put it again only by running the same job again. ``message`` is the service's
     text and is left out of ``repr()``. ``request_identifier`` and ``client_token`` are as
-    in ``Success``.
+    in ``Success``. ``duplicate_of`` is set on a ``DUPLICATE_IN_JOB`` failure: the position
+    of the earlier input that is the same request, and whose outcome answers for this one.
     """
 
     code: str
@@ -106,6 +110,7 @@ class Failure(Generic[RequestT]):
     outcome_unknown: bool = False
     request_identifier: str | None = None
     client_token: str | None = None
+    duplicate_of: int | None = None
 
 
 Outcome = Success[RequestT] | Failure[RequestT]

@@ -398,11 +398,30 @@ def test_a_rerun_rebuilt_with_a_new_absolute_expiry_calls_nobody_twice(fake_conn
     assert again.all_succeeded
 
 
-def test_an_edited_request_replays_the_first_one_rather_than_calling_twice(fake_connect):
+def test_an_edited_request_without_a_key_is_a_new_request(fake_connect):
+    # Documented: what a request says is its identity when it has no key=; an edit is a
+    # new request, and the service is asked to create it (the rest replay).
     edited = [outbound(0, attributes={"customer_name": "changed"}), *outbounds(3, start=1)]
     first, second, created = _rerun(fake_connect, outbounds(4), edited)
+    assert created == 4
+    assert len(fake_connect.requests) == 5
+    assert second.succeeded[0].id != first.succeeded[0].id
+    assert [s.id for s in second.succeeded[1:]] == [s.id for s in first.succeeded[1:]]
+
+
+def test_an_edited_request_with_a_key_replays_the_first_one(fake_connect):
+    def build(name_of_first: str) -> list[OutboundRequest]:
+        return [
+            outbound(i, key=f"crm-{i}", attributes={"customer_name": name_of_first if i == 0
+                                                     else f"Person {i}"})
+            for i in range(4)
+        ]
+
+    first, second, created = _rerun(fake_connect, build("Person 0"), build("changed"))
     assert created == len(fake_connect.requests) == 4
-    assert second.succeeded[0].id == first.succeeded[0].id
+    assert [s.id for s in second.succeeded] == [s.id for s in first.succeeded]
+    ledger = {r.client_token: r for r in fake_connect.requests}
+    assert second.succeeded[0].client_token in ledger
 
 
 def test_two_requests_to_one_person_in_a_job_are_both_sent_and_both_replayed(fake_connect):

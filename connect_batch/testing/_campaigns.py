@@ -109,7 +109,9 @@ class CampaignCall:
     ``outcome`` is one of ``answered``, ``throttled``, ``error`` (a whole-call error
     answered), ``dropped`` (acted on, connection cut), ``reset`` (connection cut, nothing
     done), ``late`` (answered late), ``garbled`` (acted on, answered 200 with a body that is
-    not JSON), ``truncated`` (acted on, answered 200 with the JSON body cut short).
+    not JSON), ``truncated`` (acted on, answered 200 with the JSON body cut short),
+    ``refused`` (every item not created before answered failed, nothing created:
+    ``Fault.items_failed``; a known token is answered with its id, as AWS documents).
     ``replayed`` holds the tokens of this call that were known already: answered with the id
     created before, nothing created.
     """
@@ -149,6 +151,9 @@ class FakeCampaigns:
         self._bucket: _TokenBucket | None = None
         self._omitted: collections.Counter[str] = collections.Counter()
         self.latency = 0.0
+        # Whether a clientToken is remembered per campaign ("campaign") or across the
+        # account's campaigns ("account"): AWS documents neither.
+        self.tokens_remembered_per: Literal["campaign", "account"] = "campaign"
         # The service's clock, in seconds since the epoch: expirationTime is checked on it,
         # and a token is remembered for 7 days of it.
         self.clock: Callable[[], float] = time.time
@@ -236,6 +241,7 @@ class FakeCampaigns:
             self._item_faults.clear()
             self._bucket = None
             self.latency = 0.0
+            self.tokens_remembered_per = "campaign"
             self.clock = time.time
 
     # What tests read.
@@ -283,6 +289,10 @@ class FakeCampaigns:
             if self._bucket is not None and not self._bucket.take():
                 fault = Fault.throttle()
             code = None if fault is None else _SERVICE_CODES.get((fault.status, fault.code))
+            if fault is not None and fault.every_item is not None:
+                answer = self._answer(record, api, campaign_id, items, refuse=fault.every_item)
+                record.done(200, "refused")
+                return answer
             if fault is not None and not fault.after_commit:
                 if fault.cut:
                     record.done(0, "reset")
@@ -305,7 +315,10 @@ class FakeCampaigns:
             time.sleep(fault.delay)
         return answer
 
-    def _answer(self, record: _Recorder, api: Api, campaign_id: str, items: Any) -> str:
+    def _answer(
+        self, record: _Recorder, api: Api, campaign_id: str, items: Any, refuse: str | None = None
+    ) -> str:
+        """The call's answer; ``refuse``: a failureCode for every item not created before."""
         problem = _invalid_request(api, items)
         if problem:
             raise record.error(400, "ValidationException", problem)
@@ -330,8 +343,14 @@ class FakeCampaigns:
             if planned:
                 failed.append({"clientToken": token, "failureCode": planned.popleft()})
                 continue
-            known = self._by_token.get((campaign_id, token))
+            scope = campaign_id if self.tokens_remembered_per == "campaign" else ""
+            known = self._by_token.get((scope, token))
             created = known[0] if known and now - known[1] < TOKEN_LIFETIME else None
+            if created is None and refuse is not None:
+                # "If a dial request is already created, the dial request ID is returned"
+                # (AWS): only a token not known yet can be refused.
+                failed.append({"clientToken": token, "failureCode": refuse})
+                continue
             if created is not None:
                 # The service keys on the token alone: a known token gets its first id back,
                 # whatever the item now says (the worst case, for a changed payload; it is
@@ -344,7 +363,7 @@ class FakeCampaigns:
             else:
                 created = _request(api, campaign_id, token, item)
                 self.requests.append(created)
-                self._by_token[(campaign_id, token)] = (created, now)
+                self._by_token[(scope, token)] = (created, now)
             if self._omitted[token] > 0:
                 self._omitted[token] -= 1  # left out of this answer
                 continue

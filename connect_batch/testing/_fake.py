@@ -93,7 +93,10 @@ class Fault:
     whole body, then the connection shut). botocore parses either into a response without
     ``SuccessfulRequestList`` or ``FailedRequestList``. In every case where the contacts are
     created, the token is remembered: a later call with the same token and body gets the real
-    answer.
+    answer. ``Fault.items_failed(code)`` (the campaign APIs only) answers 200 with every item
+    of the call failed with that per-item ``failureCode`` (``RequestThrottled``,
+    ``BufferLimitExceeded``, ...) and creates nothing; an item whose token was created before
+    is answered with its id, as AWS documents.
     """
 
     status: int
@@ -102,6 +105,7 @@ class Fault:
     cut: bool = False
     delay: float = 0.0
     mangle: Literal["garbled", "truncated"] | None = None
+    every_item: str | None = None
 
     @classmethod
     def throttle(cls) -> Fault:
@@ -138,6 +142,11 @@ class Fault:
     def garbled(cls) -> Fault:
         """Contacts created, then a 200 whose body is HTML, not JSON."""
         return cls(status=200, code="garbled", after_commit=True, mangle="garbled")
+
+    @classmethod
+    def items_failed(cls, code: str = "RequestThrottled") -> Fault:
+        """The campaign APIs: every item answered failed with ``code``; nothing created."""
+        return cls(status=200, code=code, every_item=code)
 
     @classmethod
     def truncated(cls) -> Fault:
@@ -207,6 +216,11 @@ class FakeConnect:
 
     def plan(self, *faults: Fault | None) -> None:
         """Apply these faults to the next calls in order; ``None`` lets a call through."""
+        if any(f is not None and f.every_item is not None for f in faults):
+            raise ValueError(
+                "Fault.items_failed() is for the campaign APIs; fail BatchPutContact's items "
+                "with fail_items()"
+            )
         with self._lock:
             self._planned.extend(faults)
 
