@@ -29,7 +29,13 @@ from typing import IO, Any, TextIO
 
 import attrs
 
-from connect_batch._campaign_models import MAX_EXPIRES_DELTA, V1_MAX_LEAD, V1_MIN_SEND_LEAD
+from connect_batch._campaign_models import (
+    MAX_EXPIRES_DELTA,
+    V1_MAX_LEAD,
+    V1_MIN_SEND_LEAD,
+    DialRequest,
+    OutboundRequest,
+)
 from connect_batch._campaigns import V2_MIN_LEAD
 from connect_batch._cli_input import (
     INVALID_INPUT,
@@ -44,7 +50,7 @@ from connect_batch._cli_input import (
 from connect_batch._client import BatchClient, aborted_error
 from connect_batch._engine import AbortRun, Pending
 from connect_batch._errors import ConnectBatchError
-from connect_batch._outcomes import BatchResult, Outcome, Success
+from connect_batch._outcomes import BatchResult, Failure, Outcome, Success
 from connect_batch.events import BatchSettled, Event, ItemsResubmitted, RetryScheduled
 
 SERVICE_STOPPED, USAGE_ERROR, SOME_FAILED, ALL_CREATED = 3, 2, 1, 0
@@ -123,6 +129,8 @@ class Ledger:
     )
     passes: dict[str, list[int]] = attrs.field(factory=dict)
     created: set[int] = attrs.field(factory=set)
+    # Rows answered DUPLICATE_IN_JOB, and the row whose request they repeat.
+    duplicates: dict[int, int] = attrs.field(factory=dict)
 
     @classmethod
     def read(cls, lines: list[dict[str, Any]]) -> Ledger:
@@ -138,6 +146,13 @@ class Ledger:
         self.by_key[str(line.get("job_key"))][line["row"]] = line
         if _created(line):
             self.created.add(line["row"])
+        if isinstance(line.get("duplicate_of_row"), int):
+            self.duplicates[line["row"]] = line["duplicate_of_row"]
+
+    def covered(self, row: int) -> bool:
+        """True when the row's request was created: by this row, or by the earlier row of
+        the job it repeats."""
+        return row in self.created or self.duplicates.get(row) in self.created
 
     def unknown(self, rows: list[int]) -> list[int]:
         """Rows with no contact that some pass left unknown (or never answered)."""
@@ -498,24 +513,39 @@ def _announce(
 
 
 def _warn_repeats(rows: list[Row]) -> None:
-    """Say how many rows reach someone an earlier row reaches: each of them is sent."""
+    """Say how many rows repeat an earlier row's request (the campaign APIs: sent once), and
+    how many more reach someone an earlier row reaches (each sent)."""
     seen: set[tuple[str, str]] = set()
-    repeats = 0
+    requests: set[tuple[str, str, str]] = set()
+    repeats = same = 0
     for row in rows:
         request = row.request
         if request is None:
             continue
-        who = (
-            (str(request.channel), request.destination) if hasattr(request, "channel")
-            else ("", getattr(request, "phone_number", None)
-                  or request.customer_endpoint.address)
-        )
+        if isinstance(request, OutboundRequest | DialRequest):
+            channel = str(request.channel) if isinstance(request, OutboundRequest) else ""
+            whom = request.destination if isinstance(request, OutboundRequest) else (
+                request.phone_number
+            )
+            what = ("key", request.key) if request.key is not None else ("says", request.says())
+            identity = (channel, whom, "\x00".join(what))
+            if identity in requests:
+                same += 1
+                continue
+            requests.add(identity)
+            who = (channel, whom)
+        else:
+            who = ("", request.customer_endpoint.address)
         repeats += who in seen
         seen.add(who)
+    if same:
+        print(f"connect-batch: {same} row(s) repeat an earlier row's request (same channel, "
+              "number or address, and request_identifier or else content): each is answered "
+              "DUPLICATE_IN_JOB and not sent", file=sys.stderr)
     if repeats:
-        print(f"connect-batch: {repeats} row(s) reach a person an earlier row reaches (same "
-              "channel and number or address); each is sent. Remove them from the file to "
-              "contact each person once", file=sys.stderr)
+        print(f"connect-batch: {repeats} row(s) reach a person an earlier row reaches with "
+              "another request; each is sent. Remove them from the file to contact each "
+              "person once", file=sys.stderr)
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -625,7 +655,7 @@ def put(args: argparse.Namespace) -> int:
             region = "simulated" if args.simulate else getattr(args, "region", None)
             raise ServiceStopped(f"{stopped} [Region: {region}]") from None
     progress.summary(sys.stdout, args.file)
-    created = all(row.number in ledger.created for row in rows)
+    created = all(ledger.covered(row.number) for row in rows)
     return ALL_CREATED if created else SOME_FAILED
 
 
@@ -693,7 +723,16 @@ def _send(
         if _settled(earlier) and not news:
             return  # settled in an earlier run; replayed here (a creation is always news)
         code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
-        emit(outcome_line(row, outcome, job_key, api), code)
+        line = outcome_line(row, outcome, job_key, api)
+        if isinstance(outcome, Failure) and outcome.duplicate_of is not None:
+            first = rows[outcome.duplicate_of].number
+            line["duplicate_of_row"] = first
+            line["message"] = (
+                f"the same request as row {first} (same channel, destination, and "
+                "request_identifier or else the same content); not sent: that row's outcome "
+                "answers for it"
+            )
+        emit(line, code)
 
     def record_all(left: list[Outcome[Any]]) -> None:
         for outcome in left:

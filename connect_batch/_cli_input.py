@@ -435,6 +435,8 @@ def _outbound(
         raise ValueError(f"channel: must be one of {allowed}") from None
     source = record.get("connect_source") or args.connect_source or None
     expires = _expires(args)
+    # The row's own id names the request within the job: an edited row replays.
+    key = record.get("request_identifier") or None
     if channel is Channel.TELEPHONY:
         if source is not None:
             try:
@@ -445,7 +447,7 @@ def _outbound(
                 ) from None
         return OutboundRequest.telephony(
             _phone(record, args), attributes=parameters, expires=expires,
-            source_phone_number=source,
+            source_phone_number=source, key=key,
         )
     template_arn = record.get("template_arn") or args.template_arn or None
     if channel is Channel.EMAIL:
@@ -453,12 +455,12 @@ def _outbound(
             raise ValueError("email: missing (the email channel sends to the 'email' column)")
         return OutboundRequest.email(
             record["email"].strip(), template_parameters=parameters, template_arn=template_arn,
-            source_email_address=source, expires=expires,
+            source_email_address=source, expires=expires, key=key,
         )
     build = OutboundRequest.sms if channel is Channel.SMS else OutboundRequest.whatsapp
     return build(
         _phone(record, args), template_parameters=parameters, template_arn=template_arn,
-        source_phone_number_arn=source, expires=expires,
+        source_phone_number_arn=source, expires=expires, key=key,
     )
 
 
@@ -466,7 +468,8 @@ def _dial(
     record: Mapping[str, str], args: argparse.Namespace, attributes: dict[str, str]
 ) -> DialRequest:
     return DialRequest(
-        phone_number=_phone(record, args), attributes=attributes, expires=_expires(args)
+        phone_number=_phone(record, args), attributes=attributes, expires=_expires(args),
+        key=record.get("request_identifier") or None,
     )
 
 

@@ -11,6 +11,7 @@ import pathlib
 
 import pytest
 
+from connect_batch import OutboundRequest, OutboundRequestBatchClient
 from connect_batch._cli import _job_key
 from connect_batch._cli_input import Api
 from connect_batch._identity import JobIdentities
@@ -247,9 +248,12 @@ def test_debug_logs_every_call_with_the_bodies_redacted(tmp_path, v2):
 
 
 # Resumes that must not contact anyone twice (found by review).
-def token_for(source: pathlib.Path, api: str, target, phone: str) -> str:
-    key = _job_key(source, Api(api), target.campaign_id)
-    return JobIdentities(key).item_token(f"telephony\x00{phone}", 0)
+def token_for(source: pathlib.Path, api: str, target, phone: str, key: str) -> str:
+    """The token the CLI sends a row under: its request_identifier is the request's key."""
+    job_key = _job_key(source, Api(api), target.campaign_id)
+    client = OutboundRequestBatchClient(target.client, campaign_id=target.campaign_id)
+    identity = client.operation.fingerprint(OutboundRequest.telephony(phone, key=key))
+    return JobIdentities(job_key).item_token(identity)
 
 
 def test_a_resume_does_not_resend_rows_known_not_created_then_retry_them_again(tmp_path, v2):
@@ -260,9 +264,11 @@ def test_a_resume_does_not_resend_rows_known_not_created_then_retry_them_again(t
     # Row a is refused for capacity every time (known not created), row b's outcome stays
     # unknown: the resume must settle b under its token without sending a again, and then
     # retry a once, in a pass of its own.
-    target.fake.fail_items({token_for(source, "v2", target, "+14155550001"): "RequestThrottled",
-                            token_for(source, "v2", target, "+14155550002"): "UnknownError"},
-                           times=50)
+    target.fake.fail_items(
+        {token_for(source, "v2", target, "+14155550001", "a"): "RequestThrottled",
+         token_for(source, "v2", target, "+14155550002", "b"): "UnknownError"},
+        times=50,
+    )
     out = tmp_path / "o.jsonl"
     first = cli("put", str(source), *connection, "--out", str(out), "--quiet")
     assert first.returncode == 1
@@ -421,3 +427,45 @@ def test_rows_reaching_the_same_person_are_each_sent_and_counted_aloud(tmp_path,
     assert done.returncode == 0, done.stderr
     assert "1 row(s) reach a person an earlier row reaches" in done.stderr
     assert len(target.requests) == 3
+
+
+def test_a_row_repeating_an_earlier_rows_request_is_sent_once(tmp_path, v2):
+    target, connection = v2
+    source = tmp_path / "p.csv"
+    source.write_text(
+        "phone,first_name,topic\n"
+        "+14155550001,Ann,reminder\n"
+        "+14155550002,Bob,reminder\n"
+        "+14155550001,Ann,reminder\n"  # row 3: the same request as row 1
+        "+14155550001,Ann,payment-due\n"  # row 4: another request to Ann: sent
+    )
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--out", str(out))
+    assert done.returncode == 0, done.stderr  # row 3's request was created (as row 1)
+    assert "1 row(s) repeat an earlier row's request" in done.stderr
+    assert "1 row(s) reach a person an earlier row reaches" in done.stderr
+    assert len(target.requests) == 3
+    by_row = {line["row"]: line for line in outcomes(out)}
+    assert by_row[3]["code"] == "DUPLICATE_IN_JOB"
+    assert by_row[3]["duplicate_of_row"] == 1
+    assert "row 1" in by_row[3]["message"]
+    assert "+1415" not in by_row[3]["message"]
+    ids = {(r.destination, r.parameters["topic"]): r.id for r in target.requests}
+    assert by_row[1]["id"] == ids[("+14155550001", "reminder")]
+    assert by_row[4]["id"] == ids[("+14155550001", "payment-due")]
+    again = cli("put", str(source), *connection, "--resume", str(out), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert len(target.requests) == 3
+
+
+def test_a_rows_request_identifier_is_its_key_so_an_edited_row_replays(tmp_path, v2):
+    target, connection = v2
+    first = tmp_path / "monday.csv"
+    first.write_text("phone,request_identifier,first_name\n+14155550001,crm-1,Ann\n")
+    edited = tmp_path / "tuesday.csv"
+    edited.write_text("phone,request_identifier,first_name\n+14155550001,crm-1,Annie\n")
+    for source in (first, edited):
+        done = cli("put", str(source), *connection, "--job-key", "reminders-1", "--quiet")
+        assert done.returncode == 0, done.stderr
+    assert len(target.requests) == 1
+    assert target.requests[0].parameters["first_name"] == "Ann"
