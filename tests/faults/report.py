@@ -20,6 +20,7 @@ import time
 from connect_batch.testing import dummy_credentials, moto_server
 from tests.faults import campaign_harness
 from tests.faults.harness import SCENARIOS, Report, kill_and_rerun, run
+from tests.faults.identity_sequences import JOB_SEQUENCES, JobReport, run_job_sequence
 from tests.faults.sequences import SEQUENCES, SequenceReport, run_sequence
 
 KILL_RUNS_SHARE = 2  # kill scenarios are slower; run half as many
@@ -58,6 +59,11 @@ def main() -> None:
              [run_sequence(sequence, endpoint, seed) for seed in range(args.runs)])
             for sequence in SEQUENCES
         ] if mode == "sync" else []
+        jobs: list[tuple[str, str, list[JobReport]]] = [
+            (sequence.name, sequence.description,
+             [run_job_sequence(sequence, endpoint, seed) for seed in range(args.runs)])
+            for sequence in JOB_SEQUENCES
+        ] if mode == "sync" else []
     _print_matrix(rows, "fault", 6)
     print()
     _print_matrix(
@@ -76,6 +82,19 @@ def main() -> None:
             f"{sum(r.created for r in reports)} | {sum(r.duplicates for r in reports)} | "
             f"{sum(r.lost for r in reports)} | {sum(r.unsafe_retryable for r in reports)} | "
             f"{'yes' if all(r.settled for r in reports) else 'NO'} |"
+        )
+    print("\n| campaign job | what happens | runs | requests | created | created twice "
+          "| false ids | lost | retryable but created | answered once | settled at the end |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, description, job_reports in jobs:
+        print(
+            f"| {name} | {description} | {len(job_reports)} | "
+            f"{sum(r.requests for r in job_reports)} | {sum(r.created for r in job_reports)} | "
+            f"{sum(r.twice for r in job_reports)} | {sum(r.false_ids for r in job_reports)} | "
+            f"{sum(r.lost for r in job_reports)} | "
+            f"{sum(r.unsafe_retryable for r in job_reports)} | "
+            f"{'yes' if all(r.answered_once for r in job_reports) else 'NO'} | "
+            f"{'yes' if all(r.settled for r in job_reports) else 'NO'} |"
         )
     print(f"\n{time.monotonic() - started:.0f} s")
 

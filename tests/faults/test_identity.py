@@ -14,7 +14,7 @@ import asyncio
 import collections
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -25,32 +25,25 @@ from connect_batch import (
     AsyncOutboundRequestBatchClient,
     BatchResult,
     CampaignStateError,
-    DialRequest,
     FailureCode,
-    OutboundRequest,
     result_of,
 )
 from connect_batch.events import CallAnswered, RetryScheduled
 from connect_batch.testing import Fault, async_no_sleep
 from tests.aio_runner import run_async
-from tests.faults.campaign_harness import Campaign, batch_client, campaign, put_async
-
-JOB = "reminders/2026-12-05"
-PERSON = "+14155550100"
-
-
-def request(api: str, phone: str, message: str, **options: Any) -> Any:
-    """A request of ``api`` to ``phone`` saying ``message``."""
-    if api == "v2":
-        return OutboundRequest.telephony(phone, attributes={"message": message}, **options)
-    return DialRequest(phone_number=phone, attributes={"message": message}, **options)
-
-
-def says(request_: Any) -> tuple[str, str]:
-    """Whom a request reaches and what it says, as the ledger records them."""
-    if isinstance(request_, OutboundRequest):
-        return request_.destination, request_.parameters["message"]
-    return request_.phone_number, request_.attributes["message"]
+from tests.faults.campaign_harness import Campaign, batch_client, campaign
+from tests.faults.identity_sequences import (
+    FAULTS,
+    JOB,
+    JOB_SEQUENCES,
+    PERSON,
+    job_of_26,
+    put,
+    request,
+    run_job_sequence,
+    run_random,
+    says,
+)
 
 
 def created(target: Campaign) -> collections.Counter[tuple[str, str]]:
@@ -80,25 +73,6 @@ def assert_sound(target: Campaign, inputs: Sequence[Any], result: BatchResult[An
             assert failure.outcome_unknown, f"{failure.code}: created, reported not created"
     for retry in result.retryable():
         assert says(retry) not in ledger, "retryable(), yet created"
-
-
-def put(mode: str, target: Campaign, endpoint: str, inputs: list[Any], **options: Any) -> Any:
-    """``put_requests`` with the sync or the async client."""
-    options.setdefault("job_key", JOB)
-    options.setdefault("concurrency", 1)
-    if mode == "sync":
-        return batch_client(target, **options).put_requests(inputs)
-    return put_async(target, endpoint, inputs, **options)
-
-
-def job_of_26(api: str) -> list[Any]:
-    """The issue's job: the first and the last of 26 requests reach one person."""
-    others = [request(api, f"+1415555{i:04d}", f"hello {i}") for i in range(1, 25)]
-    return [
-        request(api, PERSON, "appointment-reminder"),
-        *others,
-        request(api, PERSON, "payment-due"),
-    ]
 
 
 MODES = ("sync", "async")
@@ -368,23 +342,17 @@ def test_a_subscriber_interrupt_does_not_lose_the_answer_in_hand(moto_server):
     assert len(result.succeeded) == len(target.requests) == 25
 
 
-# Property: random jobs with repeated people, random faults, random reruns.
-FAULTS: Sequence[Callable[[], Fault | None]] = (
-    lambda: None,
-    Fault.dropped,
-    Fault.reset,
-    Fault.throttle,
-    lambda: Fault.error(500),
-    lambda: Fault.error(500, after_commit=True),
-    lambda: Fault.items_failed("RequestThrottled"),
-    lambda: Fault.items_failed("UnknownError"),
-    Fault.garbled,
-)
-PHONES = ("+14155550100", "+14155550101", "+14155550102")
-MESSAGES = ("reminder", "payment-due", "survey")
+@pytest.mark.parametrize("sequence", JOB_SEQUENCES, ids=lambda s: s.name)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sequence_of_runs_keeps_every_invariant(moto_server, sequence, seed):
+    run_job_sequence(sequence, moto_server, seed).check()
 
+
+# Property: random jobs with repeated people, random faults, random reruns.
 requests_ = st.tuples(
-    st.sampled_from(PHONES), st.sampled_from(MESSAGES), st.sampled_from([None, "k1", "k2"])
+    st.sampled_from([PERSON, "+14155550101", "+14155550102"]),
+    st.sampled_from(["reminder", "payment-due", "survey"]),
+    st.sampled_from([None, "k1", "k2"]),
 )
 runs = st.lists(
     st.tuples(
@@ -403,60 +371,5 @@ runs = st.lists(
 )
 @given(job=st.lists(requests_, min_size=1, max_size=40), reruns=runs)
 def test_any_sequence_of_runs_creates_nothing_twice_and_no_false_id(moto_server, job, reruns):
-    target = campaign("v2", moto_server)
     inputs = [request("v2", phone, message, key=key) for phone, message, key in job]
-    identity_of_token: dict[str, tuple[str, str, str | None]] = {}
-    try:
-        for fault_numbers, rng, mode, concurrency in reruns:
-            kept = [i for i in inputs if rng.random() < 0.7]
-            rng.shuffle(kept)
-            target.fake.plan(*(FAULTS[n]() for n in fault_numbers))
-            result = put(mode, target, moto_server, kept, max_attempts=2, max_item_retries=1,
-                         concurrency=concurrency)
-            target.fake.reset_faults()
-            assert_sound_by_identity(target, kept, result, identity_of_token)
-        final = put("sync", target, moto_server, inputs)
-        assert_sound_by_identity(target, inputs, final, identity_of_token)
-        assert [f.code for f in final.failed if f.code != FailureCode.DUPLICATE_IN_JOB] == []
-        assert len(target.requests) == len({identity(i) for i in inputs})
-    finally:
-        target.fake.reset_faults()
-
-
-def identity(item: OutboundRequest) -> tuple[str, str, str | None]:
-    """What a request is: whom it reaches, and its key, or else what it says."""
-    return item.destination, item.parameters["message"] if item.key is None else "", item.key
-
-
-def assert_sound_by_identity(
-    target: Campaign,
-    inputs: list[Any],
-    result: BatchResult[Any],
-    identity_of_token: dict[str, tuple[str, str, str | None]],
-) -> None:
-    """Every input answered once; one token per identity across runs; at most one request
-    created per identity; every success names a request created under its own token, to its
-    destination (and, without a key, saying what it says); nothing created is retryable."""
-    outcomes = (*result.succeeded, *result.failed)
-    assert sorted(o.position for o in outcomes) == list(range(len(inputs)))
-    for outcome in outcomes:
-        seen = identity_of_token.setdefault(outcome.client_token, identity(outcome.request))
-        assert seen == identity(outcome.request), "one token for two requests"
-    per_identity = collections.Counter(identity_of_token[r.client_token] for r in target.requests)
-    assert [n for n in per_identity.values() if n > 1] == [], "a request was created twice"
-    by_id = {r.id: r for r in target.requests}
-    for success in result.succeeded:
-        made = by_id.get(success.id)
-        assert made is not None, "a success with an id nothing was created under"
-        assert made.client_token == success.client_token, "a success carries another's id"
-        assert made.destination == success.request.destination
-        if success.request.key is None:
-            assert made.parameters["message"] == success.request.parameters["message"]
-    tokens = {r.client_token for r in target.requests}
-    for failure in result.failed:
-        if failure.code == FailureCode.DUPLICATE_IN_JOB:
-            assert identity(inputs[failure.duplicate_of]) == identity(failure.request)
-        elif failure.client_token in tokens:
-            assert failure.outcome_unknown, f"{failure.code}: created, reported not created"
-    for retry in result.retryable():
-        assert identity(retry) not in {identity_of_token[t] for t in tokens}
+    run_random(moto_server, inputs, reruns).check()
