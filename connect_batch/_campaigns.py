@@ -324,11 +324,15 @@ class _CampaignClient(BatchClient[RequestT]):
 
         ``requests`` may be any iterable; it is read lazily, 25 at a time, and a list is
         checked whole before anything is sent. Each request goes under its own
-        ``clientToken``: yours if given; under ``job_key`` one derived from the key, its
-        position and its content; otherwise a random one. Calls that fail, and items whose
-        answer never came, are sent again under the same tokens, so the service creates
-        each request at most once. Raises ``ContactValidationError`` for bad input and
-        ``RunAbortedError`` (``CampaignStateError``, ``CampaignNotFoundError``,
+        ``clientToken``: yours if given; under ``job_key`` one derived from the job key, the
+        campaign id, the channel, the destination, and the request's ``key`` (or, without
+        one, a digest of what it says: attributes or template parameters and template), so
+        that a reordered, filtered or split rerun sends each request its own token;
+        otherwise a random one. Two requests of one job with the same derived token are one
+        request: the second is answered ``DUPLICATE_IN_JOB`` and not sent. Calls that fail,
+        and items whose answer never came, are sent again under the same tokens, so the
+        service creates each request at most once. Raises ``ContactValidationError`` for
+        bad input and ``RunAbortedError`` (``CampaignStateError``, ``CampaignNotFoundError``,
         ``AccessDeniedError``, ...) when nothing more can succeed; both carry ``result``.
         An interrupt lets the calls in flight finish and carries ``result`` too.
         """

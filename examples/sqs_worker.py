@@ -9,9 +9,10 @@ v2), the call a customer's own role may make. Each message carries ``{"requests"
 1. builds the requests (one that fails validation gets an answer at once and is dropped:
    sending it again would fail the same way);
 2. puts the rest with ``job_key`` = the message id (or the key a requeued message carries),
-   so that each request's token is derived from the key, its position and its content: if
-   the worker dies before it deletes the message, SQS redelivers it and the rerun sends the
-   same tokens, and the service answers with what it created instead of creating it again;
+   so that each request's token is derived from the job key, the campaign, the channel,
+   the destination and the request's key (or, without one, what it says): if the worker
+   dies before it deletes the message, SQS redelivers it and the rerun sends the same
+   tokens, and the service answers with what it created instead of creating it again;
 3. if any request's outcome is unknown (throttled out, timed out, cut off: the service may
    have created it), leaves the message alone: SQS hands it out again after its visibility
    timeout, and the rerun under the same job key settles it. The queue's redrive policy
