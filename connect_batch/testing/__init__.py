@@ -36,8 +36,19 @@ from moto import mock_aws
 
 from connect_batch._campaigns import DialRequestBatchClient, OutboundRequestBatchClient
 from connect_batch._client import ContactBatchClient
-from connect_batch.testing._campaigns import CampaignCall, CreatedRequest, FakeCampaigns
-from connect_batch.testing._fake import CallRecord, CreatedContact, FakeConnect, Fault, install
+from connect_batch.testing._campaigns import (
+    CampaignCall,
+    CreatedRequest,
+    FakeCampaigns,
+    install_campaigns,
+)
+from connect_batch.testing._fake import (
+    CallRecord,
+    CreatedContact,
+    FakeConnect,
+    Fault,
+    install_connect,
+)
 
 __all__ = [
     "CallRecord",
@@ -59,6 +70,16 @@ __all__ = [
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
+
+
+def install() -> None:
+    """Teach moto BatchPutContact, PutDialRequestBatch and PutOutboundRequestBatch (idempotent).
+
+    The last two go to moto's connectcampaigns backend. In server mode, call this in the
+    server's process before its first Connect or campaigns request.
+    """
+    install_connect()
+    install_campaigns()
 
 
 def no_sleep(_seconds: float) -> None:

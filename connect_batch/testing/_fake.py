@@ -492,19 +492,11 @@ def _mangled_answer(mangled: MangledAnswer) -> tuple[int, dict[str, str], str]:
     raise ConnectionResetError("answer truncated by the fake")
 
 
-def install() -> None:
-    """Teach moto BatchPutContact, PutDialRequestBatch and PutOutboundRequestBatch (idempotent).
-
-    The last two go to moto's connectcampaigns backend: see ``_campaigns.install_campaigns``.
-    In server mode, call this in the server's process before its first Connect or campaigns
-    request.
-    """
+def install_connect() -> None:
+    """Teach moto BatchPutContact (idempotent); ``connect_batch.testing.install()`` calls it
+    beside the campaigns' own."""
     with _install_lock:
         connect_urls.url_paths.setdefault(ROUTE, ConnectResponse.dispatch)
         if getattr(ConnectResponse, "batch_put_contact", None) is not _batch_put_contact:
             # moto finds handlers by name on the class; there is no registry to add to.
             setattr(ConnectResponse, "batch_put_contact", _batch_put_contact)  # noqa: B010
-    # Imported here: _campaigns builds on this module.
-    from connect_batch.testing._campaigns import install_campaigns  # noqa: PLC0415
-
-    install_campaigns()
