@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import boto3
+import pytest
 from aiobotocore.session import get_session
 
 from connect_batch import AsyncOutboundRequestBatchClient
@@ -99,6 +100,7 @@ def _until(done: Any, timeout: float = 60.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow  # real worker processes, SIGTERM and SIGKILL
 def test_a_worker_stopped_by_sigterm_or_killed_then_run_again_calls_nobody_twice(moto_server):
     target = campaign("v2", moto_server)
     target.fake.latency = 0.15

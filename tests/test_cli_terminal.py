@@ -8,7 +8,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.test_cli import EXAMPLE, ROOT
+
+# A real pseudo-terminal and a real process: the slow tier (pytest -m slow).
+pytestmark = pytest.mark.slow
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -47,6 +48,7 @@ def runs(draw: st.DrawFn) -> tuple[list[ContactRequest], dict[str, str], int, li
     return inputs, item_faults, times, omitted
 
 
+@pytest.mark.slow  # 80 runs over the double: half a minute
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     run=runs(),

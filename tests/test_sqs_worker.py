@@ -210,6 +210,7 @@ def test_requests_survive_the_trip_through_a_message(request_):
     assert request_from(json.loads(json.dumps(request_to(request_)))) == request_
 
 
+@pytest.mark.slow  # worker processes and a Redis server
 def test_a_fleet_of_worker_processes_shares_one_limiter_and_calls_nobody_twice(
     moto_server, redis_url
 ):

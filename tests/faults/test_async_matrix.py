@@ -31,6 +31,7 @@ def test_campaign_scenario_keeps_every_invariant(moto_server, api, scenario):
     assert report.inputs == scenario.count
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("modes", MIXED, ids="-then-".join)
 @pytest.mark.parametrize("first_kill", KILL_POINTS)
 def test_batch_put_contact_rerun_across_sync_and_async(moto_server, tmp_path, first_kill, modes):
@@ -41,6 +42,7 @@ def test_batch_put_contact_rerun_across_sync_and_async(moto_server, tmp_path, fi
     assert report.succeeded == report.created == harness.KILL_COUNT
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("modes", MIXED, ids="-then-".join)
 @pytest.mark.parametrize("api", campaign_harness.APIS)
 def test_campaign_rerun_across_sync_and_async(moto_server, tmp_path, api, modes):

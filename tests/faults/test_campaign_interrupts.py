@@ -20,6 +20,9 @@ import pytest
 
 from tests.faults.campaign_harness import APIS, ROOT, campaign
 
+# Real processes, signals, Redis or terminals in real time: the slow tier (pytest -m slow).
+pytestmark = pytest.mark.slow
+
 COUNT = 1500
 JOB = "campaign-7/interrupted"
 

@@ -26,6 +26,7 @@ def test_scenario_keeps_every_invariant(moto_server, api, scenario, seed):
     assert report.inputs == scenario.count
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first_kill", KILL_POINTS)
 @pytest.mark.parametrize("api", APIS)
 def test_rerun_after_sigkill_creates_nothing_twice_and_misses_nothing(

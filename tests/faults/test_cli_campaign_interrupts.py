@@ -25,6 +25,9 @@ import pytest
 from tests.faults.campaign_harness import APIS, Campaign, campaign
 from tests.faults.test_interrupts import ROOT, outcome_lines, run_cli, subprocess_env, wait_for
 
+# Real processes, signals, Redis or terminals in real time: the slow tier (pytest -m slow).
+pytestmark = pytest.mark.slow
+
 COUNT = 600
 LATENCY = 0.3
 SLOW = 3.0

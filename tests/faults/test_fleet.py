@@ -22,6 +22,9 @@ from connect_batch import RedisRateLimiter, fleet_key
 from connect_batch.testing import ConnectDouble, FakeConnect
 from tests.faults.harness import ROOT
 
+# Real processes, signals, Redis or terminals in real time: the slow tier (pytest -m slow).
+pytestmark = pytest.mark.slow
+
 KEY = fleet_key("123456789012", "us-east-1", "BatchPutContact")
 
 

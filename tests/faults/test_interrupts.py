@@ -43,6 +43,9 @@ from connect_batch import BatchResult, ContactBatchClient, ContactRequest, Succe
 from connect_batch.testing import ConnectDouble, FakeConnect, Fault, no_sleep
 from tests.builders import contacts
 
+# Real processes, signals, Redis or terminals in real time: the slow tier (pytest -m slow).
+pytestmark = pytest.mark.slow
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COUNT = 400
 CONCURRENCY = 8

@@ -7,6 +7,9 @@ import pytest
 
 from tests.faults.harness import KILL_COUNT, WORKER_MAX_ATTEMPTS, kill_and_rerun
 
+# Real processes, signals, Redis or terminals in real time: the slow tier (pytest -m slow).
+pytestmark = pytest.mark.slow
+
 KILL_POINTS = [0.0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.25, 0.3, 0.35, 0.45]
 
 

@@ -21,6 +21,9 @@ from connect_batch import BatchResult, ContactBatchClient
 from connect_batch.testing import ConnectDouble, Fault
 from tests.builders import contacts
 
+# Real processes, signals, Redis or terminals in real time: the slow tier (pytest -m slow).
+pytestmark = pytest.mark.slow
+
 COUNT = 150
 
 
