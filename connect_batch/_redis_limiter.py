@@ -33,7 +33,7 @@ import attrs
 
 from connect_batch._errors import ConfigurationError
 from connect_batch._pacing import DEFAULT_QUOTA, AdaptiveRateLimiter
-from connect_batch._steps import drive, drive_async
+from connect_batch._steps import Steps, drive, drive_async
 
 logger = logging.getLogger("connect_batch")
 
@@ -48,8 +48,16 @@ KEY_TTL_SECONDS = 3600
 # IDLE_RESET starts again at the initial rate, forgetting old throttles.
 #
 # ACQUIRE ARGV: seed rate, initial rate, max rate (or -1), burst, max wait (us, or -1),
-# key TTL (s), idle reset (us). Returns {wait_us, epoch, rate}; wait_us is -1 when the wait
-# would reach max wait (nothing is booked then).
+# key TTL (s), idle reset (us), slots ahead. Returns {wait_us, epoch, rate, stepped_us};
+# wait_us is -1 when the wait would reach max wait (nothing is booked then); stepped_us is
+# how far ahead of Redis's clock a schedule was found and reset (0 if it was not).
+#
+# A clock step. TIME is wall-clock time: after an NTP step back, or a failover to a
+# replica whose clock is behind, a stored schedule lies in the future, and every process
+# would wait out the step. The limiter itself never books further ahead than the burst
+# plus one slot per process (each process books one slot at a time), so a schedule more
+# than ``slots ahead`` intervals ahead (burst + fleet_size) cannot be its own: it is
+# re-seeded to now, keeping the pace and epoch.
 ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -65,17 +73,25 @@ end
 local max_rate = tonumber(ARGV[3])
 if max_rate > 0 and rate > max_rate then rate = max_rate end
 local interval = 1000000 / rate
+local stepped = 0
+if tat - now > tonumber(ARGV[8]) * interval then
+  stepped = tat - now
+  tat = now
+end
 if tat < now then tat = now end
 local wait = tat - (tonumber(ARGV[4]) - 1) * interval - now
 if wait < 0 then wait = 0 end
 local max_wait = tonumber(ARGV[5])
 if max_wait >= 0 and wait >= max_wait then
-  return {-1, epoch, tostring(rate)}
+  if stepped > 0 then
+    redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat))
+  end
+  return {-1, epoch, tostring(rate), string.format('%.0f', stepped)}
 end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat + interval),
            'rate', tostring(rate), 'epoch', epoch, 'probed', probed)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
-return {math.floor(wait), epoch, tostring(rate)}
+return {math.floor(wait), epoch, tostring(rate), string.format('%.0f', stepped)}
 """
 
 # FEEDBACK ARGV: the call's epoch, throttled (1/0), max rate (or -1), min rate, decrease,
@@ -146,7 +162,14 @@ class RedisRateLimiter:
     once per epoch, and successes probe upward. ``burst`` is how many calls may go at once
     after an idle spell (default 1: evenly spaced, which never drains the service's bucket).
 
-    Pass it as ``rate_limiter=`` to any client; one instance may be shared by threads.
+    ``fleet_size`` (default 64) is the most processes expected to share the key: a stored
+    schedule more than ``burst + fleet_size`` intervals ahead of Redis's clock cannot have
+    been booked by the fleet, so it is taken for a clock step back (NTP, a failover to a
+    replica whose clock is behind), re-seeded to now and logged once: a wait never lasts
+    longer than about ``(burst + fleet_size) / rate`` seconds because of one.
+
+    Pass it as ``rate_limiter=`` to any client; one instance may be shared by threads. A
+    client's run cuts a wait for a slot short when it is stopped (a first Ctrl-C).
     """
 
     def __init__(
@@ -162,6 +185,7 @@ class RedisRateLimiter:
         probe_step: float = 0.05,
         cruise_step: float = 0.01,
         retry_interval: float = 1.0,
+        fleet_size: int = 64,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -174,7 +198,10 @@ class RedisRateLimiter:
             raise ConfigurationError("burst must be an int >= 1")
         if initial_rate is not None and not 0 < initial_rate < math.inf:
             raise ConfigurationError("initial_rate must be > 0")
+        if isinstance(fleet_size, bool) or not isinstance(fleet_size, int) or fleet_size < 1:
+            raise ConfigurationError("fleet_size must be an int >= 1")
         self.key = key
+        self.fleet_size = fleet_size
         self.max_rate = rate
         self.burst = 1 if burst is None else burst
         self._chosen_start = rate is not None or initial_rate is not None
@@ -185,7 +212,11 @@ class RedisRateLimiter:
         self.cruise_step = cruise_step
         self.retry_interval = retry_interval
         self._sleep = sleep
+        # Public for the clients: with the real time.sleep, a run drives ``booking`` itself
+        # and cuts the wait short when it is stopped.
+        self.sleep = sleep
         self._clock = clock
+        self._warned_step = False
         self._redis = redis_client
         self._acquire = redis_client.register_script(ACQUIRE)
         self._feedback = redis_client.register_script(FEEDBACK)
@@ -251,21 +282,37 @@ class RedisRateLimiter:
     def acquire(self, max_wait: float | None = None) -> int | None:
         """Book the next shared slot and sleep until it; ``None`` if that would take
         ``max_wait`` seconds or more (the slot is then given up)."""
+        return drive(self.booking(max_wait), self._sleep)
+
+    def booking(self, max_wait: float | None) -> Generator[float, Any, int | None]:
+        """``acquire``'s steps with the waits left to the caller: each value yielded is a
+        wait in seconds (send back ``None``); the return value is ``acquire``'s. A caller
+        that stops waiting throws into it (the slot is then given up: it costs the fleet one
+        interval). The clients drive this to cut a wait short when a run is stopped."""
         held: list[threading.Lock] = []
 
         def do(step: _Step) -> Any:
-            if isinstance(step, float):
-                self._sleep(step)
-                return None
             if isinstance(step, _Book):
                 got = self._booking.acquire(timeout=-1 if step.timeout is None else step.timeout)
                 if got:
                     held.append(self._booking)
                 return got
-            return self._run(step)
+            return self._run(step)  # type: ignore[arg-type]
 
+        runner = Steps(self._acquiring(max_wait))
         try:
-            return drive(self._acquiring(max_wait), do)
+            step = runner.start()
+            while step is not None:
+                if not isinstance(step, float):
+                    step = runner.answer(do, step)
+                    continue
+                try:
+                    yield step
+                except BaseException as exc:  # noqa: BLE001 - thrown into the steps, which decide
+                    step = runner.resume(None, exc)
+                else:
+                    step = runner.resume(None, None)
+            return runner.result
         finally:
             for lock in held:
                 lock.release()
@@ -301,14 +348,17 @@ class RedisRateLimiter:
         if left is not None and left <= 0:
             return None
         try:
-            wait_us, epoch, rate = yield _Run("acquire", [
+            wait_us, epoch, rate, *stepped = yield _Run("acquire", [
                 repr(float(self._rate)), repr(float(self.initial_rate)),
                 -1 if self.max_rate is None else repr(float(self.max_rate)),
                 self.burst, -1 if left is None else int(left * 1_000_000),
                 KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000,
+                self.burst + self.fleet_size,
             ])
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             return (yield from self._local(self._go_local(error), left))
+        if stepped and int(stepped[0]) > 0:
+            self._clock_stepped(int(stepped[0]) / 1_000_000)
         self._back_on_redis()
         self._rate, self._epoch = float(rate), int(epoch)
         if int(wait_us) < 0:
@@ -317,6 +367,18 @@ class RedisRateLimiter:
         if not (yield from self._gate(ready, self._rate, left)):
             return None
         return int(epoch)
+
+    def _clock_stepped(self, ahead: float) -> None:
+        """Log, once per limiter, that the shared schedule was found ahead of Redis's clock."""
+        with self._lock:
+            if self._warned_step:
+                return
+            self._warned_step = True
+        logger.warning(
+            "rate limiter %s: the shared schedule was %.1f s ahead of Redis's clock, more "
+            "than the fleet can book (a clock step back, or a failover to a server whose "
+            "clock is behind); it was reset to now", self.key, ahead,
+        )
 
     def _local(
         self, fallback: AdaptiveRateLimiter, max_wait: float | None
@@ -479,6 +541,10 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
         return limiter
 
     def acquire(self, max_wait: float | None = None) -> int | None:  # noqa: ARG002
+        """Not for sync clients: give those a ``RedisRateLimiter`` on the same key."""
+        raise ConfigurationError(_SYNC_USE)
+
+    def booking(self, max_wait: float | None) -> Generator[float, Any, int | None]:  # noqa: ARG002
         """Not for sync clients: give those a ``RedisRateLimiter`` on the same key."""
         raise ConfigurationError(_SYNC_USE)
 

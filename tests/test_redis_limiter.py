@@ -30,13 +30,23 @@ def client(redis_url):
     connection.close()
 
 
-def acquire(client, *, rate=10.0, burst=1, max_wait_us=-1, max_rate=-1, initial=None):
+def acquire(client, *, rate=10.0, burst=1, max_wait_us=-1, max_rate=-1, initial=None,
+            slots_ahead=65):
     """The ACQUIRE script: ``rate`` is the seed (the caller's last view of the pace)."""
-    wait, epoch, shared = client.register_script(ACQUIRE)(
+    wait, epoch, shared, _stepped = client.register_script(ACQUIRE)(
         keys=[KEY], args=[repr(rate), repr(initial or rate), max_rate, burst, max_wait_us,
-                          KEY_TTL_SECONDS, IDLE_RESET_SECONDS * US],
+                          KEY_TTL_SECONDS, IDLE_RESET_SECONDS * US, slots_ahead],
     )
     return int(wait), int(epoch), float(shared)
+
+
+def stepped_acquire(client, *, rate=10.0, slots_ahead=65):
+    """The ACQUIRE script's answer whole: (wait_us, stepped_us)."""
+    wait, _epoch, _shared, stepped = client.register_script(ACQUIRE)(
+        keys=[KEY], args=[repr(rate), repr(rate), -1, 1, -1, KEY_TTL_SECONDS,
+                          IDLE_RESET_SECONDS * US, slots_ahead],
+    )
+    return int(wait), int(stepped)
 
 
 def feedback(client, epoch, *, throttled, max_rate=-1, initial=10.0, burst=1):
@@ -334,3 +344,81 @@ def test_a_client_that_retries_failed_commands_is_warned_about(redis_url, caplog
     retrying = [r for r in caplog.records if "retries a failed command" in r.getMessage()]
     retry = default.get_retry()
     assert len(retrying) == (1 if retry is not None and retry._retries else 0)
+
+
+# A clock step back (NTP, a failover to a replica whose clock is behind) -----------------
+
+
+def _schedule_ahead(client, seconds: float, rate: float = 10.0) -> None:
+    """The key's schedule ``seconds`` ahead of Redis's clock, as after a step back."""
+    ahead = redis_now_us(client) + int(seconds * US)
+    client.hset(KEY, mapping={"tat": ahead, "rate": repr(rate), "epoch": 3, "probed": "1"})
+
+
+def test_a_schedule_an_hour_ahead_is_a_clock_step_and_is_reset(client):
+    _schedule_ahead(client, 3600)
+    wait, stepped = stepped_acquire(client)
+    assert wait == 0
+    assert 3599 * US < stepped <= 3600 * US
+    assert int(float(client.hget(KEY, "tat"))) <= redis_now_us(client) + US // 10
+    assert client.hget(KEY, "epoch") == b"3"  # the pace and its epoch are kept
+    wait, stepped = stepped_acquire(client)  # the next slot, at most one interval on
+    assert 0 < wait <= US // 10
+    assert stepped == 0
+
+
+def test_a_schedule_the_fleet_booked_is_never_taken_for_a_step(client):
+    # 65 slots ahead: the burst (1) and 64 processes, each with one slot booked.
+    for booked in range(65):
+        wait, stepped = stepped_acquire(client)
+        assert stepped == 0
+        assert abs(wait - booked * US // 10) < US // 20
+    # One more than the fleet can hold is a step: reset, and the wait is gone.
+    _schedule_ahead(client, 6.6)
+    assert stepped_acquire(client)[1] > 0
+
+
+def test_the_limiter_waits_no_longer_after_a_step_and_warns_once(redis_url, client, caplog):
+    waits: list[float] = []
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=10.0, sleep=waits.append)
+    caplog.set_level(logging.WARNING, logger="connect_batch")
+    for _ in range(2):
+        _schedule_ahead(client, 3600)
+        assert limiter.acquire() is not None
+    assert max(waits, default=0.0) < 0.2
+    steps = [r for r in caplog.records if "ahead of Redis's clock" in r.getMessage()]
+    assert len(steps) == 1
+    assert "3600" in steps[0].getMessage() or "3599" in steps[0].getMessage()
+
+
+def test_fleet_size_is_checked():
+    with pytest.raises(ConfigurationError, match="fleet_size"):
+        RedisRateLimiter(redis.Redis(), key=KEY, fleet_size=0)
+
+
+def test_a_first_ctrl_c_cuts_a_wait_for_a_shared_slot_short(redis_url, fake_connect):
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from connect_batch import result_of  # noqa: PLC0415
+    from tests.builders import outbounds  # noqa: PLC0415
+
+    # One call every 30 s: the second batch waits for its slot in the real time.sleep's
+    # place, and a first Ctrl-C must end that wait, not sit it out.
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=1 / 30)
+    client = fake_connect.outbound_client(rate_limiter=limiter, concurrency=1)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            client.put_requests(outbounds(50))
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 5
+    result = result_of(caught.value)
+    assert result is not None
+    assert len(result) == 50
+    assert len(result.succeeded) == len(fake_connect.requests) == 25
+    assert {f.code for f in result.failed} <= {"INTERRUPTED", "NOT_SENT"}

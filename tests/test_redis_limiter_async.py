@@ -173,3 +173,29 @@ def test_a_limiter_from_url_serves_loops_running_at_once_on_threads(redis_url):
     for thread in threads:
         thread.join()
     assert seen == [([0] * 20, True)] * 3
+
+
+def test_the_async_limiter_resets_a_schedule_a_clock_step_left_ahead(redis_url, caplog):
+    import redis as sync_redis  # noqa: PLC0415
+
+    plain = sync_redis.Redis.from_url(redis_url)
+    seconds, micros = plain.time()
+    plain.hset(KEY, mapping={"tat": (seconds + 3600) * 1_000_000 + micros, "rate": "20",
+                             "epoch": 1, "probed": "1"})
+    plain.close()
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def book() -> int | None:
+        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=20, sleep=record)
+        try:
+            return await limiter.acquire_async()
+        finally:
+            await limiter.aclose()
+
+    caplog.set_level(logging.WARNING, logger="connect_batch")
+    assert asyncio.run(book()) == 1
+    assert max(waits, default=0.0) < 0.1
+    assert any("ahead of Redis's clock" in r.getMessage() for r in caplog.records)
