@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from connect_batch.testing import ConnectDouble, dummy_credentials
+from connect_batch.testing import ConnectDouble, FakeCampaigns, FakeConnect, dummy_credentials
 from connect_batch.testing import moto_server as serve
 from tests.builders import contact, contacts
 from tests.redis_server import RedisServer
@@ -30,6 +30,17 @@ def moto_server() -> Iterator[str]:
     """A moto server on a free loopback port, with BatchPutContact installed first."""
     with serve() as endpoint:
         yield endpoint
+
+
+@pytest.fixture(autouse=True)
+def _shared_server_left_idle(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test on the shared moto server leaves it answering no call: a call the test stopped
+    waiting for (a cancellation, a second Ctrl-C) would otherwise reach the fakes during
+    the next test and take the faults it planned."""
+    yield
+    if "moto_server" in request.fixturenames:
+        for fake in (FakeConnect.of(), FakeCampaigns.of()):
+            assert fake.wait_idle(30), "a call to the shared moto server never finished"
 
 
 @pytest.fixture

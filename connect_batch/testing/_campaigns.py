@@ -46,6 +46,7 @@ from connect_batch._models import E164, mask
 from connect_batch.testing._fake import (
     ConnectionCut,
     Fault,
+    InFlight,
     MangledAnswer,
     _cut_connection,
     _mangled_answer,
@@ -151,6 +152,7 @@ class FakeCampaigns:
         self._bucket: _TokenBucket | None = None
         self._omitted: collections.Counter[str] = collections.Counter()
         self.latency = 0.0
+        self.in_flight = InFlight()
         # Whether a clientToken is remembered per campaign ("campaign") or across the
         # account's campaigns ("account"): AWS documents neither.
         self.tokens_remembered_per: Literal["campaign", "account"] = "campaign"
@@ -268,6 +270,10 @@ class FakeCampaigns:
         return dict(collections.Counter(t for c in self.calls for t in c.client_tokens))
 
     # The service.
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no call is being answered (see ``InFlight``); False on a timeout."""
+        return self.in_flight.wait_idle(timeout)
+
     def handle(self, api: Api, campaign_id: str, body: Mapping[str, Any]) -> str:
         """Answer one PutDialRequestBatch (v1) or PutOutboundRequestBatch (v2) call.
 
@@ -275,6 +281,10 @@ class FakeCampaigns:
         answered with a body the client cannot parse; ``install_campaigns()``'s handlers turn
         each into what a client sees on the wire.
         """
+        with self.in_flight:
+            return self._handle(api, campaign_id, body)
+
+    def _handle(self, api: Api, campaign_id: str, body: Mapping[str, Any]) -> str:
         if self.latency:
             time.sleep(self.latency)
         items = body.get(_LIST_KEY[api])

@@ -187,6 +187,31 @@ class _TokenBucket:
         return False
 
 
+class InFlight:
+    """How many calls a fake is answering right now, so that a test can wait until none is
+    (a call a test stopped waiting for may still reach the fake, and take the next test's
+    planned faults)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            if not self._count:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no call is being answered; False if ``timeout`` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._count, timeout)
+
+
 class FakeConnect:
     """The fake BatchPutContact of one moto Connect backend: its ledger and its knobs."""
 
@@ -200,6 +225,7 @@ class FakeConnect:
         self._bucket: _TokenBucket | None = None
         self._omitted: set[str] = set()
         self.latency = 0.0
+        self.in_flight = InFlight()
         # False: replay by token alone, as a service that ignores the body on a known token.
         self.compare_bodies = True
 
@@ -264,6 +290,10 @@ class FakeConnect:
         return dict(collections.Counter(c.client_token for c in self.calls))
 
     # The service.
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no call is being answered (see ``InFlight``); False on a timeout."""
+        return self.in_flight.wait_idle(timeout)
+
     def handle(self, instance_id: str, body: Mapping[str, Any], *, instance_exists: bool) -> str:
         """Answer one BatchPutContact call, as the service would.
 
@@ -271,6 +301,10 @@ class FakeConnect:
         answered with a body the client cannot parse; ``install()``'s handler turns each into
         what a client sees on the wire.
         """
+        with self.in_flight:
+            return self._handle(instance_id, body, instance_exists=instance_exists)
+
+    def _handle(self, instance_id: str, body: Mapping[str, Any], *, instance_exists: bool) -> str:
         if self.latency:
             time.sleep(self.latency)
         token = str(body.get("ClientToken") or uuid.uuid4())
