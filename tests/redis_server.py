@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import attrs
@@ -21,7 +22,8 @@ _PR_SET_PDEATHSIG = 1
 def _die_with_parent() -> None:
     """In the child, before exec: the kernel sends it SIGTERM when the test run that
     started it ends, however it ends (SIGKILL, Ctrl-C, a crash), so no redis-server
-    outlives a stopped run. Linux only; elsewhere the fixtures' teardown stops it."""
+    outlives a stopped run. Linux only, and only for a server started on the main thread;
+    otherwise the fixtures' teardown stops it."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -68,7 +70,12 @@ class RedisServer:
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--protected-mode", "yes"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - set before exec, nothing else
+            # The kernel ties the signal to the thread that started the child: a server
+            # (re)started by a test's helper thread would die when that thread ends.
+            preexec_fn=(  # noqa: PLW1509 - set before exec, nothing else
+                _die_with_parent if threading.current_thread() is threading.main_thread()
+                else None
+            ),
         )
         deadline = time.monotonic() + 10
         while True:
