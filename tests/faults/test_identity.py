@@ -311,13 +311,14 @@ def test_caller_tokens_an_async_cancellation_never_sent_are_unknown(moto_server)
 
 # Case 5: one job key on two campaigns, where the service remembers tokens per account.
 @pytest.mark.parametrize("api", APIS)
-def test_one_job_key_on_two_campaigns_creates_in_each(moto_server, api):
+@pytest.mark.parametrize("mode", MODES)
+def test_one_job_key_on_two_campaigns_creates_in_each(moto_server, api, mode):
     first, second = campaign(api, moto_server), campaign(api, moto_server)
     first.fake.tokens_remembered_per = "account"
     try:
         inputs = [request(api, f"+1415557{i:04d}", "hello") for i in range(5)]
-        assert put("sync", first, moto_server, inputs).all_succeeded
-        again = put("sync", second, moto_server, inputs)
+        assert put(mode, first, moto_server, inputs).all_succeeded
+        again = put(mode, second, moto_server, inputs)
     finally:
         first.fake.reset_faults()
     assert again.all_succeeded
