@@ -41,27 +41,40 @@ KEY_PREFIX = "connect-batch"
 # Idle keys vanish: a fleet that stops for this long starts afresh.
 KEY_TTL_SECONDS = 3600
 
-# Both scripts: KEYS[1] is the limiter's hash (fields tat, rate, epoch, probed). Times are
-# microseconds of Redis's clock, kept in Lua doubles (exact below 2**53 us: the year 2255).
-# A key that is missing (new, expired, deleted, or a restarted server) starts at the seed
-# rate the caller sends: its own last view of the shared pace. A key idle for longer than
-# IDLE_RESET starts again at the initial rate, forgetting old throttles.
+# Both scripts: KEYS[1] is the limiter's hash (fields tat, rate, epoch, probed, slow). Times
+# are microseconds of Redis's clock, kept in Lua doubles (exact below 2**53 us: the year
+# 2255). A key that is missing (new, expired, deleted, or a restarted server) starts at the
+# seed rate the caller sends: its own last view of the shared pace. A key idle for longer
+# than IDLE_RESET starts again at the initial rate, forgetting old throttles.
+#
+# A clock step. TIME is wall-clock time: after an NTP step back, or a failover to a replica
+# whose clock is behind, a stored schedule lies in the future, and every process would wait
+# out the step (an hour's step: an hour). So each script that reads ``tat`` first asks
+# whether the fleet could have booked that far ahead, and if not re-seeds it to now
+# (keeping the pace, its epoch and ``probed``) and returns how far ahead it was, for the
+# caller to log. How far ahead can the fleet book? Each booking moves ``tat`` one interval
+# on, and a limiter holds at most one booked slot at a time (its booking lock, held until
+# the slot comes): with P limiters on the key, the slots still to come are at most P, so
+# ``tat`` is less than (burst + P) intervals ahead; a throttle's ``feedback`` moves it to
+# at most ``burst`` new intervals ahead. Those intervals are the ones of the paces the
+# slots were booked at, and the pace may have risen since (each success adds to it, a
+# fleet's worth at once after a long wait), so the bound is never counted in the current
+# interval but in ``slow``: the longest interval booked since the schedule last caught up
+# with the clock (``tat`` <= now: no slot is still to come), never less than the current
+# one. The caller sends ``slots`` = burst + 2 * fleet_size: twice the fleet it was told
+# of, so that slots given up unused (a wait cut short, a slot found too late for max wait:
+# each stays booked for one interval) and a fleet somewhat larger than counted are never
+# taken for a step. A legitimately busy fleet is then never re-seeded, and a step is never
+# waited out for longer than ``slots * slow``.
 #
 # ACQUIRE ARGV: seed rate, initial rate, max rate (or -1), burst, max wait (us, or -1),
-# key TTL (s), idle reset (us), slots ahead. Returns {wait_us, epoch, rate, stepped_us};
+# key TTL (s), idle reset (us), slots. Returns {wait_us, epoch, rate, stepped_us};
 # wait_us is -1 when the wait would reach max wait (nothing is booked then); stepped_us is
 # how far ahead of Redis's clock a schedule was found and reset (0 if it was not).
-#
-# A clock step. TIME is wall-clock time: after an NTP step back, or a failover to a
-# replica whose clock is behind, a stored schedule lies in the future, and every process
-# would wait out the step. The limiter itself never books further ahead than the burst
-# plus one slot per process (each process books one slot at a time), so a schedule more
-# than ``slots ahead`` intervals ahead (burst + fleet_size) cannot be its own: it is
-# re-seeded to now, keeping the pace and epoch.
 ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local state = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'epoch', 'probed')
+local state = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'epoch', 'probed', 'slow')
 local rate = tonumber(state[2]) or tonumber(ARGV[1])
 local epoch = tonumber(state[3]) or 0
 local probed = state[4] or '0'
@@ -73,10 +86,13 @@ end
 local max_rate = tonumber(ARGV[3])
 if max_rate > 0 and rate > max_rate then rate = max_rate end
 local interval = 1000000 / rate
+local slow = tonumber(state[5]) or interval
+if tat <= now or slow < interval then slow = interval end
 local stepped = 0
-if tat - now > tonumber(ARGV[8]) * interval then
+if tat - now > tonumber(ARGV[8]) * slow then
   stepped = tat - now
   tat = now
+  slow = interval
 end
 if tat < now then tat = now end
 local wait = tat - (tonumber(ARGV[4]) - 1) * interval - now
@@ -84,22 +100,23 @@ if wait < 0 then wait = 0 end
 local max_wait = tonumber(ARGV[5])
 if max_wait >= 0 and wait >= max_wait then
   if stepped > 0 then
-    redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat))
+    redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat), 'slow', tostring(slow))
   end
   return {-1, epoch, tostring(rate), string.format('%.0f', stepped)}
 end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat + interval),
-           'rate', tostring(rate), 'epoch', epoch, 'probed', probed)
+           'rate', tostring(rate), 'epoch', epoch, 'probed', probed, 'slow', tostring(slow))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
 return {math.floor(wait), epoch, tostring(rate), string.format('%.0f', stepped)}
 """
 
 # FEEDBACK ARGV: the call's epoch, throttled (1/0), max rate (or -1), min rate, decrease,
-# probe step, cruise step, seed rate, key TTL (s), burst.
-# Returns 1 when a throttle was already known (the call's epoch is not the current one:
-# older, or from before the key was reset), else 0.
+# probe step, cruise step, seed rate, key TTL (s), burst, slots (as ACQUIRE's).
+# Returns {known, stepped_us}: known is 1 when a throttle was already known (the call's
+# epoch is not the current one: older, or from before the key was reset), else 0;
+# stepped_us as ACQUIRE's (only a throttle reads the schedule).
 FEEDBACK = """
-local state = redis.call('HMGET', KEYS[1], 'rate', 'epoch', 'probed', 'tat')
+local state = redis.call('HMGET', KEYS[1], 'rate', 'epoch', 'probed', 'tat', 'slow')
 local rate = tonumber(state[1]) or tonumber(ARGV[8])
 local epoch = tonumber(state[2]) or 0
 local max_rate = tonumber(ARGV[3])
@@ -110,23 +127,34 @@ if ARGV[2] == '0' then
   if max_rate > 0 and rate > max_rate then rate = max_rate end
   redis.call('HSET', KEYS[1], 'rate', tostring(rate))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
-  return 0
+  return {0, '0'}
 end
-if tonumber(ARGV[1]) ~= epoch then return 1 end
+if tonumber(ARGV[1]) ~= epoch then return {1, '0'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(state[4]) or now
+local old_interval = 1000000 / rate
+local slow = tonumber(state[5]) or old_interval
+if tat <= now or slow < old_interval then slow = old_interval end
+local stepped = 0
+if tat - now > tonumber(ARGV[11]) * slow then
+  stepped = tat - now
+  tat = now
+  slow = 0
+end
 local floor = tonumber(ARGV[4])
 if max_rate > 0 and max_rate < floor then floor = max_rate end
 rate = rate * tonumber(ARGV[5])
 if rate < floor then rate = floor end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(state[4]) or now
+local interval = 1000000 / rate
+if slow < interval then slow = interval end
 -- The next call goes one new interval from now at the earliest, whatever the burst.
-local next_slot = now + tonumber(ARGV[10]) * 1000000 / rate
+local next_slot = now + tonumber(ARGV[10]) * interval
 if tat < next_slot then tat = next_slot end
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'epoch', epoch + 1, 'probed', '1',
-           'tat', string.format('%.0f', tat))
+           'tat', string.format('%.0f', tat), 'slow', tostring(slow))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
-return 0
+return {0, string.format('%.0f', stepped)}
 """
 
 IDLE_RESET_SECONDS = 60
@@ -162,11 +190,14 @@ class RedisRateLimiter:
     once per epoch, and successes probe upward. ``burst`` is how many calls may go at once
     after an idle spell (default 1: evenly spaced, which never drains the service's bucket).
 
-    ``fleet_size`` (default 64) is the most processes expected to share the key: a stored
-    schedule more than ``burst + fleet_size`` intervals ahead of Redis's clock cannot have
-    been booked by the fleet, so it is taken for a clock step back (NTP, a failover to a
-    replica whose clock is behind), re-seeded to now and logged once: a wait never lasts
-    longer than about ``(burst + fleet_size) / rate`` seconds because of one.
+    ``fleet_size`` (default 64) is the most limiters expected to share the key at once
+    (one per process, or per event loop for ``AsyncRedisRateLimiter``). Each holds at most
+    one booked slot, so the fleet never books more than ``burst + fleet_size`` intervals
+    ahead; a stored schedule more than ``burst + 2 * fleet_size`` intervals ahead of Redis's
+    clock (counted at the slowest pace booked since the schedule last caught up) cannot be
+    the fleet's. It is taken for a clock step back (NTP, a failover to a replica whose clock
+    is behind), re-seeded to now keeping the pace, and logged once per limiter (a WARNING):
+    a step then costs a wait of at most about ``(burst + 2 * fleet_size) / rate`` seconds.
 
     Pass it as ``rate_limiter=`` to any client; one instance may be shared by threads. A
     client's run cuts a wait for a slot short when it is stopped (a first Ctrl-C).
@@ -204,6 +235,9 @@ class RedisRateLimiter:
         self.fleet_size = fleet_size
         self.max_rate = rate
         self.burst = 1 if burst is None else burst
+        # How many intervals ahead of Redis's clock the schedule may lie before it is taken
+        # for a clock step (see ACQUIRE): the burst, and twice the fleet's one slot each.
+        self._slots = self.burst + 2 * fleet_size
         self._chosen_start = rate is not None or initial_rate is not None
         self.initial_rate: float = rate or initial_rate or DEFAULT_QUOTA
         self.min_rate = min_rate
@@ -211,9 +245,9 @@ class RedisRateLimiter:
         self.probe_step = probe_step
         self.cruise_step = cruise_step
         self.retry_interval = retry_interval
-        self._sleep = sleep
-        # Public for the clients: with the real time.sleep, a run drives ``booking`` itself
-        # and cuts the wait short when it is stopped.
+        # What ``acquire`` sleeps with. The clients look at it: with the real time.sleep (the
+        # default), a run drives ``booking`` itself and cuts the wait short when stopped;
+        # with another (a test's fake), they call ``acquire``, which sleeps with it.
         self.sleep = sleep
         self._clock = clock
         self._warned_step = False
@@ -282,40 +316,55 @@ class RedisRateLimiter:
     def acquire(self, max_wait: float | None = None) -> int | None:
         """Book the next shared slot and sleep until it; ``None`` if that would take
         ``max_wait`` seconds or more (the slot is then given up)."""
-        return drive(self.booking(max_wait), self._sleep)
+        return drive(self.booking(max_wait), self.sleep)
 
     def booking(self, max_wait: float | None) -> Generator[float, Any, int | None]:
         """``acquire``'s steps with the waits left to the caller: each value yielded is a
         wait in seconds (send back ``None``); the return value is ``acquire``'s. A caller
-        that stops waiting throws into it (the slot is then given up: it costs the fleet one
-        interval). The clients drive this to cut a wait short when a run is stopped."""
+        that stops waiting throws into it: the steps end at once, releasing this process's
+        turn to book, and a slot already booked is given up (it costs the fleet one
+        interval). A wait of ``0.0`` comes after waiting for another thread's turn, before
+        booking: a caller stopped meanwhile books nothing. The clients drive this (with the
+        real ``time.sleep`` as ``sleep``) to cut a wait short when a run is stopped."""
         held: list[threading.Lock] = []
-
-        def do(step: _Step) -> Any:
-            if isinstance(step, _Book):
-                got = self._booking.acquire(timeout=-1 if step.timeout is None else step.timeout)
-                if got:
-                    held.append(self._booking)
-                return got
-            return self._run(step)  # type: ignore[arg-type]
-
-        runner = Steps(self._acquiring(max_wait))
+        runner: Steps[_Step, int | None] = Steps(self._acquiring(max_wait))
         try:
             step = runner.start()
             while step is not None:
-                if not isinstance(step, float):
-                    step = runner.answer(do, step)
+                if isinstance(step, _Run):
+                    step = runner.answer(self._run, step)  # type: ignore[arg-type]
                     continue
+                answer: bool | None = None
+                if isinstance(step, float):
+                    wait = step
+                else:
+                    got, contended = self._take_booking_turn(step.timeout)
+                    if got:
+                        held.append(self._booking)
+                    if not (got and contended):
+                        step = runner.resume(got, None)
+                        continue
+                    # This thread waited for another's slot to come: the run may have been
+                    # stopped meanwhile. A wait of nothing lets the caller say so before a
+                    # slot is booked that no call would use.
+                    wait, answer = 0.0, True
                 try:
-                    yield step
+                    yield wait
                 except BaseException as exc:  # noqa: BLE001 - thrown into the steps, which decide
                     step = runner.resume(None, exc)
                 else:
-                    step = runner.resume(None, None)
+                    step = runner.resume(answer, None)
             return runner.result
         finally:
             for lock in held:
                 lock.release()
+
+    def _take_booking_turn(self, timeout: float | None) -> tuple[bool, bool]:
+        """Take this process's booking lock, waiting at most ``timeout``: whether it was
+        taken, and whether another thread held it first."""
+        if self._booking.acquire(blocking=False):
+            return True, False
+        return self._booking.acquire(timeout=-1 if timeout is None else timeout), True
 
     def feedback(self, epoch: int, *, throttled: bool) -> bool:
         """Tell the fleet how the call went; True if its throttle was already known."""
@@ -348,17 +397,16 @@ class RedisRateLimiter:
         if left is not None and left <= 0:
             return None
         try:
-            wait_us, epoch, rate, *stepped = yield _Run("acquire", [
+            wait_us, epoch, rate, stepped = yield _Run("acquire", [
                 repr(float(self._rate)), repr(float(self.initial_rate)),
                 -1 if self.max_rate is None else repr(float(self.max_rate)),
                 self.burst, -1 if left is None else int(left * 1_000_000),
-                KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000,
-                self.burst + self.fleet_size,
+                KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000, self._slots,
             ])
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             return (yield from self._local(self._go_local(error), left))
-        if stepped and int(stepped[0]) > 0:
-            self._clock_stepped(int(stepped[0]) / 1_000_000)
+        if int(stepped) > 0:
+            self._clock_stepped(int(stepped) / 1_000_000)
         self._back_on_redis()
         self._rate, self._epoch = float(rate), int(epoch)
         if int(wait_us) < 0:
@@ -375,9 +423,9 @@ class RedisRateLimiter:
                 return
             self._warned_step = True
         logger.warning(
-            "rate limiter %s: the shared schedule was %.1f s ahead of Redis's clock, more "
-            "than the fleet can book (a clock step back, or a failover to a server whose "
-            "clock is behind); it was reset to now", self.key, ahead,
+            "Redis rate limiter %s: the key's schedule was %.1f s ahead of Redis's clock, "
+            "further than the fleet can book (a clock step back, or a failover to a server "
+            "whose clock is behind); it was reset to now. Logged once", self.key, ahead,
         )
 
     def _local(
@@ -418,12 +466,12 @@ class RedisRateLimiter:
             # Its fallback is gone (Redis is back): a throttle is news for the fleet.
             epoch = self._epoch
         try:
-            known = yield _Run("feedback", [
+            known, stepped = yield _Run("feedback", [
                 epoch, 1 if throttled else 0,
                 -1 if self.max_rate is None else repr(float(self.max_rate)),
                 repr(float(self.min_rate)), repr(float(self.decrease)),
                 repr(float(self.probe_step)), repr(float(self.cruise_step)),
-                repr(float(self._rate)), KEY_TTL_SECONDS, self.burst,
+                repr(float(self._rate)), KEY_TTL_SECONDS, self.burst, self._slots,
             ])
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             local = self._go_local(error)
@@ -434,7 +482,9 @@ class RedisRateLimiter:
             if news:
                 local.feedback(local.epoch, throttled=True)
             return throttled and not news
-        return bool(known)
+        if int(stepped) > 0:
+            self._clock_stepped(int(stepped) / 1_000_000)
+        return bool(int(known))
 
     # Falling back, and coming back.
     def _time_to_try(self) -> bool:
@@ -458,7 +508,7 @@ class RedisRateLimiter:
                     probe_step=self.probe_step,
                     cruise_step=self.cruise_step,
                     clock=self._clock,
-                    sleep=self._sleep,
+                    sleep=self.sleep,
                 )
                 self._down_since = self._last_try = self._clock()
                 if not self._warned:

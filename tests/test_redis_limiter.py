@@ -4,7 +4,10 @@ one round trip and one sleep per acquire, the shared adaptive pace, and the fall
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
+import time
 import uuid
 
 import boto3
@@ -16,11 +19,35 @@ from connect_batch import (
     OutboundRequestBatchClient,
     RedisRateLimiter,
     fleet_key,
+    result_of,
 )
-from connect_batch._redis_limiter import ACQUIRE, FEEDBACK, IDLE_RESET_SECONDS, KEY_TTL_SECONDS
+from connect_batch._engine import Cancelled
+from connect_batch._redis_limiter import (
+    ACQUIRE,
+    FEEDBACK,
+    IDLE_RESET_SECONDS,
+    KEY_PREFIX,
+    KEY_TTL_SECONDS,
+)
+from connect_batch._steps import drive
+from tests.builders import outbounds
 
 KEY = fleet_key("123456789012", "us-east-1", "BatchPutContact")
 US = 1_000_000
+SLOTS = 1 + 2 * 64  # what a limiter with the defaults sends: burst + 2 * fleet_size
+
+
+@pytest.fixture(autouse=True)
+def _leave_redis_as_found(request):
+    """Each test that used the server deletes the keys it wrote."""
+    uses_redis = {"redis_url", "redis_server", "client"} & set(request.fixturenames)
+    server = request.getfixturevalue("redis_server") if uses_redis else None
+    yield
+    if server is not None and server.running():
+        with server.client(socket_timeout=1) as connection:
+            keys = list(connection.scan_iter(f"{KEY_PREFIX}:*"))
+            if keys:
+                connection.delete(*keys)
 
 
 @pytest.fixture
@@ -31,29 +58,37 @@ def client(redis_url):
 
 
 def acquire(client, *, rate=10.0, burst=1, max_wait_us=-1, max_rate=-1, initial=None,
-            slots_ahead=65):
+            slots=SLOTS):
     """The ACQUIRE script: ``rate`` is the seed (the caller's last view of the pace)."""
     wait, epoch, shared, _stepped = client.register_script(ACQUIRE)(
         keys=[KEY], args=[repr(rate), repr(initial or rate), max_rate, burst, max_wait_us,
-                          KEY_TTL_SECONDS, IDLE_RESET_SECONDS * US, slots_ahead],
+                          KEY_TTL_SECONDS, IDLE_RESET_SECONDS * US, slots],
     )
     return int(wait), int(epoch), float(shared)
 
 
-def stepped_acquire(client, *, rate=10.0, slots_ahead=65):
+def stepped_acquire(client, *, rate=10.0, slots=SLOTS, max_wait_us=-1):
     """The ACQUIRE script's answer whole: (wait_us, stepped_us)."""
     wait, _epoch, _shared, stepped = client.register_script(ACQUIRE)(
-        keys=[KEY], args=[repr(rate), repr(rate), -1, 1, -1, KEY_TTL_SECONDS,
-                          IDLE_RESET_SECONDS * US, slots_ahead],
+        keys=[KEY], args=[repr(rate), repr(rate), -1, 1, max_wait_us, KEY_TTL_SECONDS,
+                          IDLE_RESET_SECONDS * US, slots],
     )
     return int(wait), int(stepped)
 
 
-def feedback(client, epoch, *, throttled, max_rate=-1, initial=10.0, burst=1):
-    return int(client.register_script(FEEDBACK)(
+def stepped_feedback(client, epoch, *, throttled, max_rate=-1, initial=10.0, burst=1,
+                     slots=SLOTS):
+    """The FEEDBACK script's answer whole: (known, stepped_us)."""
+    known, stepped = client.register_script(FEEDBACK)(
         keys=[KEY], args=[epoch, int(throttled), max_rate, 0.5, 0.85, 0.05, 0.01, initial,
-                          KEY_TTL_SECONDS, burst],
-    ))
+                          KEY_TTL_SECONDS, burst, slots],
+    )
+    return int(known), int(stepped)
+
+
+def feedback(client, epoch, *, throttled, max_rate=-1, initial=10.0, burst=1):
+    return stepped_feedback(client, epoch, throttled=throttled, max_rate=max_rate,
+                            initial=initial, burst=burst)[0]
 
 
 def redis_now_us(client) -> int:
@@ -355,70 +390,233 @@ def _schedule_ahead(client, seconds: float, rate: float = 10.0) -> None:
     client.hset(KEY, mapping={"tat": ahead, "rate": repr(rate), "epoch": 3, "probed": "1"})
 
 
+def _ahead(client) -> float:
+    """How far the key's schedule lies ahead of Redis's clock, in seconds."""
+    return (int(float(client.hget(KEY, "tat"))) - redis_now_us(client)) / US
+
+
+def _step_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelname == "WARNING" and "ahead of Redis's clock" in r.getMessage()]
+
+
 def test_a_schedule_an_hour_ahead_is_a_clock_step_and_is_reset(client):
     _schedule_ahead(client, 3600)
     wait, stepped = stepped_acquire(client)
     assert wait == 0
     assert 3599 * US < stepped <= 3600 * US
-    assert int(float(client.hget(KEY, "tat"))) <= redis_now_us(client) + US // 10
-    assert client.hget(KEY, "epoch") == b"3"  # the pace and its epoch are kept
-    wait, stepped = stepped_acquire(client)  # the next slot, at most one interval on
+    assert _ahead(client) <= 0.1
+    assert client.hmget(KEY, "epoch", "rate", "probed") == [b"3", b"10", b"1"]  # kept
+    wait, stepped = stepped_acquire(client)  # the next slot, one interval on
     assert 0 < wait <= US // 10
     assert stepped == 0
 
 
-def test_a_schedule_the_fleet_booked_is_never_taken_for_a_step(client):
-    # 65 slots ahead: the burst (1) and 64 processes, each with one slot booked.
-    for booked in range(65):
-        wait, stepped = stepped_acquire(client)
-        assert stepped == 0
-        assert abs(wait - booked * US // 10) < US // 20
-    # One more than the fleet can hold is a step: reset, and the wait is gone.
-    _schedule_ahead(client, 6.6)
-    assert stepped_acquire(client)[1] > 0
+def test_a_step_is_reset_even_when_the_wait_is_refused(client):
+    # A max wait too short for any slot: nothing is booked, but the step is still undone.
+    _schedule_ahead(client, 3600)
+    wait, stepped = stepped_acquire(client, max_wait_us=0)
+    assert wait == -1
+    assert stepped > 3599 * US
+    assert _ahead(client) <= 0
+
+
+def test_a_throttle_resets_a_schedule_a_clock_step_left_ahead(client):
+    _schedule_ahead(client, 3600)
+    assert stepped_feedback(client, 3, throttled=True)[1] > 3599 * US
+    # The throttle's own next slot, one new interval away, and no hour.
+    assert 0 < _ahead(client) <= 1 / 8.5
+    assert int(client.hget(KEY, "epoch")) == 4
+    # A success does not read the schedule; an old epoch's throttle is known.
+    _schedule_ahead(client, 3600)
+    assert stepped_feedback(client, 3, throttled=False) == (0, 0)
+    assert stepped_feedback(client, 2, throttled=True) == (1, 0)
 
 
 def test_the_limiter_waits_no_longer_after_a_step_and_warns_once(redis_url, client, caplog):
     waits: list[float] = []
     limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=10.0, sleep=waits.append)
     caplog.set_level(logging.WARNING, logger="connect_batch")
-    for _ in range(2):
+    _schedule_ahead(client, 3600)
+    assert limiter.acquire() == 3  # the epoch is kept
+    assert waits == []  # re-seeded to now: no wait at all
+    assert 0 < _ahead(client) <= 0.1
+    for _ in range(2):  # further steps, seen by acquire and by a throttle's feedback
+        _schedule_ahead(client, 3600)
+        assert limiter.feedback(3, throttled=True) is False
         _schedule_ahead(client, 3600)
         assert limiter.acquire() is not None
-    assert max(waits, default=0.0) < 0.2
-    steps = [r for r in caplog.records if "ahead of Redis's clock" in r.getMessage()]
-    assert len(steps) == 1
-    assert "3600" in steps[0].getMessage() or "3599" in steps[0].getMessage()
+    assert max(waits) < 0.2
+    steps = _step_warnings(caplog)
+    assert len(steps) == 1  # once per limiter
+    assert KEY in steps[0]
+    assert "3600.0 s ahead" in steps[0] or "3599.9 s ahead" in steps[0]
+    assert "reset" in steps[0]
+
+
+def test_a_fleet_booked_up_to_the_bound_is_never_taken_for_a_step(redis_url, client, caplog):
+    # fleet_size 4 and burst 1: a step is a schedule more than 1 + 2 * 4 = 9 intervals
+    # ahead. Ten limiters (processes) each book one slot and hold it: the tenth books at
+    # 9 intervals ahead, and nothing is reset. One slot more is past the bound.
+    caplog.set_level(logging.WARNING, logger="connect_batch")
+    waits: list[float] = []
+    fleet = [RedisRateLimiter.from_url(redis_url, key=KEY, rate=1.0, fleet_size=4,
+                                       sleep=waits.append) for _ in range(11)]
+    for limiter in fleet[:10]:
+        assert limiter.acquire() == 0
+    assert len(waits) == 9  # the first goes at once; the others wait 1 s, 2 s, ... 9 s
+    assert all(n - 0.5 < wait <= n for n, wait in enumerate(waits, 1))
+    assert 9.5 < _ahead(client) <= 10
+    assert _step_warnings(caplog) == []
+    assert fleet[10].acquire() == 0  # 10 intervals ahead: more than this fleet can book
+    assert len(waits) == 9
+    assert len(_step_warnings(caplog)) == 1
+    for limiter in fleet:
+        limiter._redis.close()
+
+
+def test_a_busy_schedule_is_not_reset_when_the_pace_rises(redis_url, client, caplog):
+    # Six processes book a slot each at 2 calls/s (3 s of schedule); then a run of
+    # successes lifts the pace to 12 calls/s. At the new pace 3 s is 36 intervals, far more
+    # than the 9 a fleet of 4 may book: the bound is counted at the slowest pace booked.
+    caplog.set_level(logging.WARNING, logger="connect_batch")
+    waits: list[float] = []
+    fleet = [RedisRateLimiter.from_url(redis_url, key=KEY, initial_rate=2.0, fleet_size=4,
+                                       sleep=waits.append) for _ in range(7)]
+    for limiter in fleet[:6]:
+        limiter.acquire()
+    for _ in range(200):
+        fleet[0].feedback(0, throttled=False)
+    assert float(client.hget(KEY, "rate")) == pytest.approx(12.0)
+    del waits[:]
+    assert fleet[6].acquire() == 0
+    assert len(waits) == 1
+    assert 2.5 < waits[0] <= 3.0  # its slot is after the six booked, not reset to now
+    assert _step_warnings(caplog) == []
+    for limiter in fleet:
+        limiter._redis.close()
 
 
 def test_fleet_size_is_checked():
-    with pytest.raises(ConfigurationError, match="fleet_size"):
-        RedisRateLimiter(redis.Redis(), key=KEY, fleet_size=0)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ConfigurationError, match="fleet_size"):
+            RedisRateLimiter(redis.Redis(), key=KEY, fleet_size=bad)
 
 
-def test_a_first_ctrl_c_cuts_a_wait_for_a_shared_slot_short(redis_url, fake_connect):
-    import os  # noqa: PLC0415
-    import signal  # noqa: PLC0415
-    import time  # noqa: PLC0415
+# A wait for a slot is cut short when the run stops ------------------------------------------
 
-    from connect_batch import result_of  # noqa: PLC0415
-    from tests.builders import outbounds  # noqa: PLC0415
 
-    # One call every 30 s: the second batch waits for its slot in the real time.sleep's
-    # place, and a first Ctrl-C must end that wait, not sit it out.
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=1 / 30)
-    client = fake_connect.outbound_client(rate_limiter=limiter, concurrency=1)
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+def _wait_for(condition, timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_stopped_wait_gives_its_turn_back_and_books_nothing_more(redis_url, client):
+    # Two threads of one process drive the limiter's booking steps as a client's run does,
+    # with a wait the run's stop cuts short. One waits for its slot; the other waits for
+    # its turn to book. The stop ends both at once, the second before it books anything.
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=0.5)  # a slot every 2 s
+    assert limiter.acquire() == 0  # the first slot, now
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def wait_for_slot(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise Cancelled  # as the engine's wait for a slot does
+
+    def book() -> None:
+        try:
+            drive(limiter.booking(None), wait_for_slot)
+        except BaseException as error:  # noqa: BLE001 - checked below
+            errors.append(error)
+
+    first = threading.Thread(target=book)
+    first.start()
+    _wait_for(lambda: _ahead(client) > 3)  # it booked the slot 2 s on, and waits
+    second = threading.Thread(target=book)
+    second.start()
+    _wait_for(lambda: limiter._booking.locked() and second.is_alive())
+    time.sleep(0.05)  # the second waits for its turn
     started = time.monotonic()
-    timer.start()
+    stop.set()
+    first.join(2)
+    second.join(2)
+    assert time.monotonic() - started < 0.5
+    assert [type(e) for e in errors] == [Cancelled, Cancelled]
+    assert not limiter._booking.locked()
+    assert 3 < _ahead(client) <= 4  # the first's slot stays booked (given up); no other
+    waits: list[float] = []
+    limiter.sleep = waits.append
+    assert limiter.acquire() == 0  # the turn was given back: the next slot, after those
+    assert len(waits) == 1
+    assert 3 < waits[0] <= 4
+    limiter._redis.close()
+
+
+def _after_the_second_booking(client, then) -> threading.Thread:
+    """Run ``then`` once the key's second slot, 30 s on, is booked (a batch waits for it);
+    give up after 5 s."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            tat = client.hget(KEY, "tat")
+            if tat is not None and int(float(tat)) - redis_now_us(client) > 45 * US:
+                then()
+                return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    return watcher
+
+
+def test_closing_a_run_cuts_a_wait_for_a_shared_slot_short(redis_url, client, fake_connect):
+    # One call every 30 s: of two batches sent together, the second waits for its slot
+    # with the real time.sleep as the limiter's sleep. Closing the stream stops the run,
+    # and ends that wait at once, not 30 s later.
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=1 / 30)
+    batch_client = fake_connect.outbound_client(rate_limiter=limiter, concurrency=2)
+    stream = batch_client.iter_put_requests(outbounds(50))
+    first = next(stream)
+    booked = threading.Event()
+    _after_the_second_booking(client, booked.set).join()
+    assert booked.is_set(), "the second batch never booked its slot"
+    started = time.monotonic()
+    rest = stream.close()
+    assert time.monotonic() - started < 2
+    outcomes = [first, *rest.succeeded, *rest.failed]
+    assert sorted(o.position for o in outcomes) == list(range(50))
+    assert len(fake_connect.requests) == 1 + len(rest.succeeded) == 25
+    assert all(not f.outcome_unknown for f in rest.failed)
+    limiter._redis.close()
+
+
+@pytest.mark.slow  # a real signal to this test process
+def test_a_first_ctrl_c_cuts_a_wait_for_a_shared_slot_short(redis_url, client, fake_connect):
+    # As above, stopped by a first Ctrl-C: a real SIGINT once the second batch has booked
+    # its slot, 30 s away. The run returns at once with every input answered.
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=1 / 30)
+    batch_client = fake_connect.outbound_client(rate_limiter=limiter, concurrency=1)
+    sent_at: list[float] = []
+
+    def interrupt() -> None:
+        sent_at.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = _after_the_second_booking(client, interrupt)
     try:
         with pytest.raises(KeyboardInterrupt) as caught:
-            client.put_requests(outbounds(50))
+            batch_client.put_requests(outbounds(50))
     finally:
-        timer.cancel()
-    assert time.monotonic() - started < 5
+        watcher.join()
+    assert sent_at, "the second batch never booked its slot"
+    assert time.monotonic() - sent_at[0] < 2
     result = result_of(caught.value)
     assert result is not None
     assert len(result) == 50
     assert len(result.succeeded) == len(fake_connect.requests) == 25
     assert {f.code for f in result.failed} <= {"INTERRUPTED", "NOT_SENT"}
+    limiter._redis.close()

@@ -18,9 +18,24 @@ from connect_batch import (
     RedisRateLimiter,
     fleet_key,
 )
+from connect_batch._redis_limiter import KEY_PREFIX
 from tests.builders import outbounds
 
 KEY = fleet_key("123456789012", "us-east-1", "PutOutboundRequestBatch")
+US = 1_000_000
+
+
+@pytest.fixture(autouse=True)
+def _leave_redis_as_found(request):
+    """Each test that used the server deletes the keys it wrote."""
+    uses_redis = {"redis_url", "redis_server"} & set(request.fixturenames)
+    server = request.getfixturevalue("redis_server") if uses_redis else None
+    yield
+    if server is not None and server.running():
+        with server.client(socket_timeout=1) as connection:
+            keys = list(connection.scan_iter(f"{KEY_PREFIX}:*"))
+            if keys:
+                connection.delete(*keys)
 
 
 def test_sync_and_async_limiters_on_one_key_book_one_schedule(redis_url):
@@ -92,6 +107,8 @@ def test_an_async_limiter_refuses_sync_use():
     limiter = AsyncRedisRateLimiter(_NoRedis(), key=KEY)
     with pytest.raises(ConfigurationError, match="RedisRateLimiter"):
         limiter.acquire()
+    with pytest.raises(ConfigurationError, match="RedisRateLimiter"):
+        limiter.booking(None)  # what a sync client's run would call first
     with pytest.raises(ConfigurationError, match="RedisRateLimiter"):
         limiter.feedback(0, throttled=False)
 
@@ -175,27 +192,74 @@ def test_a_limiter_from_url_serves_loops_running_at_once_on_threads(redis_url):
     assert seen == [([0] * 20, True)] * 3
 
 
-def test_the_async_limiter_resets_a_schedule_a_clock_step_left_ahead(redis_url, caplog):
-    import redis as sync_redis  # noqa: PLC0415
-
-    plain = sync_redis.Redis.from_url(redis_url)
-    seconds, micros = plain.time()
-    plain.hset(KEY, mapping={"tat": (seconds + 3600) * 1_000_000 + micros, "rate": "20",
+def _schedule_ahead(redis_url: str, seconds: float) -> None:
+    """The key's schedule ``seconds`` ahead of Redis's clock, as after a step back."""
+    plain = redis.Redis.from_url(redis_url)
+    now, micros = plain.time()
+    plain.hset(KEY, mapping={"tat": (now + seconds) * US + micros, "rate": "20",
                              "epoch": 1, "probed": "1"})
     plain.close()
+
+
+def _ahead(redis_url: str) -> float:
+    plain = redis.Redis.from_url(redis_url)
+    now, micros = plain.time()
+    ahead = (int(float(plain.hget(KEY, "tat"))) - now * US - micros) / US
+    plain.close()
+    return ahead
+
+
+def _step_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelname == "WARNING" and "ahead of Redis's clock" in r.getMessage()]
+
+
+def test_the_async_limiter_resets_a_schedule_a_clock_step_left_ahead(redis_url, caplog):
+    caplog.set_level(logging.WARNING, logger="connect_batch")
     waits: list[float] = []
 
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    async def book() -> int | None:
+    async def book() -> list[int | None]:
         limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=20, sleep=record)
         try:
-            return await limiter.acquire_async()
+            _schedule_ahead(redis_url, 3600)
+            epochs = [await limiter.acquire_async()]
+            assert _ahead(redis_url) <= 0.05  # re-seeded to now: the next slot is next
+            _schedule_ahead(redis_url, 3600)  # another step, met by a throttle's feedback
+            assert await limiter.feedback_async(1, throttled=True) is False
+            assert _ahead(redis_url) <= 1 / 17
+            epochs.append(await limiter.acquire_async())
+            return epochs
         finally:
             await limiter.aclose()
 
-    caplog.set_level(logging.WARNING, logger="connect_batch")
-    assert asyncio.run(book()) == 1
+    assert asyncio.run(book()) == [1, 2]  # the epoch is kept; the throttle moved it on
     assert max(waits, default=0.0) < 0.1
-    assert any("ahead of Redis's clock" in r.getMessage() for r in caplog.records)
+    steps = _step_warnings(caplog)
+    assert len(steps) == 1  # once per limiter
+    assert "3600.0 s ahead" in steps[0] or "3599.9 s ahead" in steps[0]
+
+
+def test_async_limiters_booked_up_to_the_bound_are_not_taken_for_a_step(redis_url, caplog):
+    # Ten limiters (a fleet of event loops) of fleet_size 4 on one key each hold one slot:
+    # the last books 9 intervals ahead, the most a schedule may lie (1 + 2 * 4): no reset.
+    caplog.set_level(logging.WARNING, logger="connect_batch")
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def book() -> None:
+        fleet = [AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=1.0, fleet_size=4,
+                                                sleep=record) for _ in range(10)]
+        for limiter in fleet:
+            assert await limiter.acquire_async() == 0
+            await limiter.aclose()
+
+    asyncio.run(book())
+    assert len(waits) == 9
+    assert all(n - 0.5 < wait <= n for n, wait in enumerate(waits, 1))
+    assert 9.5 < _ahead(redis_url) <= 10
+    assert _step_warnings(caplog) == []
