@@ -36,9 +36,9 @@ from moto import mock_aws
 
 from connect_batch._campaigns import DialRequestBatchClient, OutboundRequestBatchClient
 from connect_batch._client import ContactBatchClient
+from connect_batch.testing._campaign_rules import CreatedRequest
 from connect_batch.testing._campaigns import (
     CampaignCall,
-    CreatedRequest,
     FakeCampaigns,
     install_campaigns,
 )
