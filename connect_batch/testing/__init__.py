@@ -49,17 +49,23 @@ from connect_batch.testing._fake import (
     Fault,
     install_connect,
 )
+from connect_batch.testing._routes import Created, FakeBatch, Route, RouteCall, add_route
 
 __all__ = [
     "CallRecord",
     "CampaignCall",
     "ConnectDouble",
+    "Created",
     "CreatedContact",
     "CreatedRequest",
+    "FakeBatch",
     "FakeCampaigns",
     "FakeConnect",
     "Fault",
     "MockConnect",
+    "Route",
+    "RouteCall",
+    "add_route",
     "async_no_sleep",
     "dummy_credentials",
     "install",
