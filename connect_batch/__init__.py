@@ -60,7 +60,8 @@ from connect_batch._models import (
 )
 from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
 from connect_batch._pacing import AdaptiveRateLimiter, AsyncRateLimiter, NoLimit, RateLimiter
-from connect_batch._redis_limiter import AsyncRedisRateLimiter, RedisRateLimiter, fleet_key
+from connect_batch._redis_async import AsyncRedisRateLimiter
+from connect_batch._redis_limiter import RedisRateLimiter, fleet_key
 from connect_batch._retry import RetryPolicy
 
 # A library's loggers print nothing unless the application configures logging: without a

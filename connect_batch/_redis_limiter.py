@@ -19,159 +19,42 @@ as it answers. A run never stops, and never waits without bound, because Redis f
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
 import threading
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Callable, Generator
 from typing import Any
-
-import attrs
 
 from connect_batch._errors import ConfigurationError
 from connect_batch._pacing import DEFAULT_QUOTA, AdaptiveRateLimiter
-from connect_batch._steps import Steps, drive, drive_async
+from connect_batch._redis_scripts import (
+    _GENERATION,
+    _UNBOUNDED,
+    ACQUIRE,
+    FEEDBACK,
+    IDLE_RESET_SECONDS,
+    KEY_PREFIX,
+    KEY_TTL_SECONDS,
+    _Book,
+    _Run,
+    _Step,
+    fleet_key,
+)
+from connect_batch._steps import Steps, drive
+
+__all__ = [
+    "ACQUIRE",
+    "FEEDBACK",
+    "IDLE_RESET_SECONDS",
+    "KEY_PREFIX",
+    "KEY_TTL_SECONDS",
+    "RedisRateLimiter",
+    "fleet_key",
+]
 
 logger = logging.getLogger("connect_batch")
-
-KEY_PREFIX = "connect-batch"
-# Idle keys vanish: a fleet that stops for this long starts afresh.
-KEY_TTL_SECONDS = 3600
-
-# Both scripts: KEYS[1] is the limiter's hash (fields tat, rate, epoch, probed, slow). Times
-# are microseconds of Redis's clock, kept in Lua doubles (exact below 2**53 us: the year
-# 2255). A key that is missing (new, expired, deleted, or a restarted server) starts at the
-# seed rate the caller sends: its own last view of the shared pace. A key idle for longer
-# than IDLE_RESET starts again at the initial rate, forgetting old throttles.
-#
-# A clock step. TIME is wall-clock time: after an NTP step back, or a failover to a replica
-# whose clock is behind, a stored schedule lies in the future, and every process would wait
-# out the step (an hour's step: an hour). So each script that reads ``tat`` first asks
-# whether the fleet could have booked that far ahead, and if not re-seeds it to now
-# (keeping the pace, its epoch and ``probed``) and returns how far ahead it was, for the
-# caller to log. How far ahead can the fleet book? Each booking moves ``tat`` one interval
-# on, and a limiter holds at most one booked slot at a time (its booking lock, held until
-# the slot comes): with P limiters on the key, the slots still to come are at most P, so
-# ``tat`` is less than (burst + P) intervals ahead; a throttle's ``feedback`` moves it to
-# at most ``burst`` new intervals ahead. Those intervals are the ones of the paces the
-# slots were booked at, and the pace may have risen since (each success adds to it, a
-# fleet's worth at once after a long wait), so the bound is never counted in the current
-# interval but in ``slow``: the longest interval booked since the schedule last caught up
-# with the clock (``tat`` <= now: no slot is still to come), never less than the current
-# one. The caller sends ``slots`` = burst + 2 * fleet_size: twice the fleet it was told
-# of, so that slots given up unused (a wait cut short, a slot found too late for max wait:
-# each stays booked for one interval) and a fleet somewhat larger than counted are never
-# taken for a step. A legitimately busy fleet is then never re-seeded, and a step is never
-# waited out for longer than ``slots * slow``.
-#
-# ACQUIRE ARGV: seed rate, initial rate, max rate (or -1), burst, max wait (us, or -1),
-# key TTL (s), idle reset (us), slots. Returns {wait_us, epoch, rate, stepped_us};
-# wait_us is -1 when the wait would reach max wait (nothing is booked then); stepped_us is
-# how far ahead of Redis's clock a schedule was found and reset (0 if it was not).
-ACQUIRE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local state = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'epoch', 'probed', 'slow')
-local rate = tonumber(state[2]) or tonumber(ARGV[1])
-local epoch = tonumber(state[3]) or 0
-local probed = state[4] or '0'
-local tat = tonumber(state[1]) or now
-if now - tat > tonumber(ARGV[7]) then
-  rate = tonumber(ARGV[2])
-  probed = '0'
-end
-local max_rate = tonumber(ARGV[3])
-if max_rate > 0 and rate > max_rate then rate = max_rate end
-local interval = 1000000 / rate
-local slow = tonumber(state[5]) or interval
-if tat <= now or slow < interval then slow = interval end
-local stepped = 0
-if tat - now > tonumber(ARGV[8]) * slow then
-  stepped = tat - now
-  tat = now
-  slow = interval
-end
-if tat < now then tat = now end
-local wait = tat - (tonumber(ARGV[4]) - 1) * interval - now
-if wait < 0 then wait = 0 end
-local max_wait = tonumber(ARGV[5])
-if max_wait >= 0 and wait >= max_wait then
-  if stepped > 0 then
-    redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat), 'slow', tostring(slow))
-  end
-  return {-1, epoch, tostring(rate), string.format('%.0f', stepped)}
-end
-redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat + interval),
-           'rate', tostring(rate), 'epoch', epoch, 'probed', probed, 'slow', tostring(slow))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
-return {math.floor(wait), epoch, tostring(rate), string.format('%.0f', stepped)}
-"""
-
-# FEEDBACK ARGV: the call's epoch, throttled (1/0), max rate (or -1), min rate, decrease,
-# probe step, cruise step, seed rate, key TTL (s), burst, slots (as ACQUIRE's).
-# Returns {known, stepped_us}: known is 1 when a throttle was already known (the call's
-# epoch is not the current one: older, or from before the key was reset), else 0;
-# stepped_us as ACQUIRE's (only a throttle reads the schedule).
-FEEDBACK = """
-local state = redis.call('HMGET', KEYS[1], 'rate', 'epoch', 'probed', 'tat', 'slow')
-local rate = tonumber(state[1]) or tonumber(ARGV[8])
-local epoch = tonumber(state[2]) or 0
-local max_rate = tonumber(ARGV[3])
-if ARGV[2] == '0' then
-  local step = tonumber(ARGV[6])
-  if state[3] == '1' then step = tonumber(ARGV[7]) end
-  rate = rate + step
-  if max_rate > 0 and rate > max_rate then rate = max_rate end
-  redis.call('HSET', KEYS[1], 'rate', tostring(rate))
-  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
-  return {0, '0'}
-end
-if tonumber(ARGV[1]) ~= epoch then return {1, '0'} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(state[4]) or now
-local old_interval = 1000000 / rate
-local slow = tonumber(state[5]) or old_interval
-if tat <= now or slow < old_interval then slow = old_interval end
-local stepped = 0
-if tat - now > tonumber(ARGV[11]) * slow then
-  stepped = tat - now
-  tat = now
-  slow = 0
-end
-local floor = tonumber(ARGV[4])
-if max_rate > 0 and max_rate < floor then floor = max_rate end
-rate = rate * tonumber(ARGV[5])
-if rate < floor then rate = floor end
-local interval = 1000000 / rate
-if slow < interval then slow = interval end
--- The next call goes one new interval from now at the earliest, whatever the burst.
-local next_slot = now + tonumber(ARGV[10]) * interval
-if tat < next_slot then tat = next_slot end
-redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'epoch', epoch + 1, 'probed', '1',
-           'tat', string.format('%.0f', tat), 'slow', tostring(slow))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
-return {0, string.format('%.0f', stepped)}
-"""
-
-IDLE_RESET_SECONDS = 60
-# A fallback's epochs are negative and carry its generation: -(generation * 2**32 + e) - 1.
-_GENERATION = 2**32
-
-
-def fleet_key(account: str, region: str, operation: str) -> str:
-    """The documented key for one quota: ``connect-batch:<account>:<region>:<operation>``.
-
-    The quota of each operation is per account and Region, so every worker that shares it
-    should name the same key, and no other quota's.
-    """
-    for name, value in (("account", account), ("region", region), ("operation", operation)):
-        if not value or ":" in value:
-            raise ConfigurationError(f"fleet_key: {name} must be non-empty, without ':'")
-    return f"{KEY_PREFIX}:{account}:{region}:{operation}"
 
 
 class RedisRateLimiter:
@@ -532,184 +415,6 @@ class RedisRateLimiter:
                     "Redis rate limiter %s answers again after %.1f s; pacing with the fleet",
                     self.key, down,
                 )
-
-
-class AsyncRedisRateLimiter(RedisRateLimiter):
-    """``RedisRateLimiter`` for the async clients, on a ``redis.asyncio`` client.
-
-    The same Lua scripts, key, shared pace and in-process fallback, awaited: sync and async
-    workers of one fleet may name the same key. Build the client as for
-    ``RedisRateLimiter`` (socket timeouts, no command retries), or use ``from_url``.
-    ``sleep`` is a coroutine function (default ``asyncio.sleep``). The scripts are loaded
-    on first use. A ``redis.asyncio`` client belongs to the event loop it first ran on:
-    ``from_url`` makes one per loop; a client of your own serves one loop only. Close it
-    with ``await limiter.aclose()`` before its loop ends. Waiting for this process's
-    booking turn is not bounded by ``max_wait`` (asyncio has no safe timed lock before
-    Python 3.12); a slot found too late is given up.
-    """
-
-    def __init__(
-        self,
-        redis_client: Any,
-        *,
-        key: str,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        **options: Any,
-    ) -> None:
-        self._async_sleep = sleep
-        # A redis.asyncio client belongs to the loop it runs on: each loop has its own, with
-        # its scripts and booking lock. The client given is the first loop's; from_url
-        # makes one for each other loop (several may run at once, on threads).
-        self._on_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OnLoop] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._given_used = False
-        self._new_client: Callable[[], Any] | None = None  # from_url's
-        super().__init__(redis_client, key=key, **options)
-
-    def _preload(self) -> None:
-        """Nothing yet: the scripts are loaded on the first call, on the event loop."""
-
-    @classmethod
-    def from_url(
-        cls, url: str, *, key: str, timeout: float = 0.25, **options: Any
-    ) -> AsyncRedisRateLimiter:
-        """A limiter on a new ``redis.asyncio`` client for ``url``, built as
-        ``RedisRateLimiter.from_url`` builds its own."""
-        import redis.asyncio  # noqa: PLC0415 - the optional extra
-        from redis.asyncio.retry import Retry  # noqa: PLC0415
-        from redis.backoff import NoBackoff  # noqa: PLC0415
-
-        def new_client() -> Any:
-            return redis.asyncio.Redis.from_url(
-                url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                retry=Retry(NoBackoff(), 0), retry_on_timeout=False,
-            )
-
-        limiter = cls(new_client(), key=key, **options)
-        limiter._new_client = new_client
-        return limiter
-
-    def acquire(self, max_wait: float | None = None) -> int | None:  # noqa: ARG002
-        """Not for sync clients: give those a ``RedisRateLimiter`` on the same key."""
-        raise ConfigurationError(_SYNC_USE)
-
-    def booking(self, max_wait: float | None) -> Generator[float, Any, int | None]:  # noqa: ARG002
-        """Not for sync clients: give those a ``RedisRateLimiter`` on the same key."""
-        raise ConfigurationError(_SYNC_USE)
-
-    def feedback(self, epoch: int, *, throttled: bool) -> bool:  # noqa: ARG002
-        """Not for sync clients: give those a ``RedisRateLimiter`` on the same key."""
-        raise ConfigurationError(_SYNC_USE)
-
-    async def acquire_async(self, max_wait: float | None = None) -> int | None:
-        """Book the next shared slot and wait for it; see ``RedisRateLimiter.acquire``."""
-        here = await self._here()
-        booking = here.booking
-        held = False
-
-        async def do(step: _Step) -> Any:
-            nonlocal held
-            if isinstance(step, float):
-                await self._async_sleep(step)
-                return None
-            if isinstance(step, _Book):
-                await booking.acquire()
-                held = True
-                return True
-            return await here.run(self.key, step)
-
-        try:
-            return await drive_async(self._acquiring(max_wait), do)
-        finally:
-            if held:
-                booking.release()
-
-    async def feedback_async(self, epoch: int, *, throttled: bool) -> bool:
-        """Tell the fleet how the call went; see ``RedisRateLimiter.feedback``."""
-        here = await self._here()
-
-        async def run(step: _Run) -> Any:
-            return await here.run(self.key, step)
-
-        return await drive_async(self._feedbacking(epoch, throttled), run)
-
-    async def aclose(self) -> None:
-        """Close this event loop's ``redis.asyncio`` client (its connections belong to the
-        loop): call it before the loop ends, as for any client of the loop's."""
-        here = self._on_loops.get(asyncio.get_running_loop())
-        if here is not None:
-            await here.client.aclose()  # used again on this loop, it connects again
-
-    async def _here(self) -> _OnLoop:
-        """The running loop's client, scripts and booking lock (the scripts loaded)."""
-        loop = asyncio.get_running_loop()
-        here = self._on_loops.get(loop)
-        if here is not None:
-            return here
-        with self._lock:
-            if not self._given_used:
-                self._given_used, client = True, self._redis
-            elif self._new_client is not None:
-                client = self._new_client()
-            else:
-                raise ConfigurationError(
-                    f"AsyncRedisRateLimiter {self.key}: its redis.asyncio client already "
-                    "serves another event loop, and cannot serve this one. Build one limiter "
-                    "per event loop, or use AsyncRedisRateLimiter.from_url, which makes a "
-                    "client for each loop"
-                )
-            here = self._on_loops[loop] = _OnLoop(client)
-        # Once per loop, even if Redis is away: the scripts load themselves later.
-        with contextlib.suppress(Exception):
-            for script in (ACQUIRE, FEEDBACK):
-                await client.script_load(script)
-        return here
-
-
-class _OnLoop:
-    """An ``AsyncRedisRateLimiter``'s part on one event loop."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.scripts = {
-            "acquire": client.register_script(ACQUIRE),
-            "feedback": client.register_script(FEEDBACK),
-        }
-        self.booking = asyncio.Lock()
-
-    async def run(self, key: str, run: _Run) -> Any:
-        return await self.scripts[run.script](keys=[key], args=run.args)
-
-
-_SYNC_USE = (
-    "AsyncRedisRateLimiter paces async clients only; give a sync client a RedisRateLimiter "
-    "on a redis-py client, with the same key"
-)
-
-
-@attrs.frozen
-class _Book:
-    """Take this process's booking lock (held until the steps end); ``timeout``: at most
-    this long. The result is whether it was taken."""
-
-    timeout: float | None
-
-
-@attrs.frozen
-class _Run:
-    """Run the limiter's Lua ``script`` (``"acquire"`` or ``"feedback"``) on its key with
-    ``args``; its result."""
-
-    script: str
-    args: list[Any]
-
-
-# A step: a _Book, a _Run, or a float (sleep this long).
-_Step = _Book | _Run | float
-
-# A max_wait this long (or a deadline at infinity) is no bound at all.
-_UNBOUNDED = 10.0**9
 
 
 def _warn_if_retrying(client: Any, key: str) -> None:
