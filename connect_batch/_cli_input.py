@@ -3,8 +3,10 @@
 Every name this module held is re-exported from its new home, so that code importing the old
 path keeps working; the coordinator removes this module once nothing imports it.
 """
+# ruff: noqa: F401 - re-exports
 
-from connect_batch.cli.api import (  # noqa: F401
+from connect_batch.cli import columns
+from connect_batch.cli.api import (
     ALL_COLUMNS,
     COLUMNS,
     DESTINATIONS,
@@ -13,7 +15,7 @@ from connect_batch.cli.api import (  # noqa: F401
     Api,
     UsageError,
 )
-from connect_batch.cli.columns import (  # noqa: F401
+from connect_batch.cli.columns import (
     _LOOKS_LIKE_DATA,
     PROBLEM,
     SHADOWED,
@@ -22,7 +24,7 @@ from connect_batch.cli.columns import (  # noqa: F401
     Row,
     _shown,
 )
-from connect_batch.cli.rows import (  # noqa: F401
+from connect_batch.cli.rows import (
     _BUILDERS,
     FIELD_LIMIT,
     Source,
@@ -35,3 +37,6 @@ from connect_batch.cli.rows import (  # noqa: F401
     json_text,
     normalise,
 )
+
+_SURPLUS = columns.SURPLUS
+_listed = columns.listed
