@@ -2,6 +2,6 @@
 
 import sys
 
-from connect_batch._cli import main
+from connect_batch.cli.main import main
 
 sys.exit(main())

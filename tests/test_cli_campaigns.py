@@ -12,9 +12,9 @@ import pathlib
 import pytest
 
 from connect_batch import OutboundRequest, OutboundRequestBatchClient
-from connect_batch._cli import _job_key
-from connect_batch._cli_input import Api
 from connect_batch._identity import JobIdentities
+from connect_batch.cli.api import Api
+from connect_batch.cli.outcome_file import derived_job_key as _job_key
 from connect_batch.testing import Fault
 from tests.faults.campaign_harness import campaign
 from tests.test_cli import cli, outcomes

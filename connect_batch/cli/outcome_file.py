@@ -1,0 +1,272 @@
+"""The outcomes file: one JSON line per row, the lines that say what a run is bound to and
+which pass carries which rows, and what they mean when a run is resumed (``Ledger``).
+
+A resume must never contact anyone twice: the job key, the input's digest and the options
+that shape a request are checked here before anything is sent. Lines hold no personal data
+(row numbers, identifiers, tokens, digests and options). Nothing here sends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import hashlib
+import json
+import pathlib
+import shlex
+import sys
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
+
+import attrs
+
+from connect_batch import Outcome, Success
+from connect_batch.cli.api import Api, UsageError
+from connect_batch.cli.columns import Row
+from connect_batch.cli.rows import input_format
+
+
+def outcome_line(
+    row: Row, outcome: Outcome[Any], job_key: str, api: Api
+) -> dict[str, Any]:
+    """One line of the outcomes file; ``job_key`` lets ``--resume`` use the same tokens."""
+    # BatchPutContact's own RequestIdentifier (the row's, or the one derived for it); the
+    # campaign APIs have none, so the row's own id, and the request's ClientToken.
+    identifier = outcome.request_identifier if api is Api.CONNECT else row.identifier
+    line: dict[str, Any] = {"row": row.number, "request_identifier": identifier}
+    if api is not Api.CONNECT:
+        line["client_token"] = outcome.client_token
+    if isinstance(outcome, Success):
+        line["id"] = outcome.id
+        if api is Api.CONNECT:
+            line["contact_id"] = outcome.id
+    else:
+        line.update(
+            code=str(outcome.code),
+            message=outcome.message,
+            retryable=outcome.retryable,
+            outcome_unknown=outcome.outcome_unknown,
+        )
+    line["job_key"] = job_key
+    return line
+
+
+def previous_lines(path: pathlib.Path | None) -> list[dict[str, Any]]:
+    """The whole lines of an outcomes file, in order: row lines and pass lines."""
+    if path is None or not path.exists():
+        return []
+    lines: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as handle:
+        for text in handle:
+            # A line cut short by a crash is ignored: its row is simply answered again.
+            with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError, ValueError):
+                record = json.loads(text)
+                if "pass" in record:
+                    record["rows"] = [int(n) for n in record["rows"]]
+                    record["pass"] = str(record["pass"])
+                elif "run" in record:
+                    record["run"] = dict(record["run"])
+                else:
+                    record["row"] = int(record["row"])
+                lines.append(record)
+    return lines
+
+
+def line_created(line: Mapping[str, Any]) -> bool:
+    return "id" in line or "contact_id" in line
+
+
+def line_settled(line: Mapping[str, Any] | None) -> bool:
+    """True when a line settles its row for good: created, or known not created."""
+    return line is not None and (line_created(line) or not line.get("outcome_unknown", True))
+
+
+@attrs.define
+class Ledger:
+    """What an outcomes file says, row by row and pass by pass.
+
+    A *pass* is one job key and the rows it carries: the base pass carries every valid
+    row; each retry pass (a ``{"pass": key, "rows": [...]}`` line, written before it sends
+    anything) carries rows known not created by the passes before it.
+    """
+
+    by_key: dict[str, dict[int, dict[str, Any]]] = attrs.field(
+        factory=lambda: collections.defaultdict(dict)
+    )
+    passes: dict[str, list[int]] = attrs.field(factory=dict)
+    created: set[int] = attrs.field(factory=set)
+    # Rows answered DUPLICATE_IN_JOB, and the row whose request they repeat.
+    duplicates: dict[int, int] = attrs.field(factory=dict)
+
+    @classmethod
+    def read(cls, lines: list[dict[str, Any]]) -> Ledger:
+        ledger = cls()
+        for line in lines:
+            if "pass" in line:
+                ledger.passes.setdefault(line["pass"], line["rows"])
+            elif "row" in line:
+                ledger.add(line)
+        return ledger
+
+    def add(self, line: dict[str, Any]) -> None:
+        self.by_key[str(line.get("job_key"))][line["row"]] = line
+        if line_created(line):
+            self.created.add(line["row"])
+        if isinstance(line.get("duplicate_of_row"), int):
+            self.duplicates[line["row"]] = line["duplicate_of_row"]
+
+    def covered(self, row: int) -> bool:
+        """True when the row's request was created: by this row, or by the earlier row of
+        the job it repeats."""
+        return row in self.created or self.duplicates.get(row) in self.created
+
+    def unknown(self, rows: list[int]) -> list[int]:
+        """Rows with no contact that some pass left unknown (or never answered)."""
+        return [
+            n for n in rows
+            if n not in self.created
+            and any(
+                not line_settled(answers.get(n))
+                for key, answers in self.by_key.items()
+                if n in answers or n in self.passes.get(key, ())
+            )
+        ]
+
+    def retry_candidates(self, rows: list[int]) -> list[int]:
+        """Rows known not created by every pass that carried them, and worth another try."""
+        unknown = set(self.unknown(rows))
+        return [
+            n for n in rows
+            if n not in self.created and n not in unknown
+            and any(answers.get(n, {}).get("retryable") for answers in self.by_key.values())
+        ]
+
+
+def resume_command(argv: list[str] | None, outcomes: pathlib.Path) -> str:
+    """The command line that resumes this one: the same, with ``--resume OUTCOMES`` in
+    place of ``--out`` and ``--force``."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    kept: list[str] = []
+    skip = False
+    for arg in given:
+        if skip:
+            skip = False
+            continue
+        if arg in {"--out", "--resume"}:
+            skip = True
+            continue
+        if arg == "--force" or arg.startswith(("--out=", "--resume=")):
+            continue
+        kept.append(arg)
+    return shlex.join(["connect-batch", *kept, "--resume", str(outcomes)])
+
+
+def resolve_job_key(
+    args: argparse.Namespace, api: Api, target: str, earlier: list[dict[str, Any]]
+) -> str:
+    """The key the calls go under: when resuming, the one the file was written with.
+
+    Resending a row that may have been created under another key could create it twice,
+    so a resume under another key, or of another input, is refused.
+    """
+    # A simulated service is new in every run: its ids must not make --resume refuse.
+    where = "simulated" if args.simulate else target
+    expected = str(args.job_key or derived_job_key(args.file, api, where))
+    pass_keys = {line["pass"] for line in earlier if "pass" in line}
+    recorded = {str(line["base"]) for line in earlier if "pass" in line and "base" in line}
+    recorded |= {
+        str(line["job_key"]) for line in earlier
+        if "job_key" in line and line["job_key"] not in pass_keys
+    }
+    if any("run" in line for line in earlier):
+        return expected  # the file says what it was written for: check_run compares it all
+    if recorded and recorded != {expected}:
+        raise UsageError(
+            f"{args.resume} was written for another input, API, target or job key; resuming "
+            "it here could contact people twice (pass the original --job-key if the input "
+            "is the same)"
+        )
+    return expected
+
+
+@contextlib.contextmanager
+def open_outcomes(
+    path: pathlib.Path, *, resume: bool, run: dict[str, Any], earlier: list[dict[str, Any]]
+) -> Iterator[IO[str]]:
+    """The outcomes file, to append to (resume) or new; its first line says what the run
+    is bound to, so that a resume with another input or options is refused."""
+    with path.open("a" if resume else "w", encoding="utf-8") as out:
+        if resume and path.stat().st_size and not _ends_with_newline(path):
+            out.write("\n")  # end a line a crash cut short, so the next one stands alone
+        if not any("run" in line for line in earlier):
+            out.write(json.dumps({"run": run}) + "\n")
+            out.flush()
+        yield out
+
+
+# The options that shape what a row sends: a resume must give the same ones.
+_REQUEST_OPTIONS = (
+    "format", "encoding", "phone_column", "email_column", "attributes", "default_region",
+    "check_numbers", "channel", "template_arn", "connect_source", "expires_in", "campaign_id",
+    "queue_id",
+)
+
+
+def run_record(
+    args: argparse.Namespace, api: Api, target: str, job_key: str
+) -> dict[str, Any]:
+    """What an outcomes file's run is bound to (no personal data: digests and options)."""
+    options = {name: getattr(args, name, None) for name in _REQUEST_OPTIONS}
+    options["format"] = input_format(args)
+    if api is not Api.CONNECT:
+        options.pop("campaign_id")  # the target
+    record = {
+        "job_key": job_key,
+        "input": hashlib.sha256(args.file.read_bytes()).hexdigest(),
+        "api": str(api),
+        "target": "simulated" if args.simulate else target,
+        "options": options,
+    }
+    parsed: dict[str, Any] = json.loads(json.dumps(record))  # as it reads back
+    return parsed
+
+
+def check_run(
+    args: argparse.Namespace, run: dict[str, Any], earlier: list[dict[str, Any]]
+) -> None:
+    """Refuse a resume whose input, API, target or options differ from the file's run."""
+    recorded = next((line["run"] for line in earlier if "run" in line), None)
+    if recorded is None:
+        return
+    differences = []
+    if recorded.get("input") != run["input"]:
+        differences.append("the input file changed (rows added, removed or edited)")
+    for name, what in (("api", "the API"), ("target", "the campaign or instance"),
+                       ("job_key", "the job key")):
+        if recorded.get(name) != run[name]:
+            differences.append(f"{what} was {recorded.get(name)!r} (now {run[name]!r})")
+    before = recorded.get("options") or {}
+    for name, value in run["options"].items():
+        if before.get(name) != value:
+            option = "--" + name.replace("_", "-")
+            differences.append(f"{option} was {before.get(name)!r} (now {value!r})")
+    if differences:
+        raise UsageError(
+            f"{args.resume} does not match this run: {'; '.join(differences)}. Resuming it "
+            "so could contact people twice, or skip them: resume with the original file "
+            "and options, or start a new run with another --out"
+        )
+
+
+def _ends_with_newline(path: pathlib.Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) == b"\n"
+
+
+def derived_job_key(path: pathlib.Path, api: Api, target: str) -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    if api is Api.CONNECT:
+        return f"file:{digest}:{target}"
+    return f"file:{digest}:{api}:{target}"

@@ -1,0 +1,377 @@
+"""Reading the input: CSV and JSONL strictly, each row built into its request (or the
+reason it has none), and what the run says about the columns before it sends.
+
+Nothing here prints or logs a value from the file: messages name the line, the row and the
+column. Nothing here sends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import pathlib
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
+from typing import IO, Any
+
+import attrs
+
+from connect_batch import (
+    Channel,
+    ContactRequest,
+    ContactValidationError,
+    DialRequest,
+    Endpoint,
+    EndpointType,
+    OutboundRequest,
+)
+from connect_batch.cli.api import SENT_AS, Api, UsageError
+from connect_batch.cli.columns import PROBLEM, SURPLUS, Columns, Row
+from connect_batch.runs import E164
+
+FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: more than any API takes
+
+
+@attrs.define
+class Source:
+    """One input file, read strictly; ``keys`` collects the names its rows have."""
+
+    path: pathlib.Path
+    fmt: str
+    columns: Columns
+    encoding: str = "utf-8-sig"
+    keys: dict[str, None] = attrs.field(factory=dict)
+    raw_keys: dict[str, None] = attrs.field(factory=dict)
+
+    def records(self) -> Iterator[dict[str, str]]:
+        """The file's rows as dicts of strings."""
+        with io.StringIO(self._text(), newline="") as handle:
+            if self.fmt == "csv":
+                yield from self._csv_records(handle)
+            else:
+                yield from self._json_records(handle)
+
+    def _text(self) -> str:
+        """The whole file, decoded; a byte the encoding cannot read names its line."""
+        data = self.path.read_bytes()
+        try:
+            return data.decode(self.encoding)
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            raise UsageError(
+                f"{self.path}: line {line} is not {self.encoding} text; give the file's "
+                "encoding with --encoding (cp1252 or latin-1, say). Nothing was sent"
+            ) from None
+        except LookupError:
+            raise UsageError(
+                f"--encoding {self.encoding}: not an encoding Python knows"
+            ) from None
+
+    def _csv_records(self, handle: IO[str]) -> Iterator[dict[str, str]]:
+        # strict: a quote left open is an error, not rows silently merged into a field.
+        reader = csv.DictReader(handle, strict=True, restkey=SURPLUS)
+        try:
+            if reader.fieldnames is not None:
+                raw = list(reader.fieldnames)
+                reader.fieldnames = self.columns.header(self.path, raw)
+                self.keys.update(dict.fromkeys(reader.fieldnames))
+            for record in reader:
+                width = len(reader.fieldnames or ())
+                if SURPLUS not in record and all(v is not None for v in record.values()):
+                    yield record
+                    continue
+                fields = width + len(record.pop(SURPLUS, ()))
+                fields -= sum(v is None for v in record.values())
+                ragged = {k: v for k, v in record.items() if v is not None}
+                ragged[PROBLEM] = (
+                    f"the row has {fields} fields and the header {width}; fix the row (a "
+                    "comma inside a value needs quotes)"
+                )
+                yield ragged
+        except csv.Error as error:
+            # DictReader's line_num is where the last good row ended: the bad one starts next.
+            where = f"{self.path}: the row starting on line {reader.line_num + 1}"
+            if "field larger than field limit" in str(error):
+                raise UsageError(
+                    f"{where} has a field over {FIELD_LIMIT:,} characters, more than any API "
+                    "takes (attribute values are at most 32,767); a quote left open can cause "
+                    "it too. Fix the file; nothing was sent"
+                ) from None
+            raise UsageError(
+                f"{where} is not valid CSV ({error}); a quote left open, perhaps. Fix the "
+                "file; nothing was sent"
+            ) from None
+
+    def _json_records(self, handle: IO[str]) -> Iterator[dict[str, str]]:
+        columns = self.columns
+        for line_number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise UsageError(f"{self.path}: line {line_number} is not JSON") from None
+            if not isinstance(record, dict):
+                raise UsageError(f"{self.path}: line {line_number} is not a JSON object")
+            raw = [str(key) for key in record]
+            self.raw_keys.update(dict.fromkeys(raw))
+            names = [columns.name(key) for key in raw]
+            columns.check(f"{self.path}: line {line_number}", raw, names)
+            self.keys.update(dict.fromkeys(names))
+            fields: dict[str, str] = {}
+            problems: list[str] = []
+            for name, value in zip(names, record.values(), strict=True):
+                text, problem = json_text(name, value)
+                if problem is None:
+                    fields[name] = text
+                elif value is not None or name not in columns.known:
+                    problems.append(problem)
+            if problems:
+                fields[PROBLEM] = "; ".join(problems)
+            yield fields
+
+
+def json_text(key: str, value: object) -> tuple[str, str | None]:
+    """A JSONL value as the text sent, or the reason it cannot be sent."""
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, bool | int | float):
+        return json.dumps(value), None
+    kind = "null" if value is None else type(value).__name__
+    return "", (
+        f"{key!r}: a {kind} cannot be sent; values must be strings, numbers or booleans"
+    )
+
+
+def normalise(number: str, region: str | None, *, check_plan: bool = False) -> str:
+    """E.164 for ``number``: the library's rule (``+``, then 2-15 digits) as it is; a number
+    without ``+`` read as national for ``region``. ``check_plan`` also requires the number
+    to exist in its country's numbering plan (phonenumbers), which the library does not."""
+    stripped = number.strip()
+    if E164.fullmatch(stripped) and not check_plan:
+        return stripped
+    if not stripped.startswith("+") and region is None:
+        raise ValueError(
+            "phone: not in E.164 ('+', country code, number); to read national numbers, "
+            "give --default-region (US, GB, ...)"
+        )
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(stripped, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("phone: not a phone number") from None
+    if check_plan and not phonenumbers.is_valid_number(parsed):
+        raise ValueError("phone: not a number of its country's numbering plan (--check-numbers)")
+    formatted = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    if not E164.fullmatch(formatted):
+        raise ValueError("phone: not a phone number")
+    return formatted
+
+
+def _phone(record: Mapping[str, str], args: argparse.Namespace) -> str:
+    if not record.get("phone"):
+        raise ValueError("phone: missing")
+    return normalise(record["phone"], args.default_region, check_plan=args.check_numbers)
+
+
+def _expires(args: argparse.Namespace) -> timedelta | None:
+    seconds = getattr(args, "expires_in", None)
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+def _contact(
+    record: Mapping[str, str], args: argparse.Namespace, attributes: dict[str, str]
+) -> ContactRequest:
+    if record.get("phone"):
+        customer = Endpoint.phone(_phone(record, args))
+    elif record.get("customer_address"):
+        kind = record.get("customer_type") or "TELEPHONE_NUMBER"
+        address = record["customer_address"]
+        if kind == EndpointType.TELEPHONE_NUMBER:
+            address = normalise(address, args.default_region, check_plan=args.check_numbers)
+        customer = Endpoint(kind, address)
+    else:
+        raise ValueError("phone or customer_address: missing")
+    system = None
+    if record.get("system_address"):
+        system = Endpoint(
+            record.get("system_type") or "TELEPHONE_NUMBER", record["system_address"]
+        )
+    return ContactRequest(
+        customer_endpoint=customer,
+        campaign_id=record.get("campaign_id") or args.campaign_id,
+        queue_id=record.get("queue_id") or args.queue_id,
+        system_endpoint=system,
+        attributes=attributes,
+        request_identifier=record.get("request_identifier") or None,
+    )
+
+
+def _outbound(
+    record: Mapping[str, str], args: argparse.Namespace, parameters: dict[str, str]
+) -> OutboundRequest:
+    text = (record.get("channel") or args.channel).strip().lower()
+    try:
+        channel = Channel(text)
+    except ValueError:
+        allowed = ", ".join(c.value for c in Channel)
+        raise ValueError(f"channel: must be one of {allowed}") from None
+    source = record.get("connect_source") or args.connect_source or None
+    expires = _expires(args)
+    # The row's own id names the request within the job: an edited row replays.
+    key = record.get("request_identifier") or None
+    if channel is Channel.TELEPHONY:
+        if source is not None:
+            try:
+                source = normalise(source, args.default_region)
+            except ValueError:
+                raise ValueError(
+                    "connect_source: a telephony caller id must be an E.164 phone number"
+                ) from None
+        return OutboundRequest.telephony(
+            _phone(record, args), attributes=parameters, expires=expires,
+            source_phone_number=source, key=key,
+        )
+    template_arn = record.get("template_arn") or args.template_arn or None
+    if channel is Channel.EMAIL:
+        if not record.get("email"):
+            raise ValueError("email: missing (the email channel sends to the 'email' column)")
+        return OutboundRequest.email(
+            record["email"].strip(), template_parameters=parameters, template_arn=template_arn,
+            source_email_address=source, expires=expires, key=key,
+        )
+    build = OutboundRequest.sms if channel is Channel.SMS else OutboundRequest.whatsapp
+    return build(
+        _phone(record, args), template_parameters=parameters, template_arn=template_arn,
+        source_phone_number_arn=source, expires=expires, key=key,
+    )
+
+
+def _dial(
+    record: Mapping[str, str], args: argparse.Namespace, attributes: dict[str, str]
+) -> DialRequest:
+    return DialRequest(
+        phone_number=_phone(record, args), attributes=attributes, expires=_expires(args),
+        key=record.get("request_identifier") or None,
+    )
+
+
+_BUILDERS: dict[Api, Callable[[Mapping[str, str], argparse.Namespace, dict[str, str]], Any]] = {
+    Api.CONNECT: _contact,
+    Api.V2: _outbound,
+    Api.V1: _dial,
+}
+
+
+def build_row(
+    number: int, record: Mapping[str, str], args: argparse.Namespace, columns: Columns
+) -> Row:
+    """A validated request from one record, or the reason it has none (no personal data)."""
+    identifier = record.get("request_identifier") or None
+    if record.get(PROBLEM):
+        return Row(number, None, record[PROBLEM], identifier)
+    try:
+        request = _BUILDERS[columns.api](record, args, columns.attributes(record))
+    except (ContactValidationError, ValueError) as error:
+        return Row(number, None, str(error), identifier)
+    return Row(number, request, identifier=identifier)
+
+
+def input_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    suffix = args.file.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in {".jsonl", ".ndjson"}:
+        return "jsonl"
+    raise UsageError(f"{args.file}: cannot tell the format from the extension; use --format")
+
+
+def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], list[str]]:
+    """Every row of the file, built; and the column names its rows have."""
+    if not args.file.exists():
+        raise UsageError(f"{args.file}: no such file")
+    source = Source(args.file, input_format(args), columns, args.encoding)
+    rows = [
+        build_row(number, record, args, columns)
+        for number, record in enumerate(source.records(), 1)
+    ]
+    if source.fmt == "jsonl" and rows:
+        columns.check_renames(str(args.file), list(source.raw_keys))
+    first_with: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        key = row.identifier if row.request is not None else None
+        if key is None:
+            continue
+        if key in first_with:
+            rows[index] = Row(
+                row.number, None, f"request_identifier: repeats row {first_with[key]}", key
+            )
+        else:
+            first_with[key] = row.number
+    return rows, list(source.keys)
+
+
+def announce(
+    args: argparse.Namespace, columns: Columns, keys: list[str], rows: list[Row]
+) -> None:
+    """Say, before anything is sent, which columns are read and which go out as attributes,
+    and how many rows reach someone an earlier row reaches."""
+    if not keys or args.quiet:
+        return
+    _warn_repeats(rows)
+    what = SENT_AS[columns.api]
+    if columns.api is Api.V2 and "channel" not in keys:
+        what = "attributes" if args.channel == "telephony" else "template parameters"
+    read = [k for k in keys if k in columns.known]
+    sent = columns.sent(keys)
+    how = "(--attributes)" if columns.chosen is not None else (
+        "(every other column; --attributes chooses)"
+    )
+    print(f"connect-batch: columns read: {', '.join(read)}; sent as {what}: "
+          f"{', '.join(sent) if sent else 'none'} {how}", file=sys.stderr)
+    ignored = columns.ignored(keys)
+    if ignored:
+        print(f"connect-batch: columns not sent: {', '.join(ignored)}", file=sys.stderr)
+
+
+def _warn_repeats(rows: list[Row]) -> None:
+    """Say how many rows repeat an earlier row's request (the campaign APIs: sent once), and
+    how many more reach someone an earlier row reaches (each sent)."""
+    seen: set[tuple[str, str]] = set()
+    requests: set[tuple[str, str, str]] = set()
+    repeats = same = 0
+    for row in rows:
+        request = row.request
+        if request is None:
+            continue
+        if isinstance(request, OutboundRequest | DialRequest):
+            channel = str(request.channel) if isinstance(request, OutboundRequest) else ""
+            whom = request.destination if isinstance(request, OutboundRequest) else (
+                request.phone_number
+            )
+            what = ("key", request.key) if request.key is not None else ("says", request.says())
+            identity = (channel, whom, "\x00".join(what))
+            if identity in requests:
+                same += 1
+                continue
+            requests.add(identity)
+            who = (channel, whom)
+        else:
+            who = ("", request.customer_endpoint.address)
+        repeats += who in seen
+        seen.add(who)
+    if same:
+        print(f"connect-batch: {same} row(s) repeat an earlier row's request (same channel, "
+              "number or address, and request_identifier or else content): each is answered "
+              "DUPLICATE_IN_JOB and not sent", file=sys.stderr)
+    if repeats:
+        print(f"connect-batch: {repeats} row(s) reach a person an earlier row reaches with "
+              "another request; each is sent. Remove them from the file to contact each "
+              "person once", file=sys.stderr)
+
