@@ -17,6 +17,7 @@ import time
 import boto3
 import pytest
 
+from connect_batch.cli import connect
 from connect_batch.cli.main import main
 from connect_batch.testing import ConnectDouble, Fault
 
@@ -26,8 +27,9 @@ EXAMPLE = ROOT / "examples" / "contacts.csv"
 
 def cli(*args: str, **options) -> subprocess.CompletedProcess[str]:
     """Run the command as ``connect-batch ARGS`` would: in this process, or in a process of
-    its own when given ``subprocess.run`` options (another environment, say)."""
-    if options:
+    its own when given ``subprocess.run`` options (another environment, say) or ``--debug``
+    (which configures the process's logging, as pytest already has here)."""
+    if options or "--debug" in args:
         return cli_process(*args, **options)
     return cli_in_process(*args)
 
@@ -40,15 +42,21 @@ def cli_process(*args: str, **options) -> subprocess.CompletedProcess[str]:
     )
 
 
+def no_sleep(_seconds: float) -> None:
+    """A sleep that returns at once."""
+
+
 def cli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
     """``main(argv)`` in this process, with its output captured and what it changes in the
-    process (the SIGTERM handler, logging, the working directory) put back."""
+    process (the SIGTERM handler, logging, the working directory) put back. Its clients
+    wait out no back-off (``connect.sleep``): the double answers at once anyway."""
     stdout, stderr = io.StringIO(), io.StringIO()
     sigterm = signal.getsignal(signal.SIGTERM)
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     cwd = pathlib.Path.cwd()
     os.chdir(ROOT)
+    connect.sleep = no_sleep
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
@@ -56,6 +64,7 @@ def cli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
             except SystemExit as exit_:  # argparse: --help, usage errors
                 code = exit_.code if isinstance(exit_.code, int) else 2
     finally:
+        connect.sleep = None
         os.chdir(cwd)
         signal.signal(signal.SIGTERM, sigterm)
         root.handlers[:], root.level = handlers, level
