@@ -1,8 +1,12 @@
-"""The connect-batch command, end to end through a subprocess."""
+"""The connect-batch command, end to end: in this process through ``main(argv)`` (what the
+command runs), and through a real process where it takes one (kills, ``python -m``)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import pathlib
 import signal
@@ -13,6 +17,8 @@ import time
 import boto3
 import pytest
 
+from connect_batch.cli import connect
+from connect_batch.cli.main import main
 from connect_batch.testing import ConnectDouble, Fault
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -20,10 +26,49 @@ EXAMPLE = ROOT / "examples" / "contacts.csv"
 
 
 def cli(*args: str, **options) -> subprocess.CompletedProcess[str]:
+    """Run the command as ``connect-batch ARGS`` would: in this process, or in a process of
+    its own when given ``subprocess.run`` options (another environment, say) or ``--debug``
+    (which configures the process's logging, as pytest already has here)."""
+    if options or "--debug" in args:
+        return cli_process(*args, **options)
+    return cli_in_process(*args)
+
+
+def cli_process(*args: str, **options) -> subprocess.CompletedProcess[str]:
+    """``python -m connect_batch ARGS`` in a process of its own."""
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "connect_batch", *args],
         capture_output=True, text=True, cwd=ROOT, timeout=120, check=False, **options,
     )
+
+
+def no_sleep(_seconds: float) -> None:
+    """A sleep that returns at once."""
+
+
+def cli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """``main(argv)`` in this process, with its output captured and what it changes in the
+    process (the SIGTERM handler, logging, the working directory) put back. Its clients
+    wait out no back-off (``connect.sleep``): the double answers at once anyway."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    sigterm = signal.getsignal(signal.SIGTERM)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    cwd = pathlib.Path.cwd()
+    os.chdir(ROOT)
+    connect.sleep = no_sleep
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # argparse: --help, usage errors
+                code = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        connect.sleep = None
+        os.chdir(cwd)
+        signal.signal(signal.SIGTERM, sigterm)
+        root.handlers[:], root.level = handlers, level
+    return subprocess.CompletedProcess(args, code, stdout.getvalue(), stderr.getvalue())
 
 
 def outcomes(path: pathlib.Path) -> list[dict]:
@@ -432,7 +477,7 @@ def test_simulate_then_resume_accepts_its_own_file(tmp_path):
 
 
 def test_help_shows_no_double_backticks():
-    done = cli("--help")
+    done = cli_process("--help")  # python -m connect_batch: the command's own wiring
     assert done.returncode == 0
     assert "``" not in done.stdout
 

@@ -23,6 +23,11 @@ from connect_batch import (
 )
 from connect_batch.cli.api import Api, UsageError
 
+# The clients' sleep, for back-offs and pacing: None is time.sleep. A test that runs the
+# command in its own process sets a function that returns at once (the testing switch,
+# as stamina's set_testing): it then waits out no back-off, and everything else is as run.
+sleep: Callable[[float], None] | None = None
+
 _OPERATIONS = {
     Api.V2: "PutOutboundRequestBatch", Api.V1: "PutDialRequestBatch",
     Api.CONNECT: "BatchPutContact",
@@ -38,6 +43,8 @@ def _options(
         "max_requests_per_second": args.max_rps,
         "max_attempts": args.max_attempts,
     }
+    if sleep is not None:
+        options["sleep"] = sleep
     if args.redis_url:
         key = args.redis_key or fleet_key(account(), region, _OPERATIONS[api])
         try:
