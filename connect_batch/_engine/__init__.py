@@ -9,7 +9,8 @@ Its modules, top-down:
 
 - ``engine``: ``Engine``, one run's parts wired together; the handle the drivers hold.
 - ``schedule``: the reading rules both scheduling loops share (``Schedule``).
-- ``settle``: one batch's state machine, as a generator of ``effects`` (``Settler``).
+- ``settle``: one batch's state machine, round by round, as a generator of ``effects``
+  (``Settler``); ``calls``: one round's call, its attempts and retries (``Caller``).
 - ``answers``: what one round's answer settles, and what goes again (``AnswerReader``).
 - ``verdicts``: every answer given without the service's word, and the one rule for
   ``outcome_unknown`` (``Verdicts.may_exist``).

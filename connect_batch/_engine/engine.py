@@ -1,10 +1,11 @@
 """``Engine``: one run's parts, wired together, and the one handle the drivers hold.
 
 A run is made of: its ``Intake`` (keying the input), its ``Deadline``, its ``Verdicts``
-(every answer given without the service's word), its ``AnswerReader``, its ``Settler`` (one
-batch's state machine, as effects), its ``Schedule`` (the reading rules both loops share),
-its ``Instrument`` (events and counts) and its ``Interrupts``. ``Engine`` builds them from a
-client's options and exposes what the drivers use; it decides nothing itself.
+(every answer given without the service's word), its ``AnswerReader``, its ``Caller`` (a
+round's call, retried), its ``Settler`` (one batch's state machine, as effects), its
+``Schedule`` (the reading rules both loops share), its ``Instrument`` (events and counts)
+and its ``Interrupts``. ``Engine`` builds them from a client's options and exposes what the
+drivers use; it decides nothing itself.
 
 It also carries, for the drivers, what they carry effects out with (the boto3 client, the
 rate limiter, the retry policy's sleep) and the run's stop flag. The flag is a
@@ -26,6 +27,7 @@ import attrs
 
 from connect_batch._engine.answers import AnswerReader
 from connect_batch._engine.attempts import Round
+from connect_batch._engine.calls import Caller
 from connect_batch._engine.control import AbortRun, stop_reason
 from connect_batch._engine.deadline import Deadline
 from connect_batch._engine.effects import Effect
@@ -96,10 +98,14 @@ class Engine(Generic[ItemT, OutT]):
         answers = AnswerReader(
             operation, self._outcomes, self.verdicts, self._policy.max_item_retries
         )
+        caller = Caller(
+            operation, self._policy, verdicts=self.verdicts, answers=answers,
+            deadline=self.deadline, instrument=self.instrument, now=self._now,
+            cancelled=self._cancelled.is_set, on_retry=self._on_retry,
+        )
         self.settler = Settler(
             operation, self._policy, self._identities, verdicts=self.verdicts,
-            answers=answers, deadline=self.deadline, instrument=self.instrument, now=self._now,
-            cancelled=self._cancelled.is_set, on_retry=self._on_retry,
+            answers=answers, deadline=self.deadline, instrument=self.instrument, caller=caller,
         )
 
     # What the drivers carry effects out with.
