@@ -26,11 +26,13 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from connect_batch._campaign_models import MAX_EXPIRES_DELTA, V1_MAX_LEAD, V1_MIN_SEND_LEAD
 from connect_batch._campaigns import V2_MIN_LEAD
-from connect_batch._client import BatchClient, aborted_error
-from connect_batch._engine import AbortRun, Run
+from connect_batch._client_core import aborted_error
+from connect_batch._engine import AbortRun
 from connect_batch._errors import RunAbortedError
 from connect_batch._models import E164, mask
 from connect_batch._outcomes import BatchResult, Outcome
+from connect_batch._sync_client import BatchClient
+from connect_batch._threads import Run
 
 __all__ = [
     "E164",
