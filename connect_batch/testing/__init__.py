@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -32,16 +33,13 @@ from typing import Any
 
 import attrs
 import boto3
+import botocore.session
 from moto import mock_aws
 
-from connect_batch._campaigns import DialRequestBatchClient, OutboundRequestBatchClient
-from connect_batch._client import ContactBatchClient
+from connect_batch._campaign_clients import DialRequestBatchClient, OutboundRequestBatchClient
+from connect_batch._contact_clients import ContactBatchClient
 from connect_batch.testing._campaign_rules import CreatedRequest
-from connect_batch.testing._campaigns import (
-    CampaignCall,
-    FakeCampaigns,
-    install_campaigns,
-)
+from connect_batch.testing._campaigns import CampaignCall, FakeCampaigns, install_campaigns
 from connect_batch.testing._fake import (
     CallRecord,
     CreatedContact,
@@ -237,8 +235,8 @@ class ConnectDouble:
             OutboundCallsEnabled=True,
         )
         endpoint = _custom_endpoint(client)
-        campaigns = boto3.client("connectcampaignsv2", region_name=region, endpoint_url=endpoint)
-        campaigns_v1 = boto3.client("connectcampaigns", region_name=region, endpoint_url=endpoint)
+        campaigns = _boto3_client("connectcampaignsv2", region, endpoint)
+        campaigns_v1 = _boto3_client("connectcampaigns", region, endpoint)
         fake_campaigns = FakeCampaigns.of(DEFAULT_ACCOUNT, region)
         v1_campaign = campaigns_v1.create_campaign(
             name="connect-batch-tests",
@@ -311,4 +309,27 @@ def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
 
 def new_double(region: str = DEFAULT_REGION) -> ConnectDouble:
     """A Connect client and instance, and Running campaigns, under an active ``mock_connect``."""
-    return ConnectDouble.create(boto3.client("connect", region_name=region), region)
+    return ConnectDouble.create(_boto3_client("connect", region), region)
+
+
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.Session:
+    core = botocore.session.get_session()
+    core.set_credentials("testing", "testing", "testing")
+    return boto3.Session(botocore_session=core)
+
+
+def _boto3_client(service: str, region: str, endpoint_url: str | None = None) -> Any:
+    """``boto3.client`` with the double's dummy credentials, from one session per process.
+
+    moto's mock resets boto3's default session each time it starts, and a new session
+    registers its handlers and reads the models' JSON again (about 0.2 s for the double's
+    three clients, in every test); one session, which caches what it reads, is kept instead.
+    A session is not safe to share between threads while it makes clients: a lock is held.
+    """
+    with _SESSION_LOCK:
+        make: Any = _session().client
+        return make(service, region_name=region, endpoint_url=endpoint_url)
