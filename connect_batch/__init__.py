@@ -9,35 +9,22 @@ and answers every input exactly once.
 
 import logging
 
-from connect_batch._aio import (
+from connect_batch._async_client import (
     AsyncBatchClient,
     AsyncBatcher,
-    AsyncContactBatchClient,
-    AsyncDialRequestBatchClient,
     AsyncOptions,
-    AsyncOutboundRequestBatchClient,
     AsyncOutcomeStream,
 )
 from connect_batch._botocore import redact_botocore_logs
-from connect_batch._campaign_models import (
-    DEFAULT_EXPIRES,
-    AnswerMachineDetection,
-    Channel,
-    DialRequest,
-    OutboundRequest,
+from connect_batch._campaign_async_clients import (
+    AsyncDialRequestBatchClient,
+    AsyncOutboundRequestBatchClient,
 )
-from connect_batch._campaigns import (
-    DEFAULT_CAMPAIGN_RATE,
-    DialRequestBatchClient,
-    OutboundRequestBatchClient,
-)
-from connect_batch._client import (
-    BatchClient,
-    Batcher,
-    ContactBatchClient,
-    OutcomeStream,
-    result_of,
-)
+from connect_batch._campaign_clients import DialRequestBatchClient, OutboundRequestBatchClient
+from connect_batch._client_core import result_of
+from connect_batch._contact_clients import AsyncContactBatchClient, ContactBatchClient
+from connect_batch._engine.pacing import AdaptiveRateLimiter, AsyncRateLimiter, NoLimit, RateLimiter
+from connect_batch._engine.retry import RetryPolicy
 from connect_batch._errors import (
     AccessDeniedError,
     CampaignNotFoundError,
@@ -51,18 +38,21 @@ from connect_batch._errors import (
     NotSentError,
     RunAbortedError,
 )
-from connect_batch._models import (
+from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
+from connect_batch._redis_async import AsyncRedisRateLimiter
+from connect_batch._redis_limiter import RedisRateLimiter, fleet_key
+from connect_batch._sync_client import BatchClient, Batcher, OutcomeStream
+from connect_batch.operations._campaign import DEFAULT_CAMPAIGN_RATE
+from connect_batch.operations._campaign_checks import DEFAULT_EXPIRES, Channel
+from connect_batch.operations.campaigns_v1 import DialRequest
+from connect_batch.operations.campaigns_v2 import AnswerMachineDetection, OutboundRequest
+from connect_batch.operations.contacts import (
     AllowedUserAction,
     ContactRequest,
     Endpoint,
     EndpointType,
     OutboundStrategy,
 )
-from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
-from connect_batch._pacing import AdaptiveRateLimiter, AsyncRateLimiter, NoLimit, RateLimiter
-from connect_batch._redis_async import AsyncRedisRateLimiter
-from connect_batch._redis_limiter import RedisRateLimiter, fleet_key
-from connect_batch._retry import RetryPolicy
 
 # A library's loggers print nothing unless the application configures logging: without a
 # handler here, a run's WARNING would reach stderr through logging.lastResort.

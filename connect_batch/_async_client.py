@@ -32,9 +32,9 @@ from connect_batch._engine import AbortRun, Engine, Pending, RunKeys, Work, stop
 from connect_batch._engine.pacing import AdaptiveRateLimiter, AsyncRateLimiter, NoLimit
 from connect_batch._engine.retry import Duration
 from connect_batch._errors import ConfigurationError, ContactValidationError
-from connect_batch._operation import BatchOperation
 from connect_batch._outcomes import BatchResult, Outcome
 from connect_batch.events import Subscriber
+from connect_batch.operations.base import BatchOperation
 
 RequestT = TypeVar("RequestT")
 

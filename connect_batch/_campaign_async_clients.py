@@ -3,7 +3,7 @@
 
 Each adds to ``AsyncBatchClient`` only its operation's description, its input check and the
 names of its methods (``put_requests``, ``iter_put_requests``); the sync clients are in
-``connect_batch._campaigns``. The engine and drivers never learn which API they run.
+``connect_batch._campaign_clients``. The engine and drivers never learn which API they run.
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from connect_batch._async_client import AsyncBatchClient, AsyncOptions, AsyncOutcomeStream
-from connect_batch._campaign_models import DialRequest, OutboundRequest
-from connect_batch._campaigns import (
-    PutDialRequestBatchOperation,
-    PutOutboundRequestBatchOperation,
-    campaign_id_checked,
-)
 from connect_batch._client_core import type_check
 from connect_batch._outcomes import BatchResult
+from connect_batch.operations._campaign import campaign_id_checked
+from connect_batch.operations.campaigns_v1 import DialRequest, PutDialRequestBatchOperation
+from connect_batch.operations.campaigns_v2 import OutboundRequest, PutOutboundRequestBatchOperation
 
 if TYPE_CHECKING:
     from types_aiobotocore_connectcampaigns import ConnectCampaignServiceClient

@@ -31,9 +31,9 @@ from connect_batch._errors import (
     NotSentError,
     RunAbortedError,
 )
-from connect_batch._operation import BatchOperation, Idempotency
 from connect_batch._outcomes import BatchResult, Failure, Outcome, Success, success_of
 from connect_batch.events import Publisher, Subscriber
+from connect_batch.operations.base import BatchOperation, Idempotency
 
 logger = logging.getLogger("connect_batch")
 RequestT = TypeVar("RequestT")

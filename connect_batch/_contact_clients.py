@@ -17,11 +17,10 @@ from connect_batch._client_core import type_check
 from connect_batch._engine.pacing import RateLimiter
 from connect_batch._engine.retry import Duration
 from connect_batch._errors import ConfigurationError
-from connect_batch._models import ContactRequest
-from connect_batch._operation import BatchPutContactOperation
 from connect_batch._outcomes import BatchResult
 from connect_batch._sync_client import BatchClient, OutcomeStream
 from connect_batch.events import Subscriber
+from connect_batch.operations.contacts import BatchPutContactOperation, ContactRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient

@@ -12,10 +12,10 @@ import weakref
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
+from connect_batch._engine.steps import drive_async
 from connect_batch._errors import ConfigurationError
 from connect_batch._redis_limiter import RedisRateLimiter
 from connect_batch._redis_scripts import ACQUIRE, FEEDBACK, _Book, _Run, _Step
-from connect_batch._steps import drive_async
 
 
 class AsyncRedisRateLimiter(RedisRateLimiter):

@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
+from connect_batch._engine.pacing import DEFAULT_QUOTA, AdaptiveRateLimiter
+from connect_batch._engine.steps import Steps, drive
 from connect_batch._errors import ConfigurationError
-from connect_batch._pacing import DEFAULT_QUOTA, AdaptiveRateLimiter
 from connect_batch._redis_scripts import (
     _GENERATION,
     _UNBOUNDED,
@@ -42,7 +43,6 @@ from connect_batch._redis_scripts import (
     _Step,
     fleet_key,
 )
-from connect_batch._steps import Steps, drive
 
 __all__ = [
     "ACQUIRE",

@@ -27,9 +27,9 @@ from connect_batch._client_core import (
 )
 from connect_batch._engine import AbortRun, Engine, Pending, RunKeys, Work
 from connect_batch._errors import ConfigurationError, ContactValidationError
-from connect_batch._operation import BatchOperation, Idempotency
 from connect_batch._outcomes import BatchResult, Outcome
 from connect_batch._threads import Run, ThreadDriver
+from connect_batch.operations.base import BatchOperation, Idempotency
 
 RequestT = TypeVar("RequestT")
 

@@ -24,15 +24,19 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from connect_batch._campaign_models import MAX_EXPIRES_DELTA, V1_MAX_LEAD, V1_MIN_SEND_LEAD
-from connect_batch._campaigns import V2_MIN_LEAD
 from connect_batch._client_core import aborted_error
 from connect_batch._engine import AbortRun
 from connect_batch._errors import RunAbortedError
-from connect_batch._models import E164, mask
 from connect_batch._outcomes import BatchResult, Outcome
 from connect_batch._sync_client import BatchClient
 from connect_batch._threads import Run
+from connect_batch.operations._campaign import V2_MIN_LEAD
+from connect_batch.operations._campaign_checks import (
+    MAX_EXPIRES_DELTA,
+    V1_MAX_LEAD,
+    V1_MIN_SEND_LEAD,
+)
+from connect_batch.operations.contacts import E164, mask
 
 __all__ = [
     "E164",

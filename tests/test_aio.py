@@ -28,7 +28,7 @@ from connect_batch import (
     OutboundRequestBatchClient,
     result_of,
 )
-from connect_batch._aio import one_attempt_per_send
+from connect_batch._async_client import one_attempt_per_send
 from connect_batch.events import CallAnswered, CallSent, RunFinished
 from connect_batch.testing import ConnectDouble, Fault, async_no_sleep
 from tests.builders import contacts, dials, outbounds

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connect_batch import ContactBatchClient, FailureCode
-from connect_batch._operation import BatchPutContactOperation
+from connect_batch.operations.contacts import BatchPutContactOperation
 from connect_batch.testing import no_sleep
 from tests.builders import contact
 

@@ -18,7 +18,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from connect_batch import ConnectBatchError, ContactValidationError
-from connect_batch._campaign_models import (
+from connect_batch.operations._campaign_checks import (
     ARN,
     DEFAULT_EXPIRES,
     MAX_EXPIRES_DELTA,
@@ -28,11 +28,10 @@ from connect_batch._campaign_models import (
     V1_MAX_LEAD,
     V1_MIN_LEAD,
     V1_MIN_SEND_LEAD,
-    AnswerMachineDetection,
     Channel,
-    DialRequest,
-    OutboundRequest,
 )
+from connect_batch.operations.campaigns_v1 import DialRequest
+from connect_batch.operations.campaigns_v2 import AnswerMachineDetection, OutboundRequest
 
 PHONE = "+14155550123"
 EMAIL = "someone@example.com"

@@ -24,7 +24,8 @@ from connect_batch import (
     OutboundRequestBatchClient,
     Success,
 )
-from connect_batch._retry import CAPACITY_BACKOFF
+from connect_batch._engine.retry import CAPACITY_BACKOFF
+from connect_batch.operations.campaigns_v2 import PutOutboundRequestBatchOperation
 from connect_batch.testing import Fault
 from tests.builders import dial, dials, outbound, outbounds
 
@@ -504,8 +505,6 @@ def test_a_campaign_paused_mid_run_leaves_the_refused_items_retryable(fake_conne
 
 
 def test_two_codes_for_one_token_are_not_taken_for_an_answer(fake_connect):
-    from connect_batch._campaigns import PutOutboundRequestBatchOperation  # noqa: PLC0415
-
     answer = PutOutboundRequestBatchOperation("c").read(
         {
             "successfulRequests": [],

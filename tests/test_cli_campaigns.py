@@ -12,7 +12,7 @@ import pathlib
 import pytest
 
 from connect_batch import OutboundRequest, OutboundRequestBatchClient
-from connect_batch._identity import JobIdentities
+from connect_batch._engine.identity import JobIdentities
 from connect_batch.cli.api import Api
 from connect_batch.cli.outcome_file import derived_job_key as _job_key
 from connect_batch.testing import Fault

@@ -58,7 +58,7 @@ def test_cli_module_is_small_and_says_what_it_holds(source):
 def test_the_check_catches_a_private_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(
-        "from connect_batch._engine import AbortRun\nimport connect_batch._client\n"
+        "from connect_batch._engine import AbortRun\nimport connect_batch._sync_client\n"
         "from connect_batch import _errors\nfrom connect_batch.runs import open_run\n"
     )
     assert len(internal_imports(bad)) == 3

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from connect_batch import AccessDeniedError, ContactValidationError
-from connect_batch._cli import Progress
+from connect_batch.cli.progress import Progress
 from connect_batch.events import (
     BatchSettled,
     CallAnswered,

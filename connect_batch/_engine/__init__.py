@@ -26,8 +26,6 @@ This package re-exports the names other modules import from ``connect_batch._eng
 
 from __future__ import annotations
 
-from typing import Any
-
 from connect_batch._engine.control import (
     CREATED,
     AbortRun,
@@ -61,12 +59,3 @@ __all__ = [
     "stopped_by",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # ``Run`` moved to the thread driver, which imports this package: imported on first
-    # use so that the old path keeps working without an import cycle (a shim to remove).
-    if name == "Run":
-        from connect_batch._threads import Run  # noqa: PLC0415
-
-        return Run
-    raise AttributeError(name)

@@ -15,8 +15,8 @@ from connect_batch._engine.attempts import Round
 from connect_batch._engine.intake import Pending
 from connect_batch._engine.verdicts import OutcomeFactory, Verdicts
 from connect_batch._engine.work import Work
-from connect_batch._operation import Answer, BatchOperation, Idempotency, ItemAnswer, ItemKind
 from connect_batch._outcomes import FailureCode
+from connect_batch.operations.base import Answer, BatchOperation, Idempotency, ItemAnswer, ItemKind
 
 ItemT = TypeVar("ItemT")
 OutT = TypeVar("OutT")

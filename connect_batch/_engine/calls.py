@@ -38,9 +38,9 @@ from connect_batch._engine.retry import RetryPolicy
 from connect_batch._engine.verdicts import Verdicts
 from connect_batch._engine.work import Work
 from connect_batch._errors import CallFault
-from connect_batch._operation import Answer, BatchOperation, Idempotency
 from connect_batch._outcomes import FailureCode
 from connect_batch.events import RetryScheduled
+from connect_batch.operations.base import Answer, BatchOperation, Idempotency
 
 ItemT = TypeVar("ItemT")
 OutT = TypeVar("OutT")

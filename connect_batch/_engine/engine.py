@@ -41,8 +41,8 @@ from connect_batch._engine.schedule import Schedule
 from connect_batch._engine.settle import Settler
 from connect_batch._engine.verdicts import OutcomeFactory, Verdicts
 from connect_batch._engine.work import Work
-from connect_batch._operation import BatchOperation
 from connect_batch.events import Publisher
+from connect_batch.operations.base import BatchOperation
 
 ItemT = TypeVar("ItemT")
 OutT = TypeVar("OutT")

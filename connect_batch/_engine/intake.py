@@ -19,7 +19,7 @@ import attrs
 
 from connect_batch._engine.identity import Identities
 from connect_batch._errors import ContactValidationError
-from connect_batch._operation import BatchOperation, Idempotency
+from connect_batch.operations.base import BatchOperation, Idempotency
 
 ItemT = TypeVar("ItemT")
 

@@ -31,8 +31,8 @@ from connect_batch._engine.intake import Pending
 from connect_batch._engine.retry import RetryPolicy
 from connect_batch._engine.verdicts import Verdicts
 from connect_batch._engine.work import Work
-from connect_batch._operation import BatchOperation, Idempotency, ItemAnswer, ItemKind
 from connect_batch.events import CapacityBackoff, ItemsResubmitted
+from connect_batch.operations.base import BatchOperation, Idempotency, ItemAnswer, ItemKind
 
 ItemT = TypeVar("ItemT")
 OutT = TypeVar("OutT")

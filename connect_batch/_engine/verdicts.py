@@ -27,8 +27,8 @@ from connect_batch._engine.control import AbortRun, DeadlinePassed, Stop
 from connect_batch._engine.intake import Pending
 from connect_batch._engine.work import Work
 from connect_batch._errors import CallFault
-from connect_batch._operation import BatchOperation, Idempotency, ItemAnswer
 from connect_batch._outcomes import FailureCode
+from connect_batch.operations.base import BatchOperation, Idempotency, ItemAnswer
 
 ItemT = TypeVar("ItemT")
 OutT = TypeVar("OutT")

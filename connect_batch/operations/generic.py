@@ -16,12 +16,13 @@ import time
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
-from connect_batch._aio import AsyncBatchClient, AsyncOptions, AsyncOutcomeStream
-from connect_batch._client import BatchClient, OutcomeStream, type_check
+from connect_batch._async_client import AsyncBatchClient, AsyncOptions, AsyncOutcomeStream
+from connect_batch._client_core import type_check
+from connect_batch._engine.pacing import RateLimiter
+from connect_batch._engine.retry import Duration
 from connect_batch._errors import ConfigurationError
 from connect_batch._outcomes import BatchResult
-from connect_batch._pacing import RateLimiter
-from connect_batch._retry import Duration
+from connect_batch._sync_client import BatchClient, OutcomeStream
 from connect_batch.events import Subscriber
 from connect_batch.operations.base import BatchOperation
 

@@ -43,7 +43,7 @@ from moto.connectcampaigns.models import (
 from moto.connectcampaigns.responses import ConnectCampaignServiceResponse
 from moto.core.exceptions import JsonRESTError
 
-from connect_batch._models import mask
+from connect_batch.operations.contacts import mask
 from connect_batch.testing._campaign_rules import (
     _LIST_KEY,
     TOKEN_LIFETIME,

@@ -30,7 +30,7 @@ from moto.connect.models import ConnectBackend, connect_backends
 from moto.connect.responses import ConnectResponse
 from moto.core.exceptions import JsonRESTError
 
-from connect_batch._models import E164, mask
+from connect_batch.operations.contacts import E164, mask
 from connect_batch.testing._faults import (
     GARBLED_BODY,
     TRUNCATED_AT,

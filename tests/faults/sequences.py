@@ -28,7 +28,7 @@ import attrs
 import boto3
 
 from connect_batch import BatchResult, ContactBatchClient, ContactRequest
-from connect_batch._identity import JobIdentities
+from connect_batch._engine.identity import JobIdentities
 from connect_batch.testing import ConnectDouble, Fault, no_sleep
 from tests.builders import contact
 from tests.faults.harness import mixed_inputs

@@ -1,8 +1,7 @@
 """Outbound campaigns' sync clients: ``OutboundRequestBatchClient`` and ``DialRequestBatchClient``.
 
 The operations' descriptions and request builders live in ``connect_batch.operations``
-(``campaigns_v2``, ``campaigns_v1``, ``_campaign``); their names are re-exported here for
-the modules that import them from this one.
+(``campaigns_v2``, ``campaigns_v1``, ``_campaign``).
 
 Summary of the two APIs (``PutOutboundRequestBatch`` v2, ``PutDialRequestBatch`` v1):
 
@@ -25,19 +24,16 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from connect_batch._client import BatchClient, OutcomeStream, type_check
+from connect_batch._client_core import type_check
+from connect_batch._engine.pacing import RateLimiter
+from connect_batch._engine.retry import Duration
 from connect_batch._outcomes import BatchResult
-from connect_batch._pacing import RateLimiter
-from connect_batch._retry import Duration
+from connect_batch._sync_client import BatchClient, OutcomeStream
 from connect_batch.events import Subscriber
+from connect_batch.operations._campaign import CampaignOperation as _CampaignOperation
 from connect_batch.operations._campaign import (
-    DEFAULT_CAMPAIGN_RATE,
-    MAX_CAMPAIGN_ID_LENGTH,
-    V1_MAX_SEND_LEAD,
-    V2_MIN_LEAD,
     campaign_id_checked,
 )
-from connect_batch.operations._campaign import CampaignOperation as _CampaignOperation
 from connect_batch.operations.campaigns_v1 import DialRequest, PutDialRequestBatchOperation
 from connect_batch.operations.campaigns_v2 import (
     OutboundRequest,
@@ -50,17 +46,7 @@ if TYPE_CHECKING:
 
 RequestT = TypeVar("RequestT", bound=OutboundRequest | DialRequest)
 
-__all__ = [
-    "DEFAULT_CAMPAIGN_RATE",
-    "MAX_CAMPAIGN_ID_LENGTH",
-    "V1_MAX_SEND_LEAD",
-    "V2_MIN_LEAD",
-    "DialRequestBatchClient",
-    "OutboundRequestBatchClient",
-    "PutDialRequestBatchOperation",
-    "PutOutboundRequestBatchOperation",
-    "campaign_id_checked",
-]
+__all__ = ["DialRequestBatchClient", "OutboundRequestBatchClient"]
 
 
 class _CampaignClient(BatchClient[RequestT]):
