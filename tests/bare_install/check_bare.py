@@ -6,7 +6,7 @@ without moto, a plain test must pass, and a test asking for ``fake_connect`` mus
 a message naming the extra to install.
 
 Not a test module (pytest collects only ``test_*.py``): ``.ci/run`` runs it as a script, and
-``tests/test_pytest_plugin.py`` runs it with moto hidden.
+``tests/testing/test_pytest_plugin.py`` runs it with moto hidden.
 """
 
 from __future__ import annotations

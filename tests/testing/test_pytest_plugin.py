@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-BARE_CHECK = Path(__file__).parent / "bare_install" / "check_bare.py"
+BARE_CHECK = Path(__file__).parents[1] / "bare_install" / "check_bare.py"
 
 # A sitecustomize that makes ``import moto`` fail as it does where moto is not installed.
 HIDE_MOTO = """

@@ -10,7 +10,7 @@ import pytest
 
 import connect_batch.runs
 
-CLI = pathlib.Path(__file__).resolve().parents[1] / "connect_batch" / "cli"
+CLI = pathlib.Path(__file__).resolve().parents[2] / "connect_batch" / "cli"
 SOURCES = sorted(CLI.glob("*.py"))
 ALLOWED = ("connect_batch", "connect_batch.events", "connect_batch.runs", "connect_batch.testing")
 

@@ -21,7 +21,7 @@ from connect_batch.cli import connect
 from connect_batch.cli.main import main
 from connect_batch.testing import ConnectDouble, Fault
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "contacts.csv"
 
 

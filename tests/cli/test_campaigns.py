@@ -16,8 +16,8 @@ from connect_batch._engine.identity import JobIdentities
 from connect_batch.cli.api import Api
 from connect_batch.cli.outcome_file import derived_job_key as _job_key
 from connect_batch.testing import Fault
+from tests.cli.test_contacts import cli, outcomes
 from tests.faults.campaign_harness import campaign
-from tests.test_cli import cli, outcomes
 
 ARN = "arn:aws:connect:us-east-1:123456789012:instance/abc/template/1"
 

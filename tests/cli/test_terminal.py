@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.test_cli import EXAMPLE, ROOT
+from tests.cli.test_contacts import EXAMPLE, ROOT
 
 # A real pseudo-terminal and a real process: the slow tier (pytest -m slow).
 pytestmark = pytest.mark.slow
