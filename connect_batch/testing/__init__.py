@@ -32,7 +32,12 @@ from typing import Any
 
 import attrs
 import boto3
-from moto import mock_aws
+
+from connect_batch._errors import MissingExtraError
+
+# First, before the modules below import moto: without it, one line naming the extra.
+with MissingExtraError.guard("connect_batch.testing", "testing"):
+    from moto import mock_aws
 
 from connect_batch._campaigns import DialRequestBatchClient, OutboundRequestBatchClient
 from connect_batch._client import ContactBatchClient
