@@ -29,7 +29,6 @@ from __future__ import annotations
 from typing import Any
 
 from connect_batch._engine.control import (
-    CREATED,
     AbortRun,
     Cancelled,
     Stop,
@@ -41,6 +40,7 @@ from connect_batch._engine.engine import Engine
 from connect_batch._engine.intake import Pending, RunKeys
 from connect_batch._engine.verdicts import OutcomeFactory
 from connect_batch._engine.work import Work
+from connect_batch._outcomes import CREATED  # the code events give a success
 
 __all__ = [
     "CREATED",
