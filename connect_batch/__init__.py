@@ -35,6 +35,7 @@ from connect_batch._errors import (
     DeadlineExceededError,
     InputError,
     InstanceNotFoundError,
+    MissingExtraError,
     NotSentError,
     RunAbortedError,
 )
@@ -94,6 +95,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "FailureCode",
     "InputError",
     "InstanceNotFoundError",
+    "MissingExtraError",
     "NoLimit",
     "NotSentError",
     "OutboundRequest",

@@ -31,7 +31,7 @@ from connect_batch._errors import (
     NotSentError,
     RunAbortedError,
 )
-from connect_batch._outcomes import BatchResult, Failure, Outcome, Success, success_of
+from connect_batch._outcomes import CREATED, BatchResult, Failure, Outcome, Success, success_of
 from connect_batch.events import Publisher, Subscriber
 from connect_batch.operations.base import BatchOperation, Idempotency
 
@@ -78,7 +78,7 @@ class KeyedOutcomes(Generic[RequestT]):
 
     def code(self, outcome: Outcome[RequestT]) -> str:
         """``CREATED`` for a success, else the failure's code (for events)."""
-        return "CREATED" if isinstance(outcome, Success) else str(outcome.code)
+        return CREATED if isinstance(outcome, Success) else str(outcome.code)
 
     def failure(
         self,

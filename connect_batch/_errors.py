@@ -3,6 +3,7 @@
     ConnectBatchError
     ├── ContactValidationError (also ValueError)  bad input, found before it is sent
     ├── ConfigurationError (also ValueError)      bad client settings
+    ├── MissingExtraError (also ModuleNotFoundError) a feature's optional extra is absent
     └── RunAbortedError                           the run stopped; carries ``result``
         ├── AccessDeniedError                     403 AccessDeniedException
         ├── InstanceNotFoundError                 404 ResourceNotFoundException (instance)
@@ -19,12 +20,24 @@ Messages never contain phone numbers or attribute values.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 if TYPE_CHECKING:
     from connect_batch._outcomes import BatchResult
+
+# Each extra of pyproject.toml's [project.optional-dependencies] that a feature of the
+# library needs at run time, and the top-level modules it brings (the names an import fails
+# on). tests/test_extras.py checks it against pyproject.toml.
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "testing": ("moto",),
+    "cli": ("phonenumbers", "rich"),
+    "redis": ("redis",),
+    "otel": ("opentelemetry",),
+}
 
 
 class ConnectBatchError(Exception):
@@ -63,6 +76,43 @@ class ContactValidationError(ConnectBatchError, ValueError):
 
 class ConfigurationError(ConnectBatchError, ValueError):
     """A client setting is invalid (for example an InstanceId over 100 characters)."""
+
+
+class MissingExtraError(ConnectBatchError, ModuleNotFoundError):
+    """A feature needs an optional extra that is not installed; the message says which
+    (``<feature> needs the 'redis' extra: pip install 'connect-batch[redis]'``).
+
+    A ``ModuleNotFoundError`` too, so that ``except ImportError`` keeps catching it. ``feature``
+    and ``extra`` are what the message names; ``name`` the module that failed to import.
+    """
+
+    def __init__(self, feature: str, extra: str, *, name: str | None = None) -> None:
+        super().__init__(
+            f"{feature} needs the '{extra}' extra: pip install 'connect-batch[{extra}]'",
+            name=name,
+        )
+        self.feature = feature
+        self.extra = extra
+
+    @classmethod
+    @contextlib.contextmanager
+    def guard(cls, feature: str, extra: str) -> Iterator[None]:
+        """Imports of ``extra``'s modules inside this block raise ``MissingExtraError``
+        naming ``feature`` and ``extra`` when one of them is not installed:
+
+            with MissingExtraError.guard("RedisRateLimiter.from_url", "redis"):
+                import redis
+
+        A missing module that the extra does not bring (a broken install of something else)
+        is left as it was raised.
+        """
+        try:
+            yield
+        except ModuleNotFoundError as missing:
+            top = (missing.name or "").partition(".")[0]
+            if top not in EXTRA_MODULES[extra]:
+                raise
+            raise cls(feature, extra, name=missing.name) from None
 
 
 class RunAbortedError(ConnectBatchError):

@@ -12,6 +12,10 @@ import attrs
 
 RequestT = TypeVar("RequestT")
 
+# The code a success counts under, wherever outcomes are counted: BatchResult.counts(),
+# events (BatchSettled.codes, RunFinished.counts), the metrics' outcome label, the CLI.
+CREATED = "CREATED"
+
 
 class FailureCode(str, enum.Enum):
     """Every code a ``Failure`` may carry that the library knows of.
@@ -169,10 +173,12 @@ class BatchResult(Generic[RequestT]):
         return len(self.succeeded) + len(self.failed)
 
     def counts(self) -> dict[str, int]:
-        """How many inputs ended with each code; successes count under ``"SUCCESS"``."""
+        """How many inputs ended with each code; successes count under ``"CREATED"``
+        (``CREATED``), as in ``RunFinished.counts``, the ``outcome`` metric label and the
+        command line's summary."""
         counter = collections.Counter(str(f.code) for f in self.failed)
         if self.succeeded:
-            counter["SUCCESS"] = len(self.succeeded)
+            counter[CREATED] = len(self.succeeded)
         return dict(counter)
 
     def retryable(self) -> list[RequestT]:

@@ -16,10 +16,6 @@ import pytest
 if TYPE_CHECKING:
     from connect_batch.testing import ConnectDouble
 
-MISSING_EXTRA = (
-    "the fake_connect fixture needs the 'testing' extra: pip install 'connect-batch[testing]' "
-    "(importing connect_batch.testing failed: {error})"
-)
 
 
 @pytest.fixture
@@ -30,17 +26,19 @@ def fake_connect() -> Iterator[ConnectDouble]:
     campaign (``requests`` is their ledger), ``batch_client()`` one for BatchPutContact
     (``contacts``). Dummy credentials are set for the test; nothing leaves the process.
     """
+    # Imported here, not at module level: see the module docstring.
+    from connect_batch import MissingExtraError  # noqa: PLC0415
+
     try:
-        # Imported here, not at module level: see the module docstring.
-        from connect_batch.testing import (  # noqa: PLC0415
-            dummy_credentials,
-            mock_connect,
-            new_double,
-        )
-    except ModuleNotFoundError as missing:
+        with MissingExtraError.guard("the fake_connect fixture", "testing"):
+            from connect_batch.testing import (  # noqa: PLC0415
+                dummy_credentials,
+                mock_connect,
+                new_double,
+            )
+    except MissingExtraError as missing:
         # pytest.fail(), without the ModuleNotFoundError's traceback chained before it.
-        message = MISSING_EXTRA.format(error=missing)
-        raise pytest.fail.Exception(message, pytrace=False) from None
+        raise pytest.fail.Exception(str(missing), pytrace=False) from None
     with dummy_credentials(), mock_connect():
         yield new_double()
 
@@ -51,16 +49,18 @@ def fake_connect_server() -> Iterator[ConnectDouble]:
     ``endpoint_url``. For clients that moto's in-process mock cannot serve, such as
     aiobotocore's (the async clients): build them with ``endpoint_url=double.endpoint_url``.
     """
+    from connect_batch import MissingExtraError  # noqa: PLC0415
+
     try:
-        from connect_batch.testing import (  # noqa: PLC0415
-            DEFAULT_REGION,
-            ConnectDouble,
-            dummy_credentials,
-            moto_server,
-        )
-    except ModuleNotFoundError as missing:
-        message = MISSING_EXTRA.format(error=missing).replace("fake_connect", "fake_connect_server")
-        raise pytest.fail.Exception(message, pytrace=False) from None
+        with MissingExtraError.guard("the fake_connect_server fixture", "testing"):
+            from connect_batch.testing import (  # noqa: PLC0415
+                DEFAULT_REGION,
+                ConnectDouble,
+                dummy_credentials,
+                moto_server,
+            )
+    except MissingExtraError as missing:
+        raise pytest.fail.Exception(str(missing), pytrace=False) from None
     import boto3  # noqa: PLC0415 - a dependency of the library, light enough once moto is in
     from moto.moto_api._internal.models import moto_api_backend  # noqa: PLC0415
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from connect_batch._engine.steps import drive_async
-from connect_batch._errors import ConfigurationError
+from connect_batch._errors import ConfigurationError, MissingExtraError
 from connect_batch._redis_limiter import RedisRateLimiter
 from connect_batch._redis_scripts import ACQUIRE, FEEDBACK, _Book, _Run, _Step
 
@@ -60,9 +60,10 @@ class AsyncRedisRateLimiter(RedisRateLimiter):
     ) -> AsyncRedisRateLimiter:
         """A limiter on a new ``redis.asyncio`` client for ``url``, built as
         ``RedisRateLimiter.from_url`` builds its own."""
-        import redis.asyncio  # noqa: PLC0415 - the optional extra
-        from redis.asyncio.retry import Retry  # noqa: PLC0415
-        from redis.backoff import NoBackoff  # noqa: PLC0415
+        with MissingExtraError.guard("AsyncRedisRateLimiter.from_url", "redis"):
+            import redis.asyncio  # noqa: PLC0415 - the optional extra
+            from redis.asyncio.retry import Retry  # noqa: PLC0415
+            from redis.backoff import NoBackoff  # noqa: PLC0415
 
         def new_client() -> Any:
             return redis.asyncio.Redis.from_url(

@@ -29,7 +29,7 @@ from typing import Any
 
 from connect_batch._engine.pacing import DEFAULT_QUOTA, AdaptiveRateLimiter
 from connect_batch._engine.steps import Steps, drive
-from connect_batch._errors import ConfigurationError
+from connect_batch._errors import ConfigurationError, MissingExtraError
 from connect_batch._redis_scripts import (
     _GENERATION,
     _UNBOUNDED,
@@ -168,9 +168,10 @@ class RedisRateLimiter:
         """A limiter on a new redis-py client for ``url`` (``redis://host:6379/0``): connect
         and command timeouts of ``timeout`` seconds, and no retry of a failed command (the
         limiter falls back to pacing in-process instead)."""
-        import redis  # noqa: PLC0415 - the optional extra
-        from redis.backoff import NoBackoff  # noqa: PLC0415
-        from redis.retry import Retry  # noqa: PLC0415
+        with MissingExtraError.guard("RedisRateLimiter.from_url", "redis"):
+            import redis  # noqa: PLC0415 - the optional extra
+            from redis.backoff import NoBackoff  # noqa: PLC0415
+            from redis.retry import Retry  # noqa: PLC0415
 
         client = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout,

@@ -29,7 +29,10 @@ import asyncio
 import threading
 from typing import Any
 
-from opentelemetry import metrics, trace
+from connect_batch._errors import MissingExtraError
+
+with MissingExtraError.guard("connect_batch.otel", "otel"):
+    from opentelemetry import metrics, trace
 
 from connect_batch.events import (
     CallAnswered,

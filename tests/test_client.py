@@ -169,7 +169,7 @@ def test_outcomes_are_success_or_failure_values(fake_connect):
     result = fake_connect.batch_client().put_contacts([contact(0), contact(1, queue_id=None)])
     assert isinstance(result.succeeded[0], Success)
     assert isinstance(result.failed[0], Failure)
-    assert result.counts() == {"SUCCESS": 1, "MISSING_QUEUE_ID_AND_SYSTEM_ENDPOINT": 1}
+    assert result.counts() == {"CREATED": 1, "MISSING_QUEUE_ID_AND_SYSTEM_ENDPOINT": 1}
     assert result.retryable() == []
 
 

@@ -27,7 +27,6 @@ This package re-exports the names other modules import from ``connect_batch._eng
 from __future__ import annotations
 
 from connect_batch._engine.control import (
-    CREATED,
     AbortRun,
     Cancelled,
     Stop,
@@ -39,6 +38,7 @@ from connect_batch._engine.engine import Engine
 from connect_batch._engine.intake import Pending, RunKeys
 from connect_batch._engine.verdicts import OutcomeFactory
 from connect_batch._engine.work import Work
+from connect_batch._outcomes import CREATED  # the code events give a success
 
 __all__ = [
     "CREATED",

@@ -14,8 +14,6 @@ import enum
 from connect_batch._errors import CallFault, ContactValidationError
 from connect_batch._outcomes import FailureCode
 
-CREATED = "CREATED"  # the code events give a success
-
 
 class Stop(str, enum.Enum):
     """Why a run stopped before its input ran out."""

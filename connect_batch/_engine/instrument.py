@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from connect_batch._engine.control import CREATED
+from connect_batch._outcomes import CREATED
 from connect_batch.events import BatchSettled, CallAnswered, CallSent, Publisher, RunFinished
 
 

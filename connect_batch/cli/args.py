@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 
+from connect_batch import MissingExtraError
 from connect_batch.cli.api import Api, UsageError
 from connect_batch.runs import MAX_EXPIRES_DELTA, V1_MAX_LEAD, V1_MIN_SEND_LEAD, V2_MIN_LEAD
 
@@ -163,7 +164,8 @@ def check_outputs(args: argparse.Namespace) -> None:
 def check_region(args: argparse.Namespace) -> None:
     if args.default_region is None:
         return
-    import phonenumbers
+    with MissingExtraError.guard("--default-region", "cli"):
+        import phonenumbers
 
     args.default_region = args.default_region.upper()
     if args.default_region not in phonenumbers.SUPPORTED_REGIONS:

@@ -17,6 +17,7 @@ from connect_batch import (
     ConnectBatchError,
     ContactBatchClient,
     DialRequestBatchClient,
+    MissingExtraError,
     OutboundRequestBatchClient,
     RedisRateLimiter,
     fleet_key,
@@ -48,13 +49,10 @@ def _options(
     if args.redis_url:
         key = args.redis_key or fleet_key(account(), region, _OPERATIONS[api])
         try:
-            options["rate_limiter"] = RedisRateLimiter.from_url(
-                args.redis_url, key=key, rate=args.max_rps
-            )
-        except ImportError:
-            raise UsageError(
-                "--redis-url needs redis-py: pip install 'connect-batch[redis]'"
-            ) from None
+            with MissingExtraError.guard("--redis-url", "redis"):
+                options["rate_limiter"] = RedisRateLimiter.from_url(
+                    args.redis_url, key=key, rate=args.max_rps
+                )
         except ValueError as error:
             raise UsageError(f"--redis-url: {error}") from None
     return options
@@ -62,7 +60,13 @@ def _options(
 
 @contextlib.contextmanager
 def _simulated(args: argparse.Namespace, api: Api) -> Iterator[tuple[BatchClient[Any], str]]:
-    from connect_batch.testing import DEFAULT_ACCOUNT, dummy_credentials, mock_connect, new_double
+    with MissingExtraError.guard("--simulate", "testing"):
+        from connect_batch.testing import (
+            DEFAULT_ACCOUNT,
+            dummy_credentials,
+            mock_connect,
+            new_double,
+        )
 
     region = args.region or "us-east-1"
     with dummy_credentials(region), mock_connect():

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from connect_batch import MissingExtraError
 from connect_batch.events import BatchSettled, Event, ItemsResubmitted, RetryScheduled
 
 
@@ -32,15 +33,17 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if not self.quiet and self.stream.isatty():
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import (
-                Progress as RichProgress,
-            )
+            # Entered before anything is sent: without rich, the run stops here, unstarted.
+            with MissingExtraError.guard("the progress bar (on a terminal)", "cli"):
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+                from rich.progress import (
+                    Progress as RichProgress,
+                )
 
             self._bar = RichProgress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -103,16 +106,26 @@ class Progress:
         if not rows:
             print(f"no rows in {source}" if source is not None else "no rows", file=stream)
             return
-        if stream.isatty():
-            from rich.console import Console
-            from rich.table import Table
-
-            table = Table(title="Outcomes")
-            table.add_column("outcome")
-            table.add_column("rows", justify="right")
-            for code, count in rows:
-                table.add_row(code, str(count))
-            Console(file=stream).print(table)
-        else:
+        if not (stream.isatty() and _table(stream, rows)):
             for code, count in rows:
                 print(f"{code}: {count}", file=stream)
+
+
+def _table(stream: TextIO, rows: list[tuple[str, int]]) -> bool:
+    """The summary as a rich table; False, printing nothing, if rich is not installed.
+
+    The summary comes after the run: its outcomes are told whatever is installed (as plain
+    lines) rather than replaced by an error naming the extra.
+    """
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        return False
+    table = Table(title="Outcomes")
+    table.add_column("outcome")
+    table.add_column("rows", justify="right")
+    for code, count in rows:
+        table.add_row(code, str(count))
+    Console(file=stream).print(table)
+    return True

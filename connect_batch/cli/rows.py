@@ -26,6 +26,7 @@ from connect_batch import (
     DialRequest,
     Endpoint,
     EndpointType,
+    MissingExtraError,
     OutboundRequest,
 )
 from connect_batch.cli.api import SENT_AS, Api, UsageError
@@ -158,7 +159,9 @@ def normalise(number: str, region: str | None, *, check_plan: bool = False) -> s
             "phone: not in E.164 ('+', country code, number); to read national numbers, "
             "give --default-region (US, GB, ...)"
         )
-    import phonenumbers
+    feature = "--check-numbers" if check_plan else "reading phone numbers not in E.164 form"
+    with MissingExtraError.guard(feature, "cli"):
+        import phonenumbers
 
     try:
         parsed = phonenumbers.parse(stripped, region)

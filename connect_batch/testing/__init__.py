@@ -34,7 +34,12 @@ from typing import Any
 import attrs
 import boto3
 import botocore.session
-from moto import mock_aws
+
+from connect_batch._errors import MissingExtraError
+
+# First, before the modules below import moto: without it, one line naming the extra.
+with MissingExtraError.guard("connect_batch.testing", "testing"):
+    from moto import mock_aws
 
 from connect_batch._campaign_clients import DialRequestBatchClient, OutboundRequestBatchClient
 from connect_batch._contact_clients import ContactBatchClient

@@ -21,7 +21,7 @@ from connect_batch.events import (
     RunFinished,
 )
 from connect_batch.testing import Fault
-from tests.builders import contacts, outbound
+from tests.builders import contact, contacts, outbound
 
 
 class Recorder:
@@ -141,6 +141,18 @@ def test_every_attempt_is_sent_and_answered_and_the_run_finishes(http_connect):
     assert finished.stopped is None
     settled = recorder.of(BatchSettled)
     assert sum(s.codes.get("CREATED", 0) for s in settled) == 75
+
+
+def test_the_result_counts_successes_under_the_name_events_give_them(http_connect):
+    # One name for success: BatchResult.counts(), RunFinished.counts, the metrics' outcome
+    # label and the command line's summary all say CREATED.
+    recorder = Recorder()
+    http_connect.fake.fail_items({"r3": "INVALID_CAMPAIGN_ID"})
+    client = http_connect.batch_client(subscribers=[recorder])
+    requests = [contact(i, request_identifier=f"r{i}") for i in range(5)]
+    result = client.put_contacts(requests)
+    (finished,) = recorder.of(RunFinished)
+    assert result.counts() == dict(finished.counts) == {"CREATED": 4, "INVALID_CAMPAIGN_ID": 1}
 
 
 def test_capacity_back_off_is_its_own_event(http_connect):
