@@ -49,6 +49,7 @@ from connect_batch._errors import (
     InputError,
     InstanceNotFoundError,
     NotSentError,
+    PhoneNumberError,
     RunAbortedError,
 )
 from connect_batch._models import (
@@ -63,6 +64,7 @@ from connect_batch._pacing import AdaptiveRateLimiter, AsyncRateLimiter, NoLimit
 from connect_batch._redis_async import AsyncRedisRateLimiter
 from connect_batch._redis_limiter import RedisRateLimiter, fleet_key
 from connect_batch._retry import RetryPolicy
+from connect_batch.phones import to_e164
 
 # A library's loggers print nothing unless the application configures logging: without a
 # handler here, a run's WARNING would reach stderr through logging.lastResort.
@@ -111,6 +113,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "OutboundStrategy",
     "Outcome",
     "OutcomeStream",
+    "PhoneNumberError",
     "RateLimiter",
     "RedisRateLimiter",
     "RetryPolicy",
@@ -119,4 +122,5 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "fleet_key",
     "redact_botocore_logs",
     "result_of",
+    "to_e164",
 ]
