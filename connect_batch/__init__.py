@@ -37,6 +37,7 @@ from connect_batch._errors import (
     InstanceNotFoundError,
     MissingExtraError,
     NotSentError,
+    PhoneNumberError,
     RunAbortedError,
 )
 from connect_batch._outcomes import BatchResult, Failure, FailureCode, Outcome, Success
@@ -54,6 +55,7 @@ from connect_batch.operations.contacts import (
     EndpointType,
     OutboundStrategy,
 )
+from connect_batch.phones import to_e164
 
 # A library's loggers print nothing unless the application configures logging: without a
 # handler here, a run's WARNING would reach stderr through logging.lastResort.
@@ -103,6 +105,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "OutboundStrategy",
     "Outcome",
     "OutcomeStream",
+    "PhoneNumberError",
     "RateLimiter",
     "RedisRateLimiter",
     "RetryPolicy",
@@ -111,4 +114,5 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_public_d
     "fleet_key",
     "redact_botocore_logs",
     "result_of",
+    "to_e164",
 ]

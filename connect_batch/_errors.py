@@ -4,6 +4,7 @@
     ├── ContactValidationError (also ValueError)  bad input, found before it is sent
     ├── ConfigurationError (also ValueError)      bad client settings
     ├── MissingExtraError (also ModuleNotFoundError) a feature's optional extra is absent
+    ├── PhoneNumberError (also ValueError)        ``to_e164`` could not read a number
     └── RunAbortedError                           the run stopped; carries ``result``
         ├── AccessDeniedError                     403 AccessDeniedException
         ├── InstanceNotFoundError                 404 ResourceNotFoundException (instance)
@@ -113,6 +114,17 @@ class MissingExtraError(ConnectBatchError, ModuleNotFoundError):
             if top not in EXTRA_MODULES[extra]:
                 raise
             raise cls(feature, extra, name=missing.name) from None
+class PhoneNumberError(ConnectBatchError, ValueError):
+    """``to_e164`` could not make a phone number E.164; the message says why and what to do.
+
+    ``field`` is ``"number"`` (the text is no number of the plan it was read in) or
+    ``"region"`` (the region given is no region code). The message never holds the number,
+    nor any digit.
+    """
+
+    def __init__(self, message: str, *, field: str = "number") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class RunAbortedError(ConnectBatchError):

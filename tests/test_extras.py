@@ -142,11 +142,13 @@ def test_simulate_without_the_testing_extra(monkeypatch, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_national_numbers_without_the_cli_extra(monkeypatch, tmp_path):
+def test_numbers_only_phonenumbers_reads_without_the_cli_extra(monkeypatch, tmp_path):
     hide(monkeypatch, "phonenumbers")
-    # The example's numbers are written as people write them: phonenumbers reads them.
-    done = cli("put", str(EXAMPLE), "--simulate", "--out", str(tmp_path / "o"))
-    feature = "reading phone numbers not in E.164 form"
+    # "+44 (0)20 ...": the trunk zero in brackets is for phonenumbers to read, not to guess.
+    source = tmp_path / "trunk.csv"
+    source.write_text("phone,request_identifier\n+14155550100,r1\n+44 (0)20 7946 0958,r2\n")
+    done = cli("put", str(source), "--simulate", "--out", str(tmp_path / "o"))
+    feature = "reading a phone number not already in international form"
     assert one_line(done) == "connect-batch: " + message(feature, "cli")
     assert not (tmp_path / "o").exists()
 

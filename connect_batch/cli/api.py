@@ -41,15 +41,18 @@ class Api(str, enum.Enum):
         }[self]
 
 
+# A row's own region for its national numbers (overriding --default-region): read by
+# every API, never sent.
+REGION_COLUMNS = ("region", "country")
 # The columns each API reads; any other column is sent as an attribute (or template
 # parameter). A column another API reads stops the run, unless --attributes is given.
 COLUMNS: dict[Api, frozenset[str]] = {
     Api.V2: frozenset({"phone", "email", "channel", "request_identifier", "template_arn",
-                       "connect_source"}),
-    Api.V1: frozenset({"phone", "request_identifier"}),
+                       "connect_source", *REGION_COLUMNS}),
+    Api.V1: frozenset({"phone", "request_identifier", *REGION_COLUMNS}),
     Api.CONNECT: frozenset({"phone", "customer_address", "customer_type",
                             "request_identifier", "campaign_id", "queue_id", "system_address",
-                            "system_type"}),
+                            "system_type", *REGION_COLUMNS}),
 }  # fmt: skip
 ALL_COLUMNS = frozenset().union(*COLUMNS.values())
 DESTINATIONS = {

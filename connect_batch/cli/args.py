@@ -70,11 +70,14 @@ def make_parser() -> argparse.ArgumentParser:
     columns.add_argument("--attributes", metavar="A,B,C", help="send only these columns as "
                          "attributes or template parameters (default: every column the API "
                          "does not read itself, named before anything is sent)")
-    columns.add_argument("--default-region", help="read national numbers as this country's (US)")
+    columns.add_argument("--default-region", help="read numbers without + as this country's "
+                         "(US), for rows without a region (or country) column; each must be a "
+                         "valid number of its region's plan (00 and 011 read as international "
+                         "prefixes) or the row is INVALID_INPUT")
     columns.add_argument("--check-numbers", action="store_true",
-                         help="also refuse numbers outside their country's numbering plan "
-                         "(phonenumbers); by default any E.164-shaped number is sent, as the "
-                         "library does")
+                         help="also refuse numbers written with + that are outside their "
+                         "country's numbering plan (phonenumbers); by default any "
+                         "E.164-shaped number is sent, as the library does")
     out = put.add_argument_group("outcomes")
     out.add_argument("--out", type=pathlib.Path, help="write one JSON outcome per row here "
                      "(an existing file is refused unless --force)")
@@ -162,6 +165,10 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def check_region(args: argparse.Namespace) -> None:
+    if args.check_numbers:
+        # Checked before any row is read: the rule needs the numbering plans.
+        with MissingExtraError.guard("--check-numbers", "cli"):
+            import phonenumbers
     if args.default_region is None:
         return
     with MissingExtraError.guard("--default-region", "cli"):

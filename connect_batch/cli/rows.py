@@ -26,12 +26,12 @@ from connect_batch import (
     DialRequest,
     Endpoint,
     EndpointType,
-    MissingExtraError,
     OutboundRequest,
+    PhoneNumberError,
+    to_e164,
 )
-from connect_batch.cli.api import SENT_AS, Api, UsageError
+from connect_batch.cli.api import REGION_COLUMNS, SENT_AS, Api, UsageError
 from connect_batch.cli.columns import PROBLEM, SURPLUS, Columns, Row
-from connect_batch.runs import E164
 
 FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: more than any API takes
 
@@ -148,37 +148,39 @@ def json_text(key: str, value: object) -> tuple[str, str | None]:
 
 
 def normalise(number: str, region: str | None, *, check_plan: bool = False) -> str:
-    """E.164 for ``number``: the library's rule (``+``, then 2-15 digits) as it is; a number
-    without ``+`` read as national for ``region``. ``check_plan`` also requires the number
-    to exist in its country's numbering plan (phonenumbers), which the library does not."""
-    stripped = number.strip()
-    if E164.fullmatch(stripped) and not check_plan:
-        return stripped
-    if not stripped.startswith("+") and region is None:
-        raise ValueError(
-            "phone: not in E.164 ('+', country code, number); to read national numbers, "
-            "give --default-region (US, GB, ...)"
-        )
-    feature = "--check-numbers" if check_plan else "reading phone numbers not in E.164 form"
-    with MissingExtraError.guard(feature, "cli"):
-        import phonenumbers
+    """E.164 for ``number``: the library's one rule, ``connect_batch.to_e164`` (a number
+    without ``+`` must be a valid number of ``region``'s numbering plan)."""
+    return to_e164(number, region=region, check_plan=check_plan)
 
+
+def row_region(record: Mapping[str, str], args: argparse.Namespace) -> tuple[str | None, str]:
+    """The region a row's national numbers are read in, and what gave it: the row's
+    ``region`` (or ``country``) column, else ``--default-region``."""
+    given = {c: record[c].strip() for c in REGION_COLUMNS if (record.get(c) or "").strip()}
+    if len({value.upper() for value in given.values()}) > 1:
+        raise ValueError("region, country: the row gives two different regions; keep one")
+    for column, value in given.items():
+        return value, column
+    return args.default_region, "--default-region"
+
+
+def _number(
+    text: str, field: str, record: Mapping[str, str], args: argparse.Namespace,
+    *, check_plan: bool,
+) -> str:
+    """``text`` in E.164, read in the row's region; the error names the field (or the
+    region's column), never the number."""
+    region, source = row_region(record, args)
     try:
-        parsed = phonenumbers.parse(stripped, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError("phone: not a phone number") from None
-    if check_plan and not phonenumbers.is_valid_number(parsed):
-        raise ValueError("phone: not a number of its country's numbering plan (--check-numbers)")
-    formatted = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-    if not E164.fullmatch(formatted):
-        raise ValueError("phone: not a phone number")
-    return formatted
+        return normalise(text, region, check_plan=check_plan)
+    except PhoneNumberError as error:
+        raise ValueError(f"{source if error.field == 'region' else field}: {error}") from None
 
 
 def _phone(record: Mapping[str, str], args: argparse.Namespace) -> str:
     if not record.get("phone"):
         raise ValueError("phone: missing")
-    return normalise(record["phone"], args.default_region, check_plan=args.check_numbers)
+    return _number(record["phone"], "phone", record, args, check_plan=args.check_numbers)
 
 
 def _expires(args: argparse.Namespace) -> timedelta | None:
@@ -195,7 +197,9 @@ def _contact(
         kind = record.get("customer_type") or "TELEPHONE_NUMBER"
         address = record["customer_address"]
         if kind == EndpointType.TELEPHONE_NUMBER:
-            address = normalise(address, args.default_region, check_plan=args.check_numbers)
+            address = _number(
+                address, "customer_address", record, args, check_plan=args.check_numbers
+            )
         customer = Endpoint(kind, address)
     else:
         raise ValueError("phone or customer_address: missing")
@@ -228,13 +232,8 @@ def _outbound(
     # The row's own id names the request within the job: an edited row replays.
     key = record.get("request_identifier") or None
     if channel is Channel.TELEPHONY:
-        if source is not None:
-            try:
-                source = normalise(source, args.default_region)
-            except ValueError:
-                raise ValueError(
-                    "connect_source: a telephony caller id must be an E.164 phone number"
-                ) from None
+        if source is not None:  # the caller id: read by the row's rule, plan or not
+            source = _number(source, "connect_source", record, args, check_plan=False)
         return OutboundRequest.telephony(
             _phone(record, args), attributes=parameters, expires=expires,
             source_phone_number=source, key=key,

@@ -499,3 +499,71 @@ def test_one_phone_rule_with_the_numbering_plan_opt_in(tmp_path, served):
     assert len(double.contacts) == 2  # the national number now; the +1555 one refused
     refused = {line["row"]: line for line in outcomes(tmp_path / "p.jsonl")}[1]
     assert "numbering plan" in refused["message"]
+
+
+def test_a_national_number_must_be_valid_in_its_region(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.csv"
+    source.write_text(
+        "phone,campaign_id,queue_id\n"
+        "0044 20 7946 0958,c,q\n"  # sent as +1 0044... before: E.164-shaped, not a number
+        "555 0100,c,q\n"  # no US number
+        "011 44 113 496 0000,c,q\n"
+    )
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--default-region", "US", "--quiet",
+               "--out", str(out))
+    assert done.returncode == 1, done.stderr
+    assert sorted(c.customer_address for c in double.contacts) == [
+        "+441134960000", "+442079460958"
+    ]
+    by_row = {line["row"]: line for line in outcomes(out)}
+    assert by_row[2]["code"] == "INVALID_INPUT"
+    message = by_row[2]["message"]
+    assert message.startswith("phone: not a valid number in region US's numbering plan")
+    assert not any(c.isdigit() for c in message)
+    assert all("contact_id" in by_row[n] for n in (1, 3))
+
+
+def test_a_region_column_gives_a_row_its_own_region(tmp_path, served):
+    double, connection = served
+    source = tmp_path / "c.csv"
+    source.write_text(
+        "phone,Region,campaign_id,queue_id,tier\n"
+        "020 7946 0959,gb,c,q,gold\n"
+        "201 555 0123,,c,q,gold\n"  # no region of its own: --default-region
+        "020 7946 0000,US,c,q,gold\n"  # a London number read for the US
+        "201 555 0124,XX,c,q,gold\n"
+    )
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--default-region", "US",
+               "--out", str(out))
+    assert done.returncode == 1, done.stderr
+    assert "sent as contact attributes: tier" in done.stderr  # region is read, not sent
+    assert sorted(c.customer_address for c in double.contacts) == [
+        "+12015550123", "+442079460959"
+    ]
+    assert all(c.attributes == {"tier": "gold"} for c in double.contacts)
+    by_row = {line["row"]: line for line in outcomes(out)}
+    assert "region US's numbering plan" in by_row[3]["message"]
+    assert by_row[4]["message"].startswith("region: region 'XX': not a region code")
+    assert [by_row[n]["code"] for n in (3, 4)] == ["INVALID_INPUT", "INVALID_INPUT"]
+
+
+def test_a_region_column_serves_without_default_region_and_must_agree_with_country(
+    tmp_path, served
+):
+    double, connection = served
+    source = tmp_path / "c.jsonl"
+    source.write_text(
+        json.dumps({"phone": "0113 496 0000", "country": "GB"}) + "\n"
+        + json.dumps({"phone": "0113 496 0001", "country": "GB", "region": "US"}) + "\n"
+    )
+    out = tmp_path / "o.jsonl"
+    done = cli("put", str(source), *connection, "--campaign-id", "c", "--queue-id", "q",
+               "--quiet", "--out", str(out))
+    assert done.returncode == 1, done.stderr
+    assert [c.customer_address for c in double.contacts] == ["+441134960000"]
+    (refused,) = [line for line in outcomes(out) if line.get("code")]
+    assert refused["row"] == 2
+    assert "two different regions" in refused["message"]
