@@ -60,6 +60,11 @@ logger = logging.getLogger("connect_batch")
 class RedisRateLimiter:
     """Paces every process that names the same ``key`` as one, through Redis.
 
+    (About 350 lines, over the package's ~300: most of it is the rate-limiter protocol the
+    engine drives (acquire, booking steps, feedback) and the failure handling when Redis is
+    unreachable, which belong together; the Lua and the step machinery are already in
+    ``_redis_scripts``.)
+
     ``redis_client`` is a redis-py ``Redis``. Build it with a ``socket_timeout`` and
     ``socket_connect_timeout`` (0.25 s, say) and ``retry=Retry(NoBackoff(), 0)``: a slower
     answer then counts as Redis unreachable at once (redis-py 6+ retries a failed command
