@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from connect_batch.testing import ConnectDouble, Fault, mock_connect
@@ -103,8 +104,15 @@ def test_throttle_knob_answers_429_beyond_the_burst(fake_connect):
     fake_connect.fake.throttle(rate=0.001, burst=2)
     put(fake_connect, [item("a")], token="t1")
     put(fake_connect, [item("b")], token="t2")
+    # botocore would retry the 429 with real back-offs (about 10 s); one attempt shows it.
+    once = boto3.client(
+        "connect", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+    )
     with pytest.raises(ClientError) as caught:
-        put(fake_connect, [item("c")], token="t3")
+        once.batch_put_contact(
+            InstanceId=fake_connect.instance_id, ClientToken="t3",
+            ContactDataRequestList=[item("c")],
+        )
     assert error_code(caught) == ("LimitExceededException", 429)
     assert [c.request_identifier for c in fake_connect.contacts] == ["a", "b"]
 
