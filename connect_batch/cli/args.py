@@ -68,8 +68,9 @@ def make_parser() -> argparse.ArgumentParser:
     columns.add_argument("--email-column", metavar="NAME", help="v2: the column holding the "
                          "email address (default: email)")
     columns.add_argument("--attributes", metavar="A,B,C", help="send only these columns as "
-                         "attributes or template parameters (default: every column the API "
-                         "does not read itself, named before anything is sent)")
+                         "attributes or template parameters, COLUMN=KEY to send one under "
+                         "another key (default: every column the API does not read itself, "
+                         "named before anything is sent)")
     columns.add_argument("--default-region", help="read numbers without + as this country's "
                          "(US), for rows without a region (or country) column; each must be a "
                          "valid number of its region's plan (00 and 011 read as international "

@@ -38,6 +38,16 @@ class Row:
 
 
 _LOOKS_LIKE_DATA = re.compile(r"@|\d{4}")
+# The campaign APIs' attribute (and template parameter) keys: CAMPAIGN_FACTS, [a-zA-Z0-9\-_]+.
+CAMPAIGN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_PHONE_LIKE = re.compile(r"phone|mobile|cell|tel|msisdn", re.IGNORECASE)
+# The channels whose requests go to a phone number (v2).
+_PHONE_CHANNELS = frozenset({"telephony", "sms", "whatsapp"})
+
+
+def key_for(name: str) -> str:
+    """A campaign attribute key for a column name: lower case, other characters as ``_``."""
+    return re.sub(r"[^a-z0-9_-]+", "_", name.strip().lower()).strip("_") or "column"
 
 
 def _shown(name: str) -> str:
@@ -61,12 +71,16 @@ class Columns:
     """How a file's column (or JSON key) names map to what the API reads.
 
     ``renames`` maps a lower-cased name to a known column (``--phone-column``,
-    ``--email-column``); ``chosen`` is ``--attributes``: the only other columns sent.
+    ``--email-column``); ``chosen`` is ``--attributes``: the only other columns sent, and
+    ``keys`` the key each is sent under where ``--attributes`` maps it (``First Name=first``).
+    ``channel`` is v2's ``--channel``, for rows without a channel column.
     """
 
     api: Api
     renames: Mapping[str, str] = attrs.field(factory=dict)
     chosen: tuple[str, ...] | None = None
+    keys: Mapping[str, str] = attrs.field(factory=dict)
+    channel: str | None = None
 
     @classmethod
     def from_args(cls, api: Api, args: argparse.Namespace) -> Columns:
@@ -78,10 +92,20 @@ class Columns:
             if column not in COLUMNS[api]:
                 raise UsageError(f"--{option.replace('_', '-')}: {api.label} takes no {column}")
             renames[name.strip().lower()] = column
-        chosen = None
+        chosen, keys = None, {}
         if getattr(args, "attributes", None) is not None:
-            chosen = tuple(n.strip() for n in args.attributes.split(",") if n.strip())
-        return cls(api, renames, chosen)
+            picked = []
+            for part in args.attributes.split(","):
+                column, _, key = part.partition("=")
+                column, key = column.strip(), key.strip()
+                if not column:
+                    continue
+                picked.append(column)
+                if key:
+                    keys[column] = key
+            chosen = tuple(picked)
+        channel = getattr(args, "channel", None) if api is Api.V2 else None
+        return cls(api, renames, chosen, keys, channel)
 
     @property
     def known(self) -> frozenset[str]:
@@ -134,6 +158,32 @@ class Columns:
                     "Nothing was sent"
                 )
 
+    def check_keys(self, where: str, names: list[str]) -> None:
+        """Refuse, before anything is sent, a column that would be sent under a key the
+        campaign APIs never take (every row would fail on its own), naming the mapping."""
+        if self.api not in (Api.V1, Api.V2):
+            return  # BatchPutContact documents no rule for its keys
+        sent = self.sent(names)
+        bad = [n for n in sent if not CAMPAIGN_KEY.fullmatch(self.keys.get(n, n))]
+        if not bad:
+            return
+        if any(_LOOKS_LIKE_DATA.search(n) for n in sent):
+            example = "; the file may have no header row"  # its first row: no suggestion
+        else:
+            mapping = ",".join(f"{n}={key_for(n)}" for n in sent)
+            example = f", for example --attributes {mapping!r}"
+        raise UsageError(
+            f"{where}: column(s) {listed(bad)} cannot be sent as {self.api.label} attribute "
+            f"keys (letters, digits, '-' and '_' only); map them with --attributes{example}, "
+            "or rename the columns. Nothing was sent"
+        )
+
+    def _suggest_phone(self, raw: list[str]) -> str:
+        looks = [n for n in raw if _PHONE_LIKE.search(n) and n.strip().lower() != "phone"]
+        if not looks:
+            return ""
+        return f" Did you mean --phone-column {_shown(looks[0])}?"
+
     def header(self, path: pathlib.Path, raw: list[str]) -> list[str]:
         """A CSV header's names; refuse repeats, foreign columns, and no destination.
 
@@ -149,7 +199,16 @@ class Columns:
             raise UsageError(
                 f"{path}: no {wanted} column (columns found: {listed(raw)}); a CSV file "
                 "must be comma-separated with a header row (--phone-column names another "
-                "column). Nothing was sent"
+                f"column).{self._suggest_phone(raw)} Nothing was sent"
+            )
+        if (
+            self.channel in _PHONE_CHANNELS and "phone" not in names
+            and "channel" not in names
+        ):
+            raise UsageError(
+                f"{path}: no 'phone' column, which --channel {self.channel} sends to (columns "
+                f"found: {listed(raw)}).{self._suggest_phone(raw)} For an email-only file "
+                "give --channel email. Nothing was sent"
             )
         missing = [n for n in self.chosen or () if n not in raw]
         if missing:
@@ -163,12 +222,14 @@ class Columns:
                 f"--attributes: {listed(taken)} is a column {self.api.label} reads "
                 "itself; it cannot also be an attribute"
             )
+        self.check_keys(str(path), names)
         return names
 
     def attributes(self, record: Mapping[str, str]) -> dict[str, str]:
         """The values a record sends as attributes (or template parameters)."""
         if self.chosen is not None:
-            return {k: record[k] for k in self.chosen if record.get(k)}
+            keys = self.keys
+            return {keys.get(k, k): record[k] for k in self.chosen if record.get(k)}
         known, unsent = self.known, self._unsent
         return {k: v for k, v in record.items() if k and v and k not in known and not unsent(k)}
 

@@ -121,6 +121,7 @@ class Source:
             self.raw_keys.update(dict.fromkeys(raw))
             names = [columns.name(key) for key in raw]
             columns.check(f"{self.path}: line {line_number}", raw, names)
+            columns.check_keys(f"{self.path}: line {line_number}", names)
             self.keys.update(dict.fromkeys(names))
             fields: dict[str, str] = {}
             problems: list[str] = []

@@ -22,24 +22,6 @@ from tests.faults.campaign_harness import campaign
 ARN = "arn:aws:connect:us-east-1:123456789012:instance/abc/template/1"
 
 
-@pytest.fixture
-def v2(moto_server):
-    target = campaign("v2", moto_server)
-    target.fake.reset_faults()
-    yield target, ["--endpoint-url", moto_server, "--region", "us-east-1",
-                   "--campaign-id", target.campaign_id]
-    target.fake.reset_faults()
-
-
-@pytest.fixture
-def v1(moto_server):
-    target = campaign("v1", moto_server)
-    target.fake.reset_faults()
-    yield target, ["--endpoint-url", moto_server, "--region", "us-east-1", "--api", "v1",
-                   "--campaign-id", target.campaign_id]
-    target.fake.reset_faults()
-
-
 def people(path: pathlib.Path, count: int, header: str = "phone,request_identifier,first_name",
            ) -> pathlib.Path:
     lines = [header]
