@@ -67,6 +67,9 @@ def make_parser() -> argparse.ArgumentParser:
                          "number (default: phone)")
     columns.add_argument("--email-column", metavar="NAME", help="v2: the column holding the "
                          "email address (default: email)")
+    columns.add_argument("--key-column", metavar="NAME", help="the column naming each row "
+                         "(default: request_identifier): its value names the request within "
+                         "the job, so an edited row replays, and is kept in its outcome")
     columns.add_argument("--attributes", metavar="A,B,C", help="send only these columns as "
                          "attributes or template parameters, COLUMN=KEY to send one under "
                          "another key (default: every column the API does not read itself, "

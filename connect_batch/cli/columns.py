@@ -62,6 +62,9 @@ def listed(names: list[str]) -> str:
     return ", ".join(_shown(n) for n in names)
 
 
+_OPTION = {
+    "phone": "--phone-column", "email": "--email-column", "request_identifier": "--key-column",
+}
 UNNAMED = "\x00unnamed"  # a column with an empty header name: never sent
 SHADOWED = "\x00shadowed:"  # a known column read from another (--phone-column): not sent
 
@@ -71,8 +74,8 @@ class Columns:
     """How a file's column (or JSON key) names map to what the API reads.
 
     ``renames`` maps a lower-cased name to a known column (``--phone-column``,
-    ``--email-column``); ``chosen`` is ``--attributes``: the only other columns sent, and
-    ``keys`` the key each is sent under where ``--attributes`` maps it (``First Name=first``).
+    ``--email-column``, ``--key-column``); ``chosen`` is ``--attributes``: the only other
+    columns sent, and ``keys`` the key each is sent under where ``--attributes`` maps it (``First Name=first``).
     ``channel`` is v2's ``--channel``, for rows without a channel column.
     """
 
@@ -85,7 +88,10 @@ class Columns:
     @classmethod
     def from_args(cls, api: Api, args: argparse.Namespace) -> Columns:
         renames: dict[str, str] = {}
-        for option, column in (("phone_column", "phone"), ("email_column", "email")):
+        for option, column in (
+            ("phone_column", "phone"), ("email_column", "email"),
+            ("key_column", "request_identifier"),
+        ):
             name = getattr(args, option, None)
             if name is None:
                 continue
@@ -135,7 +141,7 @@ class Columns:
         for source, column in self.renames.items():
             if source not in lowered:
                 raise UsageError(
-                    f"--{column}-column {source}: {where} has no such column (columns "
+                    f"{_OPTION[column]} {source}: {where} has no such column (columns "
                     f"found: {listed(raw)}); nothing was sent"
                 )
 

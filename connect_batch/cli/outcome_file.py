@@ -207,7 +207,8 @@ def open_outcomes(
 
 # The options that shape what a row sends: a resume must give the same ones.
 _REQUEST_OPTIONS = (
-    "format", "encoding", "phone_column", "email_column", "attributes", "default_region",
+    "format", "encoding", "phone_column", "email_column", "key_column", "attributes",
+    "default_region",
     "check_numbers", "channel", "template_arn", "connect_source", "expires_in", "campaign_id",
     "queue_id",
 )

@@ -77,3 +77,27 @@ def test_batch_put_contact_keys_are_not_judged(tmp_path, header, moto_server):
     done = cli("put", str(source), "--simulate", "--dry-run", "--api", "connect",
                "--campaign-id", "c", "--queue-id", "q")
     assert done.returncode == 0, done.stderr
+
+
+def test_key_column_names_each_row_so_an_edited_row_replays(tmp_path, v2):
+    target, connection = v2
+    source = tmp_path / "crm.csv"
+    source.write_text("Customer ID,phone,first_name\nC-1,+14155550001,Ann\n")
+    options = [*connection, "--key-column", "Customer ID", "--job-key", "crm"]
+    assert cli("put", str(source), *options).returncode == 0
+    source.write_text("Customer ID,phone,first_name\nC-1,+14155550001,Annie\n")  # edited
+    again = cli("put", str(source), *options, "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    (created,) = target.requests  # the edit replayed under the row's key
+    assert created.parameters == {"first_name": "Ann"}
+    assert "Customer ID" not in created.parameters
+
+
+def test_key_column_must_exist(tmp_path, v2):
+    target, connection = v2
+    source = tmp_path / "crm.csv"
+    source.write_text("phone,first_name\n+14155550001,Ann\n")
+    done = cli("put", str(source), *connection, "--key-column", "Customer ID")
+    assert done.returncode == 2
+    assert "--key-column customer id" in done.stderr
+    assert target.requests == []
