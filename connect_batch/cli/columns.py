@@ -75,7 +75,8 @@ class Columns:
 
     ``renames`` maps a lower-cased name to a known column (``--phone-column``,
     ``--email-column``, ``--key-column``); ``chosen`` is ``--attributes``: the only other
-    columns sent, and ``keys`` the key each is sent under where ``--attributes`` maps it (``First Name=first``).
+    columns sent, and ``keys`` the key each is sent under where ``--attributes`` maps it
+    (``First Name=first``).
     ``channel`` is v2's ``--channel``, for rows without a channel column.
     """
 
