@@ -11,6 +11,7 @@ import pathlib
 
 from connect_batch import MissingExtraError
 from connect_batch.cli.api import Api, UsageError
+from connect_batch.cli.decoding import ENCODING_ERRORS, STRICT
 from connect_batch.runs import MAX_EXPIRES_DELTA, V1_MAX_LEAD, V1_MIN_SEND_LEAD, V2_MIN_LEAD
 
 # The parser's description: what the command does, and its exit statuses.
@@ -62,7 +63,14 @@ def make_parser() -> argparse.ArgumentParser:
     columns.add_argument("--format", choices=["csv", "jsonl"],
                          help="default: from the extension")
     columns.add_argument("--encoding", default="utf-8-sig",
-                         help="the file's text encoding (default: UTF-8, with or without a BOM)")
+                         help="the file's text encoding (default: UTF-8). A byte-order mark "
+                         "is read whatever this says, and one that contradicts it (or UTF-8 "
+                         "lines read as cp1252, say) stops the run")
+    columns.add_argument("--encoding-errors", choices=ENCODING_ERRORS, default=STRICT,
+                         help="lines that do not decode: strict stops the run naming them "
+                         "(default); skip-rows makes their rows INVALID_INPUT and sends the "
+                         "rest; replace sends them with U+FFFD for what is not read (a phone "
+                         "number so replaced is INVALID_INPUT)")
     columns.add_argument("--phone-column", metavar="NAME", help="the column holding the phone "
                          "number (default: phone)")
     columns.add_argument("--email-column", metavar="NAME", help="v2: the column holding the "

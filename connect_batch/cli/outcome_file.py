@@ -207,11 +207,12 @@ def open_outcomes(
 
 # The options that shape what a row sends: a resume must give the same ones.
 _REQUEST_OPTIONS = (
-    "format", "encoding", "phone_column", "email_column", "key_column", "attributes",
-    "default_region",
-    "check_numbers", "channel", "template_arn", "connect_source", "expires_in", "campaign_id",
-    "queue_id",
+    "format", "encoding", "encoding_errors", "phone_column", "email_column", "key_column",
+    "attributes", "default_region", "check_numbers", "channel", "template_arn",
+    "connect_source", "expires_in", "campaign_id", "queue_id",
 )
+# Options added since outcomes files were first written, as a file without them ran.
+_EARLIER_DEFAULTS = {"encoding_errors": "strict"}
 
 
 def run_record(
@@ -249,9 +250,10 @@ def check_run(
             differences.append(f"{what} was {recorded.get(name)!r} (now {run[name]!r})")
     before = recorded.get("options") or {}
     for name, value in run["options"].items():
-        if before.get(name) != value:
+        earlier_value = before.get(name, _EARLIER_DEFAULTS.get(name))
+        if earlier_value != value:
             option = "--" + name.replace("_", "-")
-            differences.append(f"{option} was {before.get(name)!r} (now {value!r})")
+            differences.append(f"{option} was {earlier_value!r} (now {value!r})")
     if differences:
         raise UsageError(
             f"{args.resume} does not match this run: {'; '.join(differences)}. Resuming it "

@@ -32,6 +32,7 @@ from connect_batch import (
 )
 from connect_batch.cli.api import REGION_COLUMNS, SENT_AS, Api, UsageError
 from connect_batch.cli.columns import PROBLEM, SURPLUS, Columns, Row
+from connect_batch.cli.decoding import SKIP_ROWS, STRICT, decode, lines_named
 
 FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: more than any API takes
 
@@ -44,6 +45,9 @@ class Source:
     fmt: str
     columns: Columns
     encoding: str = "utf-8-sig"
+    errors: str = STRICT
+    label: str = "UTF-8"
+    bad_lines: tuple[int, ...] = ()
     keys: dict[str, None] = attrs.field(factory=dict)
     raw_keys: dict[str, None] = attrs.field(factory=dict)
 
@@ -56,20 +60,24 @@ class Source:
                 yield from self._json_records(handle)
 
     def _text(self) -> str:
-        """The whole file, decoded; a byte the encoding cannot read names its line."""
-        data = self.path.read_bytes()
-        try:
-            return data.decode(self.encoding)
-        except UnicodeDecodeError as error:
-            line = data[: error.start].count(b"\n") + 1
-            raise UsageError(
-                f"{self.path}: line {line} is not {self.encoding} text; give the file's "
-                "encoding with --encoding (cp1252 or latin-1, say). Nothing was sent"
-            ) from None
-        except LookupError:
-            raise UsageError(
-                f"--encoding {self.encoding}: not an encoding Python knows"
-            ) from None
+        """The whole file, decoded (see decoding.py); with ``--encoding-errors skip-rows``,
+        the lines that did not decode are kept to mark their rows."""
+        decoded = decode(self.path, self.path.read_bytes(), self.encoding, self.errors)
+        self.label = decoded.label
+        self.bad_lines = decoded.bad_lines
+        return decoded.text
+
+    def _skipped(self, first: int, last: int) -> str | None:
+        """Why the row on lines ``first``-``last`` is not sent, if one did not decode."""
+        if self.errors != SKIP_ROWS:
+            return None
+        for line in range(first, last + 1):
+            if line in self.bad_lines:
+                return (
+                    f"line {line} is not {self.label} text (--encoding-errors skip-rows); "
+                    "fix the row or give the file's --encoding"
+                )
+        return None
 
     def _csv_records(self, handle: IO[str]) -> Iterator[dict[str, str]]:
         # strict: a quote left open is an error, not rows silently merged into a field.
@@ -77,9 +85,22 @@ class Source:
         try:
             if reader.fieldnames is not None:
                 raw = list(reader.fieldnames)
+                if self._skipped(1, reader.line_num):
+                    raise UsageError(
+                        f"{self.path}: the header ({lines_named([1])}) is not {self.label} "
+                        "text, so no row can be read; fix it or give the file's --encoding. "
+                        "Nothing was sent"
+                    )
                 reader.fieldnames = self.columns.header(self.path, raw)
                 self.keys.update(dict.fromkeys(reader.fieldnames))
+            end = reader.line_num
             for record in reader:
+                start, end = end + 1, reader.line_num
+                skipped = self._skipped(start, end)
+                if skipped is not None:
+                    kept = {k: v for k, v in record.items() if k == "request_identifier"}
+                    yield {**kept, PROBLEM: skipped}
+                    continue
                 width = len(reader.fieldnames or ())
                 if SURPLUS not in record and all(v is not None for v in record.values()):
                     yield record
@@ -110,6 +131,10 @@ class Source:
         columns = self.columns
         for line_number, line in enumerate(handle, 1):
             if not line.strip():
+                continue
+            skipped = self._skipped(line_number, line_number)
+            if skipped is not None:
+                yield {PROBLEM: skipped}
                 continue
             try:
                 record = json.loads(line)
@@ -299,11 +324,18 @@ def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], li
     """Every row of the file, built; and the column names its rows have."""
     if not args.file.exists():
         raise UsageError(f"{args.file}: no such file")
-    source = Source(args.file, input_format(args), columns, args.encoding)
+    errors = getattr(args, "encoding_errors", STRICT)
+    source = Source(args.file, input_format(args), columns, args.encoding, errors)
     rows = [
         build_row(number, record, args, columns)
         for number, record in enumerate(source.records(), 1)
     ]
+    if source.bad_lines and not args.quiet:
+        what = ("their rows are INVALID_INPUT" if errors == SKIP_ROWS
+                else "sent with U+FFFD for what was not read")
+        verb = "is" if len(source.bad_lines) == 1 else "are"
+        print(f"connect-batch: {lines_named(source.bad_lines)} of {args.file} {verb} not "
+              f"{source.label} text: {what} (--encoding-errors {errors})", file=sys.stderr)
     if source.fmt == "jsonl" and rows:
         columns.check_renames(str(args.file), list(source.raw_keys))
     first_with: dict[str, int] = {}
