@@ -100,7 +100,24 @@ def _dry_run(rows: list[Row], out: pathlib.Path | None, progress: Progress) -> N
                 handle.write(json.dumps(line) + "\n")
 
 
-def put(args: argparse.Namespace) -> int:
+def name_job_key(args: argparse.Namespace, key: str) -> None:
+    """Say, before anything is sent, which job the run is and what that means for a rerun.
+
+    A derived key is said even with --quiet: the same rows on another night (another file
+    name) replay and contact nobody, which a nightly job must not learn from silence."""
+    if args.job_key:
+        if not args.quiet:
+            print(f"connect-batch: job key {key!r} (--job-key): a run under the same key "
+                  "replays what this one creates instead of contacting anyone again",
+                  file=sys.stderr)
+        return
+    print(f"connect-batch: job key {key!r} (derived from the file's content, the API and the "
+          "target): these rows run again under any file name replay what an earlier run "
+          "created and contact nobody; for a new job of the same rows give --job-key, for "
+          "example --job-key reminders/$(date +%F)", file=sys.stderr)
+
+
+def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps, in order
     """The ``put`` command."""
     if args.resume and args.out and args.resume != args.out:
         raise UsageError("--resume appends to its own file; give --out the same path or omit it")
@@ -133,6 +150,7 @@ def put(args: argparse.Namespace) -> int:
         out = None if out_path is None else stack.enter_context(
             open_outcomes(out_path, resume=bool(args.resume), run=run, earlier=earlier)
         )
+        name_job_key(args, base_key)  # after every usage check: said of a run that sends
 
         def write(line: dict[str, Any]) -> None:
             if out is not None:
