@@ -14,12 +14,11 @@ import subprocess
 import sys
 import time
 
-import boto3
 import pytest
 
 from connect_batch.cli import connect
 from connect_batch.cli.main import main
-from connect_batch.testing import ConnectDouble, Fault
+from connect_batch.testing import Fault
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "contacts.csv"
@@ -75,16 +74,6 @@ def outcomes(path: pathlib.Path) -> list[dict]:
     """The row lines of an outcomes file (not its run and pass lines)."""
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [line for line in lines if "row" in line]
-
-
-@pytest.fixture
-def served(moto_server):
-    client = boto3.client("connect", region_name="us-east-1", endpoint_url=moto_server)
-    double = ConnectDouble.create(client)
-    double.fake.reset_faults()
-    yield double, ["--endpoint-url", moto_server, "--region", "us-east-1",
-                   "--instance-id", double.instance_id]
-    double.fake.reset_faults()
 
 
 def write_csv(path: pathlib.Path, count: int, *, bad_rows: tuple[int, ...] = ()) -> pathlib.Path:

@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
-from connect_batch.testing import ConnectDouble
 from tests.cli.test_contacts import cli, outcomes
 
 HEADER = "CustomerID,phone,campaign_id,queue_id,name\n"
 JOSE_UTF8 = "c2,+14155550102,c,q,José\n".encode()
 LATIN1_LINE = b"c3,+14155550103,c,q,Jos\xe9 Secret\n"
-
-
-@pytest.fixture
-def served(moto_server):
-    client = boto3.client("connect", region_name="us-east-1", endpoint_url=moto_server)
-    double = ConnectDouble.create(client)
-    double.fake.reset_faults()
-    yield double, ["--endpoint-url", moto_server, "--region", "us-east-1",
-                   "--instance-id", double.instance_id]
-    double.fake.reset_faults()
 
 
 def bom_file(tmp_path):
