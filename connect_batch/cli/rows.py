@@ -338,17 +338,21 @@ def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], li
               f"{source.label} text: {what} (--encoding-errors {errors})", file=sys.stderr)
     if source.fmt == "jsonl" and rows:
         columns.check_renames(str(args.file), list(source.raw_keys))
-    first_with: dict[str, int] = {}
+    first_with: dict[str, Row] = {}
     for index, row in enumerate(rows):
         key = row.identifier if row.request is not None else None
         if key is None:
             continue
-        if key in first_with:
+        first = first_with.setdefault(key, row)
+        # For the campaign APIs the same line twice (an export joining two lists) is one
+        # request: the job's duplicate rule answers it DUPLICATE_IN_JOB, sent once. One key
+        # on two different requests is a mistake in the file that no rule can settle, and
+        # BatchPutContact's RequestIdentifier must be unique in the run whatever it carries.
+        same = columns.api is not Api.CONNECT and first.request == row.request
+        if first is not row and not same:
             rows[index] = Row(
-                row.number, None, f"request_identifier: repeats row {first_with[key]}", key
+                row.number, None, f"request_identifier: repeats row {first.number}", key
             )
-        else:
-            first_with[key] = row.number
     return rows, list(source.keys)
 
 
