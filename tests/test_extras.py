@@ -173,6 +173,13 @@ def test_redis_url_without_the_redis_extra(monkeypatch, tmp_path, simulate):
     assert not (tmp_path / "o").exists()
 
 
+def test_otel_option_without_the_otel_extra(monkeypatch, tmp_path):
+    hide(monkeypatch, "opentelemetry")
+    done = cli("put", str(e164_csv(tmp_path)), "--simulate", "--otel", "--out", str(tmp_path / "o"))
+    assert one_line(done) == "connect-batch: " + message("--otel", "otel")
+    assert not (tmp_path / "o").exists()
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
