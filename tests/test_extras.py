@@ -192,6 +192,15 @@ def test_the_progress_bar_without_the_cli_extra_stops_before_the_run(monkeypatch
     assert str(caught.value) == message("the progress bar (on a terminal)", "cli")
 
 
+def test_the_public_progress_display_without_the_cli_extra(monkeypatch):
+    hide(monkeypatch, "rich")
+    forget(monkeypatch, "connect_batch.progress")
+    progress = importlib.import_module("connect_batch.progress")  # only the display needs rich
+    with pytest.raises(MissingExtraError) as caught:
+        progress.RichProgress(total=3)
+    assert str(caught.value) == message("RichProgress", "cli")
+
+
 def test_the_summary_without_the_cli_extra_is_plain_lines(monkeypatch):
     # The summary comes after the run has sent: it is told, not replaced by an error.
     hide(monkeypatch, "rich")
