@@ -84,6 +84,8 @@ def test_calls_retries_items_and_runs_are_counted_with_their_attributes(
     assert run.attributes == {"operation": "BatchPutContact", "stopped": "none"}
     (goodput,) = found["connect_batch.run.goodput"]
     assert goodput.sum > 0
+    (pace,) = found["connect_batch.pace"]
+    assert pace.value == client.rate_limiter.rate < 10  # the throttles slowed it from 10/s
 
     finished = spans.get_finished_spans()
     assert len(finished) == 5
