@@ -128,8 +128,9 @@ def test_no_attribute_or_span_holds_personal_data(http_connect, telemetry):
 def test_concurrent_async_runs_on_one_loop_each_end_their_own_spans(telemetry, http_connect,
                                                                       moto_server):
     """Two runs on one event loop share a thread: spans are told apart by task."""
-    subscriber, _, spans = telemetry
+    subscriber, reader, spans = telemetry
     http_connect.fake_campaigns.latency = 0.05
+    limiters = []
 
     async def both() -> None:
         async with get_session().create_client(
@@ -142,6 +143,7 @@ def test_concurrent_async_runs_on_one_loop_each_end_their_own_spans(telemetry, h
             await asyncio.gather(
                 client.put_requests(outbounds(100)), client.put_requests(outbounds(100, 100))
             )
+            limiters.append(client.async_rate_limiter)
 
     asyncio.run(both())
     finished = spans.get_finished_spans()
@@ -149,6 +151,11 @@ def test_concurrent_async_runs_on_one_loop_each_end_their_own_spans(telemetry, h
     mine = [c for c in http_connect.fake_campaigns.calls if c.campaign_id == campaign]
     assert len(finished) == 8 == len(mine)
     assert all(s.end_time is not None for s in finished)
+    # The async driver tells its limiter's pace too (the engine's own is for threads).
+    (pace,) = points(reader)["connect_batch.pace"]
+    assert pace.attributes == {"operation": "PutOutboundRequestBatch"}
+    assert pace.value == limiters[0].rate == 1000
+    assert sum(items_by_outcome(reader).values()) == 200 == len(mine) * 25
 
 
 def created(double) -> list:

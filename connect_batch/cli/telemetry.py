@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from connect_batch._errors import MissingExtraError
+from connect_batch import MissingExtraError
 from connect_batch.cli.api import UsageError
 from connect_batch.events import Subscriber
 
