@@ -137,6 +137,30 @@ def test_a_run_exports_its_counts_pace_and_spans_to_the_collector_before_it_exit
     assert collector.service_names() == {"connect-batch"}
 
 
+def test_a_long_run_exports_its_counts_while_it_goes(tmp_path, served, collector):
+    double, connection = served
+    double.fake.latency = 0.15  # 8 calls one after another: over a second of run
+    source = write_csv(tmp_path / "c.csv", 200)
+    done = cli("put", str(source), *connection, "--otel", "--quiet", "--concurrency", "1",
+               env=otel_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
+                            OTEL_METRIC_EXPORT_INTERVAL="100", OTEL_TRACES_EXPORTER="none"))
+    assert done.returncode == 0, done.stderr
+    exported = []
+    for path, body in collector.received:
+        assert path == "/v1/metrics"
+        request = ExportMetricsServiceRequest.FromString(body)
+        exported.append(sum(
+            point.as_int
+            for resource in request.resource_metrics for scope in resource.scope_metrics
+            for metric in scope.metrics if metric.name == "connect_batch.items"
+            for point in metric.sum.data_points
+        ))
+    # Cumulative counts: some export came mid-run, with part of the rows; the last has all.
+    assert any(0 < items < 200 for items in exported), exported
+    assert exported == sorted(exported)
+    assert exported[-1] == 200
+
+
 def test_service_name_and_console_exporters_come_from_the_environment(tmp_path, served):
     _double, connection = served
     source = write_csv(tmp_path / "c.csv", 5)
