@@ -182,7 +182,7 @@ class AsyncBatcher(Generic[RequestT]):
         self._driver = driver
         self._size = engine.operation.max_items
         engine.start_clock()
-        self._started = engine.begin_run()
+        self._started = driver.begin_run()
         self._buffer: list[Pending[RequestT]] = []
         self._seen = RunKeys()
         self._calls: dict[asyncio.Future[AbortRun | None], Work[RequestT, Outcome[RequestT]]] = {}

@@ -73,6 +73,13 @@ class LoopDriver:
         self._sleep_for = sleep
         self.stopping = asyncio.Event()  # set with engine.cancel(): backoffs end at once
 
+    def begin_run(self) -> float:
+        """``Engine.begin_run``, with the pace of this driver's limiter (the engine's own is
+        for threads)."""
+        started = self._engine.begin_run()
+        self._engine.instrument.paced(self._limiter)
+        return started
+
     def cancel(self) -> None:
         """No new attempt starts; backoffs in progress end now."""
         self._engine.cancel()
@@ -89,7 +96,9 @@ class LoopDriver:
             max_wait = effect.max_wait
             return await self._unless_stopped(lambda: self._limiter.acquire_async(max_wait))
         if isinstance(effect, Feedback):
-            return await self._limiter.feedback_async(effect.epoch, throttled=effect.throttled)
+            known = await self._limiter.feedback_async(effect.epoch, throttled=effect.throttled)
+            self._engine.instrument.paced(self._limiter)  # the answer may have moved it
+            return known
         await self._sleep(effect.seconds)
         return None
 
@@ -242,7 +251,7 @@ class AsyncRun(Generic[OutT]):
         numbers = itertools.count(1)
         stop: BaseException | None = None
         deadline_stop = False
-        started = engine.begin_run()
+        started = driver.begin_run()
         stopped: str | None = None
         try:
             source.open()

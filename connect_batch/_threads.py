@@ -72,7 +72,9 @@ class ThreadDriver:
                 return drive(booking(effect.max_wait), self._wait_for_slot)
             return self._limiter.acquire(effect.max_wait)
         if isinstance(effect, Feedback):
-            return self._limiter.feedback(effect.epoch, throttled=effect.throttled)
+            known = self._limiter.feedback(effect.epoch, throttled=effect.throttled)
+            self._engine.instrument.paced(self._limiter)  # the answer may have moved it
+            return known
         self._sleep(effect.seconds)
         return None
 

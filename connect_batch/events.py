@@ -121,6 +121,11 @@ class RunFinished:
     second of ``duration``; ``stopped`` says why it ended early (``INTERRUPTED``,
     ``CLOSED``, ``INVALID_INPUT``, ``DEADLINE``, ``REFUSED``, ``NOT_SENT``, ``UNEXPECTED``,
     ``INPUT_FAILED``, ``ERROR``), or is ``None``.
+
+    ``unbatched`` counts, by outcome, the inputs of ``counts`` that no ``BatchSettled`` of
+    the run told: never sent (a refused, interrupted or timed-out run, a duplicate), or
+    abandoned in flight by a second Ctrl-C. The run's ``BatchSettled`` codes plus
+    ``unbatched`` add up to ``counts``, so a live count adds each once.
     """
 
     operation: str
@@ -129,11 +134,27 @@ class RunFinished:
     duration: float
     goodput: float
     stopped: str | None = None
+    unbatched: Mapping[str, int] = attrs.field(
+        factory=dict, converter=_frozen_counts, kw_only=True
+    )
+
+
+@attrs.frozen
+class PaceChanged:
+    """The run's rate limiter paces calls at ``rate`` calls per second from now on.
+
+    Told when a run starts and after each answer that moved the pace (a throttle slows it,
+    calls answered in full let it grow), for limiters that have a pace (``rate``): the
+    in-process one and the Redis one, whose ``rate`` is the fleet's shared pace as last read.
+    """
+
+    operation: str
+    rate: float
 
 
 Event = (
     CallSent | CallAnswered | RetryScheduled | ItemsResubmitted | CapacityBackoff
-    | BatchSettled | RunFinished
+    | BatchSettled | RunFinished | PaceChanged
 )
 Subscriber = Callable[[Event], None]
 
@@ -174,13 +195,15 @@ class LoggingSubscriber:
     """Logs each event as one line on ``logger`` (default ``connect_batch.events``), with
     its fields in ``extra`` (``record.event`` is the event's name, ``record.fields`` its
     fields), for structured log handlers. ``levels`` maps event classes to levels: by
-    default calls and settled batches log at DEBUG, retries, back-offs and runs at INFO.
+    default calls, settled batches and changes of pace log at DEBUG, retries, back-offs
+    and runs at INFO.
     """
 
     DEFAULT_LEVELS: Mapping[type, int] = {
         CallSent: logging.DEBUG, CallAnswered: logging.DEBUG,
         RetryScheduled: logging.INFO, ItemsResubmitted: logging.INFO,
         CapacityBackoff: logging.INFO, BatchSettled: logging.DEBUG, RunFinished: logging.INFO,
+        PaceChanged: logging.DEBUG,
     }
 
     def __init__(
@@ -211,6 +234,7 @@ __all__ = [
     "Event",
     "ItemsResubmitted",
     "LoggingSubscriber",
+    "PaceChanged",
     "RetryScheduled",
     "RunFinished",
     "Subscriber",

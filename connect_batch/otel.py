@@ -16,9 +16,13 @@ name                           unit      attributes
 ``connect_batch.retries``      {retry}   operation, error.code
 ``connect_batch.items.resubmitted`` {item} operation, capacity
 ``connect_batch.items``        {item}    operation, outcome
+``connect_batch.pace``         {call}/s  operation
 ``connect_batch.run.duration`` s         operation, stopped
 ``connect_batch.run.goodput``  {item}/s  operation
 ============================== ========= ====================================================
+
+``connect_batch.items`` grows as each batch settles; ``connect_batch.pace`` is a gauge of the
+rate limiter's pace as last told.
 
 No attribute holds personal data: they come from events, which carry none.
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from connect_batch._errors import MissingExtraError
@@ -35,10 +40,12 @@ with MissingExtraError.guard("connect_batch.otel", "otel"):
     from opentelemetry import metrics, trace
 
 from connect_batch.events import (
+    BatchSettled,
     CallAnswered,
     CallSent,
     Event,
     ItemsResubmitted,
+    PaceChanged,
     RetryScheduled,
     RunFinished,
 )
@@ -78,8 +85,14 @@ class OpenTelemetrySubscriber:
         )
         self._items = meter.create_counter(
             "connect_batch.items", unit="{item}",
-            description="Inputs answered, by outcome (CREATED or a failure code), when "
-            "their run ends",
+            description="Inputs answered, by outcome (CREATED or a failure code), as their "
+            "batch settles (inputs never sent: when their run ends)",
+        )
+        # The pace last told, by operation: an observable gauge reads it at each export.
+        self._paces: dict[str, float] = {}
+        meter.create_observable_gauge(
+            "connect_batch.pace", callbacks=[self._observe_pace], unit="{call}/s",
+            description="The rate limiter's pace: calls per second it lets through",
         )
         self._run_duration = meter.create_histogram(
             "connect_batch.run.duration", unit="s", description="Duration of each run",
@@ -102,14 +115,25 @@ class OpenTelemetrySubscriber:
             self._resubmitted.add(
                 event.items, {"operation": event.operation, "capacity": event.capacity}
             )
+        elif isinstance(event, BatchSettled):
+            self._add_items(event.operation, event.codes)
+        elif isinstance(event, PaceChanged):
+            self._paces[event.operation] = event.rate
         elif isinstance(event, RunFinished):
-            # Every input of the run, sent or not (BatchSettled covers only batches sent).
-            for outcome, count in event.counts.items():
-                self._items.add(count, {"operation": event.operation, "outcome": outcome})
+            # The inputs no BatchSettled told (never sent, or abandoned in flight).
+            self._add_items(event.operation, event.unbatched)
             self._run_duration.record(
                 event.duration, {"operation": event.operation, "stopped": event.stopped or NONE}
             )
             self._goodput.record(event.goodput, {"operation": event.operation})
+
+    def _add_items(self, operation: str, codes: Mapping[str, int]) -> None:
+        for outcome, count in codes.items():
+            self._items.add(count, {"operation": operation, "outcome": outcome})
+
+    def _observe_pace(self, _options: Any) -> Iterator[Any]:
+        for operation, rate in list(self._paces.items()):
+            yield metrics.Observation(rate, {"operation": operation})
 
     @staticmethod
     def _key(event: CallSent | CallAnswered) -> tuple[int, int, str, int, int, int]:

@@ -173,6 +173,13 @@ def test_redis_url_without_the_redis_extra(monkeypatch, tmp_path, simulate):
     assert not (tmp_path / "o").exists()
 
 
+def test_otel_option_without_the_otel_extra(monkeypatch, tmp_path):
+    hide(monkeypatch, "opentelemetry")
+    done = cli("put", str(e164_csv(tmp_path)), "--simulate", "--otel", "--out", str(tmp_path / "o"))
+    assert one_line(done) == "connect-batch: " + message("--otel", "otel")
+    assert not (tmp_path / "o").exists()
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -183,6 +190,15 @@ def test_the_progress_bar_without_the_cli_extra_stops_before_the_run(monkeypatch
     with pytest.raises(MissingExtraError) as caught, Progress(3, quiet=False, stream=Terminal()):
         pytest.fail("entered")
     assert str(caught.value) == message("the progress bar (on a terminal)", "cli")
+
+
+def test_the_public_progress_display_without_the_cli_extra(monkeypatch):
+    hide(monkeypatch, "rich")
+    forget(monkeypatch, "connect_batch.progress")
+    progress = importlib.import_module("connect_batch.progress")  # only the display needs rich
+    with pytest.raises(MissingExtraError) as caught:
+        progress.RichProgress(total=3)
+    assert str(caught.value) == message("RichProgress", "cli")
 
 
 def test_the_summary_without_the_cli_extra_is_plain_lines(monkeypatch):

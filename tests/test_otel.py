@@ -15,7 +15,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from connect_batch import AsyncOutboundRequestBatchClient
+from connect_batch import AccessDeniedError, AsyncOutboundRequestBatchClient
+from connect_batch.events import BatchSettled, PaceChanged, RunFinished
 from connect_batch.otel import OpenTelemetrySubscriber
 from connect_batch.testing import Fault, async_no_sleep
 from tests.builders import contacts, outbound, outbounds
@@ -83,6 +84,8 @@ def test_calls_retries_items_and_runs_are_counted_with_their_attributes(
     assert run.attributes == {"operation": "BatchPutContact", "stopped": "none"}
     (goodput,) = found["connect_batch.run.goodput"]
     assert goodput.sum > 0
+    (pace,) = found["connect_batch.pace"]
+    assert pace.value == client.rate_limiter.rate < 10  # the throttles slowed it from 10/s
 
     finished = spans.get_finished_spans()
     assert len(finished) == 5
@@ -125,8 +128,9 @@ def test_no_attribute_or_span_holds_personal_data(http_connect, telemetry):
 def test_concurrent_async_runs_on_one_loop_each_end_their_own_spans(telemetry, http_connect,
                                                                       moto_server):
     """Two runs on one event loop share a thread: spans are told apart by task."""
-    subscriber, _, spans = telemetry
+    subscriber, reader, spans = telemetry
     http_connect.fake_campaigns.latency = 0.05
+    limiters = []
 
     async def both() -> None:
         async with get_session().create_client(
@@ -139,6 +143,7 @@ def test_concurrent_async_runs_on_one_loop_each_end_their_own_spans(telemetry, h
             await asyncio.gather(
                 client.put_requests(outbounds(100)), client.put_requests(outbounds(100, 100))
             )
+            limiters.append(client.async_rate_limiter)
 
     asyncio.run(both())
     finished = spans.get_finished_spans()
@@ -146,3 +151,86 @@ def test_concurrent_async_runs_on_one_loop_each_end_their_own_spans(telemetry, h
     mine = [c for c in http_connect.fake_campaigns.calls if c.campaign_id == campaign]
     assert len(finished) == 8 == len(mine)
     assert all(s.end_time is not None for s in finished)
+    # The async driver tells its limiter's pace too (the engine's own is for threads).
+    (pace,) = points(reader)["connect_batch.pace"]
+    assert pace.attributes == {"operation": "PutOutboundRequestBatch"}
+    assert pace.value == limiters[0].rate == 1000
+    assert sum(items_by_outcome(reader).values()) == 200 == len(mine) * 25
+
+
+def created(double) -> list:
+    """The contacts the double's ledger holds for this test's instance."""
+    return [c for c in double.fake.contacts if c.instance_id == double.instance_id]
+
+
+def items_by_outcome(reader: InMemoryMetricReader) -> dict[str, int]:
+    return {p.attributes["outcome"]: p.value for p in points(reader)["connect_batch.items"]}
+
+
+def test_items_are_counted_as_each_batch_settles_not_when_the_run_ends(
+    http_connect, telemetry
+):
+    subscriber, reader, _spans = telemetry
+    seen: list[tuple[str, int]] = []
+
+    def watch(event: object) -> None:
+        # Told after the OpenTelemetry subscriber: what a dashboard would read right now.
+        if isinstance(event, BatchSettled | RunFinished):
+            seen.append((type(event).__name__, sum(items_by_outcome(reader).values())))
+
+    client = http_connect.batch_client(subscribers=[subscriber, watch], concurrency=1)
+    client.put_contacts(contacts(75))
+    assert seen == [
+        ("BatchSettled", 25), ("BatchSettled", 50), ("BatchSettled", 75), ("RunFinished", 75)
+    ]
+    assert items_by_outcome(reader) == {"CREATED": 75}
+    assert len(created(http_connect)) == 75  # the double's ledger agrees
+
+
+def test_inputs_never_sent_are_counted_once_when_the_run_ends(http_connect, telemetry):
+    subscriber, reader, _spans = telemetry
+    finished: list[RunFinished] = []
+    settled: list[BatchSettled] = []
+
+    def watch(event: object) -> None:
+        if isinstance(event, RunFinished):
+            finished.append(event)
+        elif isinstance(event, BatchSettled):
+            settled.append(event)
+
+    http_connect.fake.plan(None, Fault.error(403, "AccessDeniedException"))
+    client = http_connect.batch_client(subscribers=[subscriber, watch], concurrency=1)
+    with pytest.raises(AccessDeniedError):
+        client.put_contacts(contacts(100))
+    (run,) = finished
+    # BatchSettled codes plus the run's unbatched add up to its counts: each input once.
+    told = collections.Counter()
+    for batch in settled:
+        told.update(batch.codes)
+    assert sum(run.unbatched.values()) == 50  # the two batches never sent
+    assert told + collections.Counter(run.unbatched) == collections.Counter(run.counts)
+    assert items_by_outcome(reader) == dict(run.counts)
+    assert sum(items_by_outcome(reader).values()) == 100
+    assert items_by_outcome(reader)["CREATED"] == len(created(http_connect)) == 25
+
+
+def test_the_pace_gauge_follows_the_limiter(http_connect, telemetry):
+    subscriber, reader, _spans = telemetry
+    paces: list[float] = []
+
+    def watch(event: object) -> None:
+        if isinstance(event, PaceChanged):
+            paces.append(event.rate)
+
+    http_connect.fake.plan(Fault.throttle())
+    client = http_connect.batch_client(
+        subscribers=[subscriber, watch], concurrency=1, max_requests_per_second=8
+    )
+    client.put_contacts(contacts(50))
+    # Told when the run starts, then slowed by the throttle (and never above the cap).
+    assert paces[0] == 8
+    assert min(paces) < 8
+    assert all(0 < pace <= 8 for pace in paces)
+    (gauge,) = points(reader)["connect_batch.pace"]
+    assert gauge.attributes == {"operation": "BatchPutContact"}
+    assert gauge.value == paces[-1] == client.rate_limiter.rate

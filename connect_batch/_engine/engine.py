@@ -251,8 +251,11 @@ class Engine(Generic[ItemT, OutT]):
 
     # Instrumentation (``Instrument``).
     def begin_run(self) -> float:
-        """A run starts: its counts start from zero; the start time, for ``finished``."""
-        return self.instrument.begin_run()
+        """A run starts: its counts start from zero, its pace is told; the start time, for
+        ``finished``."""
+        started = self.instrument.begin_run()
+        self.instrument.paced(self._limiter)
+        return started
 
     stop_reason = staticmethod(stop_reason)
 

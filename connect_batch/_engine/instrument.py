@@ -9,12 +9,20 @@ before it builds an event. The durations of calls and runs are measured on
 from __future__ import annotations
 
 import collections
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from connect_batch._outcomes import CREATED
-from connect_batch.events import BatchSettled, CallAnswered, CallSent, Publisher, RunFinished
+from connect_batch.events import (
+    BatchSettled,
+    CallAnswered,
+    CallSent,
+    PaceChanged,
+    Publisher,
+    RunFinished,
+)
 
 
 class Instrument:
@@ -26,6 +34,11 @@ class Instrument:
         self._code = code
         # Outcomes handed over, by code, for RunFinished.
         self._tally: collections.Counter[str] = collections.Counter()
+        # Outcomes told by BatchSettled, by code: RunFinished tells the rest (``unbatched``).
+        self._settled: collections.Counter[str] = collections.Counter()
+        self._over = False  # RunFinished told: a batch settling later is not told again
+        self._pace: float | None = None  # the pace last told (PaceChanged)
+        self._lock = threading.Lock()
 
     @property
     def on(self) -> bool:
@@ -59,15 +72,39 @@ class Instrument:
         ))
 
     def batch_settled(self, number: int, size: int, outcomes: Iterable[Any]) -> None:
-        """Publish ``BatchSettled`` (only when someone listens)."""
+        """Publish ``BatchSettled`` (only when someone listens).
+
+        Not after ``RunFinished``: a batch abandoned in flight (a second Ctrl-C) is counted
+        there, in ``unbatched``, and a live count must not add it twice."""
         if self.publish.subscribers:
             codes = collections.Counter(self._code(o) for o in outcomes)
+            with self._lock:
+                if self._over:
+                    return
+                self._settled.update(codes)
             self.publish(BatchSettled(self._name, number, size, codes))
+
+    def paced(self, limiter: object) -> None:
+        """Publish ``PaceChanged`` if ``limiter``'s pace moved since last told (only when
+        someone listens, and only for a limiter with a ``rate``)."""
+        if not self.publish.subscribers:
+            return
+        # Read and told under one lock: two threads cannot tell an older pace last.
+        with self._lock:
+            rate = getattr(limiter, "rate", None)
+            if not isinstance(rate, int | float) or rate == self._pace:
+                return
+            self._pace = rate = float(rate)
+            self.publish(PaceChanged(self._name, rate))
 
     # A run.
     def begin_run(self) -> float:
         """A run starts: its counts start from zero; the start time, for ``finished``."""
         self._tally = collections.Counter()
+        with self._lock:
+            self._settled = collections.Counter()
+            self._over = False
+            self._pace = None
         return time.monotonic()
 
     def count(self, outcomes: Iterable[Any]) -> None:
@@ -83,7 +120,10 @@ class Instrument:
         duration = time.monotonic() - started
         counts = dict(self._tally)
         created = counts.get(CREATED, 0)
+        with self._lock:
+            self._over = True
+            unbatched = self._tally - self._settled
         self.publish(RunFinished(
             self._name, sum(counts.values()), counts, duration,
-            created / duration if duration > 0 else 0.0, stopped,
+            created / duration if duration > 0 else 0.0, stopped, unbatched=unbatched,
         ))

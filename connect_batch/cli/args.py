@@ -102,6 +102,9 @@ def make_parser() -> argparse.ArgumentParser:
     out.add_argument("--quiet", action="store_true", help="no progress output")
     out.add_argument("--debug", action="store_true", help="log every call (botocore's too) "
                      "on stderr, request bodies redacted")
+    out.add_argument("--otel", action="store_true", help="export the run's metrics and spans "
+                     "with OpenTelemetry (OTLP, set up by the standard OTEL_* variables; "
+                     "the otel extra), flushed before the command exits")
     pace = put.add_argument_group("pacing and AWS")
     pace.add_argument("--concurrency", type=int, default=4)
     pace.add_argument("--max-rps", type=float, help="calls per second (default: adaptive)")

@@ -41,6 +41,7 @@ from connect_batch.cli.outcome_file import (
 from connect_batch.cli.progress import Progress
 from connect_batch.cli.rows import announce, read_rows
 from connect_batch.cli.send import put_in_passes
+from connect_batch.cli.telemetry import telemetry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,8 +140,12 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
         progress.summary(sys.stdout, args.file)
         return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
     with contextlib.ExitStack() as stack:
+        # Set up first and shut down last: every event of the run is exported before exit.
+        otel = stack.enter_context(telemetry()) if args.otel else None
         # Connect first: a missing Region or profile is a usage error, before any progress.
         client, target = stack.enter_context(connect(args, api))
+        if otel is not None:
+            client.subscribers.append(otel)
         base_key = resolve_job_key(args, api, target, earlier)
         run = run_record(args, api, target, base_key)
         check_run(args, run, earlier)

@@ -13,7 +13,14 @@ import time
 from typing import Any, TextIO
 
 from connect_batch import MissingExtraError
-from connect_batch.events import BatchSettled, Event, ItemsResubmitted, RetryScheduled
+from connect_batch.events import (
+    BatchSettled,
+    Event,
+    ItemsResubmitted,
+    PaceChanged,
+    RetryScheduled,
+)
+from connect_batch.progress import bar_columns, status_line
 
 
 class Progress:
@@ -28,6 +35,7 @@ class Progress:
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._last_line = 0.0
+        self._pace: float | None = None  # the limiter's, as last told
         self._bar: Any = None
         self._task: Any = None
 
@@ -35,21 +43,11 @@ class Progress:
         if not self.quiet and self.stream.isatty():
             # Entered before anything is sent: without rich, the run stops here, unstarted.
             with MissingExtraError.guard("the progress bar (on a terminal)", "cli"):
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    TextColumn,
-                    TimeRemainingColumn,
-                )
-                from rich.progress import (
-                    Progress as RichProgress,
-                )
+                from rich.progress import Progress as Bar
 
-            self._bar = RichProgress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
-                transient=False,
-            )
+                # The library's display (connect_batch.progress): the same columns.
+                columns = bar_columns()
+            self._bar = Bar(*columns, transient=False)
             self._task = self._bar.add_task("rows", total=self.total, status="")
             self._bar.start()
         return self
@@ -74,6 +72,8 @@ class Progress:
                 self._retrying[event.batch] = event.items
             elif isinstance(event, BatchSettled):
                 self._retrying.pop(event.batch, None)
+            elif isinstance(event, PaceChanged):
+                self._pace = event.rate
         if self._bar is not None:
             self._refresh()
 
@@ -87,11 +87,9 @@ class Progress:
             self._line()
 
     def _status(self) -> str:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        failed = self.done - self.counts["CREATED"] - self.counts["VALID"]
-        return (
-            f"created {self.counts['CREATED']}  failed {failed}  retrying {self.retrying}  "
-            f"{self.counts['CREATED'] / elapsed:.1f} rows/s"
+        return status_line(
+            self.counts, self.done, retrying=self.retrying,
+            elapsed=time.monotonic() - self.started, pace=self._pace, unit="rows",
         )
 
     def _refresh(self) -> None:

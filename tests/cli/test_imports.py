@@ -12,7 +12,10 @@ import connect_batch.runs
 
 CLI = pathlib.Path(__file__).resolve().parents[2] / "connect_batch" / "cli"
 SOURCES = sorted(CLI.glob("*.py"))
-ALLOWED = ("connect_batch", "connect_batch.events", "connect_batch.runs", "connect_batch.testing")
+ALLOWED = (
+    "connect_batch", "connect_batch.events", "connect_batch.runs", "connect_batch.testing",
+    "connect_batch.otel", "connect_batch.progress",
+)
 
 
 def internal_imports(source: pathlib.Path) -> list[str]:

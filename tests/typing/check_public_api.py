@@ -38,6 +38,9 @@ from connect_batch import (
     RunAbortedError,
     Success,
 )
+from connect_batch.events import Event, PaceChanged, RunFinished
+from connect_batch.otel import OpenTelemetrySubscriber
+from connect_batch.progress import RichProgress
 from connect_batch.testing import ConnectDouble, FakeCampaigns, Fault, mock_connect
 
 
@@ -175,3 +178,23 @@ def campaigns() -> None:
     dial_result: BatchResult[DialRequest] = batcher.result
     fake = FakeCampaigns.of()
     print(dial_result.counts(), fake.create_campaign_v2(state="Paused"), len(fake.requests))
+
+
+def observe() -> None:
+    paces: list[float] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, PaceChanged):
+            paces.append(event.rate)
+        elif isinstance(event, RunFinished):
+            unbatched: int = sum(event.unbatched.values())
+            print(unbatched)
+
+    with RichProgress(total=2, description="contacts", transient=True) as progress:
+        client = ContactBatchClient(
+            boto3.client("connect"), instance_id="instance",
+            subscribers=[progress, on_event, OpenTelemetrySubscriber()],
+        )
+        client.put_contacts(build())
+    counts: dict[str, int] = progress.counts
+    print(counts, progress.done, progress.status(), paces)
