@@ -53,6 +53,7 @@ logger = logging.getLogger("connect_batch")
 # the deadline by up to the boto3 client's read_timeout, and the handler must still return.
 DEFAULT_MARGIN = 10.0
 _MILLIS = 1000.0
+_REFUSED = "the service refused the run"
 _MAX_NAME = 40  # longer "names" are more likely data than a field name
 _REQUEST_FIELDS = frozenset({
     "channel", "destination", "attributes", "template_parameters", "template_arn", "source",
@@ -225,8 +226,8 @@ def handle_sqs_event(
             continue
         key = job_key(message) if job_key is not None else message_id
         report = _put_message(client, reader, message, key, _remaining(context, margin))
-        if report.problem is not None and report.problem.startswith("the service refused"):
-            aborted = report.problem
+        if report.problem is not None and report.problem.startswith(_REFUSED):
+            aborted = report.problem  # nothing more can succeed in this invocation
         if not report.settled:
             logger.warning("sqs message %s reported failed: %s", message_id, report.problem)
         if not _recorded(record, report) or not report.settled:
@@ -269,7 +270,7 @@ def _put(
         return Report(source, key, error.result or BatchResult(), settled=False,
                       problem=_unreadable(error), invalid=invalid)
     except RunAbortedError as error:
-        problem = f"the service refused the run: {error.code}"
+        problem = f"{_REFUSED}: {error.code}"
         return Report(source, key, error.result, settled=False, problem=problem,
                       invalid=invalid)
     return Report(source, key, result, settled=not _to_redeliver(result),
