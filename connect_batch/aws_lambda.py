@@ -216,6 +216,7 @@ def handle_sqs_event(
     if it raises, the message is reported failed too. The event source mapping must have
     ``FunctionResponseTypes: ["ReportBatchItemFailures"]``, or Lambda ignores the answer.
     """
+    _check_client(client)
     reader = _parser_for(client, parse)
     failures: list[dict[str, str]] = []
     aborted: str | None = None
@@ -299,6 +300,14 @@ def _records(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return records
 
 
+def _check_client(client: object) -> None:
+    if not isinstance(client, BatchClient):
+        raise ConfigurationError(
+            f"expected a sync client (OutboundRequestBatchClient, ...), got "
+            f"{type(client).__name__}: a Lambda handler runs one invocation at a time"
+        )
+
+
 def _parser_for(
     client: BatchClient[RequestT], parse: Callable[[str], Iterable[RequestT]] | None
 ) -> Callable[[str], Iterable[RequestT]]:
@@ -336,6 +345,7 @@ def handle_map_batch(
     "invalid"}`` for the map's ResultWriter; raises ``BatchNotSettledError`` when outcomes
     are unknown or worth retrying (after ``record``), for the state's ``Retry``.
     """
+    _check_client(client)
     if not isinstance(event, Mapping) or not isinstance(event.get("Items"), list):
         raise ConfigurationError('not a map batch: expected {"Items": [...], "BatchInput": {}}')
     batch_input = event.get("BatchInput")

@@ -276,6 +276,8 @@ def test_a_parser_is_required_for_other_apis_and_events_are_checked(http_connect
         handle_sqs_event({"Records": []}, FakeContext(), http_connect.dial_client())
     with pytest.raises(ConfigurationError, match="SQS event"):
         handle_sqs_event({"Items": []}, FakeContext(), http_connect.outbound_client())
+    with pytest.raises(ConfigurationError, match="sync client"):
+        handle_sqs_event({"Records": []}, FakeContext(), object())  # type: ignore[arg-type]
 
 
 def test_the_body_shape_reads_every_channel():
