@@ -325,9 +325,12 @@ class AsyncBatchClient(ClientCore[RequestT]):
         return LoopDriver(engine, self._client, self.async_rate_limiter, self._async_sleep)
 
     async def _put(
-        self, items: Iterable[RequestT] | AsyncIterable[RequestT], job_key: str | None
+        self,
+        items: Iterable[RequestT] | AsyncIterable[RequestT],
+        job_key: str | None,
+        deadline: Duration | None = None,
     ) -> BatchResult[RequestT]:
-        engine = self.engine_for(job_key)
+        engine = self.engine_for(job_key, deadline=deadline)
         run = AsyncRun(engine, self._driver(engine), items)
         outcomes: list[Outcome[RequestT]] = []
         try:
@@ -344,19 +347,25 @@ class AsyncBatchClient(ClientCore[RequestT]):
         return BatchResult.from_outcomes(outcomes)
 
     def _iter(
-        self, items: Iterable[RequestT] | AsyncIterable[RequestT], job_key: str | None
+        self,
+        items: Iterable[RequestT] | AsyncIterable[RequestT],
+        job_key: str | None,
+        deadline: Duration | None = None,
     ) -> AsyncOutcomeStream[RequestT]:
-        engine = self.engine_for(job_key)
+        engine = self.engine_for(job_key, deadline=deadline)
         return AsyncOutcomeStream(AsyncRun(engine, self._driver(engine), items), self._operation)
 
-    def batcher(self, *, job_key: str | None = None) -> AsyncBatcher[RequestT]:
+    def batcher(
+        self, *, job_key: str | None = None, deadline: Duration | None = None
+    ) -> AsyncBatcher[RequestT]:
         """A buffered writer for inputs produced one at a time.
 
         ``async with client.batcher() as b: await b.put(item)`` sends every 25 inputs, the
         call made by the task whose ``put`` filled the buffer. A clean exit sends the rest,
         and ``b.result`` holds the ``BatchResult``. If the block raises (a cancellation
         included), nothing more is sent: ``b.unsent`` keeps what was buffered and never
-        handed to a call, and ``b.result`` answers everything that was.
+        handed to a call, and ``b.result`` answers everything that was. ``deadline``
+        (default the client's) counts from the batcher's creation.
         """
-        engine = self.engine_for(job_key)
+        engine = self.engine_for(job_key, deadline=deadline)
         return AsyncBatcher(engine, self._driver(engine))

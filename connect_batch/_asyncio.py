@@ -158,18 +158,6 @@ class _Source(Generic[ItemT]):
             yield key(item, position, seen)
             position += 1
 
-    async def after_deadline(
-        self, ready: collections.deque[Any]
-    ) -> tuple[list[Pending[ItemT]], BaseException | None]:
-        """What is left to answer once the deadline passed: a sequence's rest, or one more
-        input of an iterator (to tell whether any was left unread), or why reading failed."""
-        if self.in_memory:
-            return list(self.rest()), None
-        try:
-            return await self.take(1, ready), None
-        except (ContactValidationError, AbortRun) as error:
-            return [], error
-
     def rest(self) -> Iterator[Pending[ItemT]]:
         """What a sequence holds that was not read (nothing for other inputs)."""
         return self._sync if self.in_memory and self._sync is not None else iter(())
@@ -293,10 +281,10 @@ class AsyncRun(Generic[OutT]):
                 if isinstance(stop, AbortRun):
                     engine.answer_unsent(source.rest(), ready)
             elif deadline_stop:
+                # A sequence's unread rest is answered; an iterator is read no further.
                 answered_late, late = late, []
-                more, read_error = await source.after_deadline(ready)
-                stop = engine.past_deadline_answers(
-                    answered_late, more, ready, read_error=read_error, in_memory=source.in_memory
+                engine.past_deadline_answers(
+                    answered_late, list(source.rest()), ready, in_memory=source.in_memory
                 )
             if ready:
                 yield engine.hand_over(ready)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from connect_batch._async_client import AsyncBatchClient, AsyncOptions, AsyncOutcomeStream
 from connect_batch._client_core import type_check
+from connect_batch._engine.retry import Duration
 from connect_batch._outcomes import BatchResult
 from connect_batch.operations._campaign import campaign_id_checked
 from connect_batch.operations.campaigns_v1 import DialRequest, PutDialRequestBatchOperation
@@ -49,19 +50,21 @@ class _AsyncCampaignClient(AsyncBatchClient[RequestT]):
         requests: Iterable[RequestT] | AsyncIterable[RequestT],
         *,
         job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> BatchResult[RequestT]:
         """The sync client's ``put_requests``, awaited; ``requests`` may be async."""
-        return await self._put(requests, job_key)
+        return await self._put(requests, job_key, deadline)
 
     def iter_put_requests(
         self,
         requests: Iterable[RequestT] | AsyncIterable[RequestT],
         *,
         job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> AsyncOutcomeStream[RequestT]:
         """``async for outcome in client.iter_put_requests(requests)``; see
         ``AsyncOutcomeStream``."""
-        return self._iter(requests, job_key)
+        return self._iter(requests, job_key, deadline)
 
 
 class AsyncOutboundRequestBatchClient(_AsyncCampaignClient[OutboundRequest]):

@@ -96,7 +96,11 @@ class _CampaignClient(BatchClient[RequestT]):
         return self._campaign.campaign_id
 
     def put_requests(
-        self, requests: Iterable[RequestT], *, job_key: str | None = None
+        self,
+        requests: Iterable[RequestT],
+        *,
+        job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> BatchResult[RequestT]:
         """Put every request and answer each exactly once, in ``succeeded`` or ``failed``.
 
@@ -113,16 +117,25 @@ class _CampaignClient(BatchClient[RequestT]):
         bad input and ``RunAbortedError`` (``CampaignStateError``, ``CampaignNotFoundError``,
         ``AccessDeniedError``, ...) when nothing more can succeed; both carry ``result``.
         An interrupt lets the calls in flight finish and carries ``result`` too.
+
+        ``deadline`` (default: the client's) bounds this call alone, as in
+        ``ContactBatchClient.put_contacts``: when it passes the call returns, every request
+        it read answered (those not sent ``DEADLINE_EXCEEDED``), and an iterator's unread
+        rest stays in it.
         """
-        return self._put(requests, job_key)
+        return self._put(requests, job_key, deadline)
 
     def iter_put_requests(
-        self, requests: Iterable[RequestT], *, job_key: str | None = None
+        self,
+        requests: Iterable[RequestT],
+        *,
+        job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> OutcomeStream[RequestT]:
         """Like ``put_requests``, but yield each ``Success`` or ``Failure`` as its batch
         ends, with flat memory; leave a ``with`` block or call ``close()`` to stop early
         (see ``OutcomeStream``)."""
-        return self._iter(requests, job_key)
+        return self._iter(requests, job_key, deadline)
 
 
 class OutboundRequestBatchClient(_CampaignClient[OutboundRequest]):

@@ -21,12 +21,11 @@ from connect_batch import _botocore
 from connect_batch._engine import AbortRun, Engine, OutcomeFactory, Pending, Stop, Work
 from connect_batch._engine.identity import Identities, JobIdentities, RandomIdentities
 from connect_batch._engine.pacing import AdaptiveRateLimiter, RateLimiter
-from connect_batch._engine.retry import Duration, RetryPolicy
+from connect_batch._engine.retry import Duration, RetryPolicy, budget_seconds
 from connect_batch._errors import (
     CampaignStateError,
     ConfigurationError,
     ContactValidationError,
-    DeadlineExceededError,
     InputError,
     NotSentError,
     RunAbortedError,
@@ -173,8 +172,12 @@ class ClientCore(Generic[RequestT]):
         job_key: str | None,
         skip: Callable[[list[Pending[RequestT]]], bool] | None = None,
         skip_item: Callable[[Pending[RequestT]], bool] | None = None,
+        *,
+        deadline: Duration | None = None,
     ) -> Engine[RequestT, Outcome[RequestT]]:
-        """A new engine for one run (under ``job_key``, default the client's)."""
+        """A new engine for one run (under ``job_key``, default the client's; within
+        ``deadline`` seconds from its start, default the client's ``deadline``)."""
+        budget = budget_seconds(deadline)
         return Engine(
             self._client,
             self._operation,
@@ -189,6 +192,7 @@ class ClientCore(Generic[RequestT]):
             on_retry=self.on_retry,
             publish=Publisher(self.subscribers, warned=self._warned_subscribers),
             now=self.wall_clock,
+            deadline_budget=budget,
         )
 
 
@@ -254,12 +258,6 @@ def aborted_error(
         if issubclass(error, CampaignStateError):
             return error(message, code=abort.fault.code, result=result, state=abort.fault.state)
         return error(message, code=abort.fault.code, result=result)
-    if abort.reason is Stop.DEADLINE:
-        return DeadlineExceededError(
-            "the run's deadline can no longer be met; the rest of the input was not read",
-            code=abort.code,
-            result=result,
-        )
     name = type(abort.cause).__name__
     if abort.reason is Stop.NOT_SENT:
         return NotSentError(

@@ -95,7 +95,11 @@ class ContactBatchClient(BatchClient[ContactRequest]):
         return self._contacts.instance_id
 
     def put_contacts(
-        self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
+        self,
+        contacts: Iterable[ContactRequest],
+        *,
+        job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> BatchResult[ContactRequest]:
         """Put every contact and answer each exactly once, in ``succeeded`` or ``failed``.
 
@@ -110,11 +114,23 @@ class ContactBatchClient(BatchClient[ContactRequest]):
         ``job_key`` (default: the client's) names this input: run the same input again under
         the same key and the service replays instead of creating. Two *different* inputs
         under one key share tokens, and the service refuses the second (409).
+
+        ``deadline`` (default: the client's) bounds this call alone: seconds, or a
+        ``timedelta``, from now. Pass what is left of a time budget, such as a Lambda's
+        ``context.get_remaining_time_in_millis() / 1000`` less a margin; zero or less sends
+        nothing. A deadline that passes does not raise: the call returns its result, every
+        input it read answered (those not sent ``DEADLINE_EXCEEDED``, retryable; unknown
+        under a ``job_key``). A list or tuple is answered in full; an iterator is read no
+        further, and what it has not yielded stays in it for you to put later.
         """
-        return self._put(contacts, job_key)
+        return self._put(contacts, job_key, deadline)
 
     def iter_put_contacts(
-        self, contacts: Iterable[ContactRequest], *, job_key: str | None = None
+        self,
+        contacts: Iterable[ContactRequest],
+        *,
+        job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> OutcomeStream[ContactRequest]:
         """Like ``put_contacts``, but yield each ``Success`` or ``Failure`` as its batch ends.
 
@@ -126,9 +142,10 @@ class ContactBatchClient(BatchClient[ContactRequest]):
 
         To stop early, leave a ``with`` block or call ``close()``: no new attempt starts,
         calls in flight finish, and the outcomes not yet yielded are returned (and kept in
-        ``rest``). See ``OutcomeStream``.
+        ``rest``). See ``OutcomeStream``. ``deadline`` is as in ``put_contacts``: when it
+        passes, the stream yields what the run read and ends, without an error.
         """
-        return self._iter(contacts, job_key)
+        return self._iter(contacts, job_key, deadline)
 
 
 CHECK_CONTACT = type_check(ContactRequest, "contact")
@@ -167,16 +184,18 @@ class AsyncContactBatchClient(AsyncBatchClient[ContactRequest]):
         contacts: Iterable[ContactRequest] | AsyncIterable[ContactRequest],
         *,
         job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> BatchResult[ContactRequest]:
         """``ContactBatchClient.put_contacts``, awaited; ``contacts`` may be async."""
-        return await self._put(contacts, job_key)
+        return await self._put(contacts, job_key, deadline)
 
     def iter_put_contacts(
         self,
         contacts: Iterable[ContactRequest] | AsyncIterable[ContactRequest],
         *,
         job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> AsyncOutcomeStream[ContactRequest]:
         """``async for outcome in client.iter_put_contacts(contacts)``; see
         ``AsyncOutcomeStream``."""
-        return self._iter(contacts, job_key)
+        return self._iter(contacts, job_key, deadline)

@@ -10,11 +10,11 @@
         ├── InstanceNotFoundError                 404 ResourceNotFoundException (instance)
         ├── CampaignNotFoundError                 404 ResourceNotFoundException (campaign)
         ├── CampaignStateError                    409 InvalidCampaignStateException; ``state``
-        ├── DeadlineExceededError                 deadline passed, iterator left unread
         ├── NotSentError                          botocore raised before sending (credentials)
         └── InputError                            the caller's iterable raised
 
-Partial failure is not an exception: it is data in ``BatchResult``. An exception that stops a
+Partial failure is not an exception: it is data in ``BatchResult``; so is a deadline that
+passed (``DEADLINE_EXCEEDED`` failures). An exception that stops a
 run carries the ``BatchResult`` so far, which answers every input the run consumed.
 Messages never contain phone numbers or attribute values.
 """
@@ -164,10 +164,6 @@ class CampaignStateError(RunAbortedError):
     ) -> None:
         super().__init__(message, code=code, result=result)
         self.state = state
-
-
-class DeadlineExceededError(RunAbortedError):
-    """The run's deadline passed with input left unread (an iterator, not a sequence)."""
 
 
 class NotSentError(RunAbortedError):

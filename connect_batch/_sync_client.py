@@ -26,6 +26,7 @@ from connect_batch._client_core import (
     warn_dropped,
 )
 from connect_batch._engine import AbortRun, Engine, Pending, RunKeys, Work
+from connect_batch._engine.retry import Duration
 from connect_batch._errors import ConfigurationError, ContactValidationError
 from connect_batch._outcomes import BatchResult, Outcome
 from connect_batch._threads import Run, ThreadDriver
@@ -74,8 +75,10 @@ class BatchClient(ClientCore[RequestT]):
             )
         return Run(self.engine_for(job_key, skip, skip_item), items)
 
-    def _put(self, items: Iterable[RequestT], job_key: str | None) -> BatchResult[RequestT]:
-        engine = self.engine_for(job_key)
+    def _put(
+        self, items: Iterable[RequestT], job_key: str | None, deadline: Duration | None = None
+    ) -> BatchResult[RequestT]:
+        engine = self.engine_for(job_key, deadline=deadline)
         run = Run(engine, items)
         outcomes: list[Outcome[RequestT]] = []
         result: BatchResult[RequestT] | None = None
@@ -101,18 +104,24 @@ class BatchClient(ClientCore[RequestT]):
             raise
         return result
 
-    def _iter(self, items: Iterable[RequestT], job_key: str | None) -> OutcomeStream[RequestT]:
-        return OutcomeStream(Run(self.engine_for(job_key), items), self._operation)
+    def _iter(
+        self, items: Iterable[RequestT], job_key: str | None, deadline: Duration | None = None
+    ) -> OutcomeStream[RequestT]:
+        engine = self.engine_for(job_key, deadline=deadline)
+        return OutcomeStream(Run(engine, items), self._operation)
 
-    def batcher(self, *, job_key: str | None = None) -> Batcher[RequestT]:
+    def batcher(
+        self, *, job_key: str | None = None, deadline: Duration | None = None
+    ) -> Batcher[RequestT]:
         """A buffered writer for inputs produced one at a time.
 
         ``with client.batcher() as b: b.put(item)`` sends every 25 inputs. A clean exit
         sends the rest, and ``b.result`` holds the ``BatchResult``. If the block raises,
         nothing more is sent: ``b.unsent`` keeps what was buffered and never handed to a
         call, ``b.result`` answers everything that was. One batcher may be shared by threads.
+        ``deadline`` (default the client's) counts from the batcher's creation.
         """
-        return Batcher(self.engine_for(job_key), self._operation.max_items)
+        return Batcher(self.engine_for(job_key, deadline=deadline), self._operation.max_items)
 
 
 class OutcomeStream(Iterator[Outcome[RequestT]]):

@@ -281,18 +281,10 @@ def _schedule(  # noqa: PLR0912, PLR0915 - read, submit, settle, stop: one loop 
             if in_memory and isinstance(stop, AbortRun):
                 engine.answer_unsent(keyed, ready)
         elif deadline_stop:
+            # A sequence's unread rest is answered; an iterator is read no further.
             answered_late, late = late, []
-            more: list[Pending[ItemT]] = list(keyed) if in_memory else []
-            read_error: BaseException | None = None
-            if not in_memory:
-                # One more input tells whether any was left unread.
-                try:
-                    more = engine.take(keyed, 1, ready)
-                except (ContactValidationError, AbortRun) as error:
-                    read_error = error
-            stop = engine.past_deadline_answers(
-                answered_late, more, ready, read_error=read_error, in_memory=in_memory
-            )
+            rest: list[Pending[ItemT]] = list(keyed) if in_memory else []
+            engine.past_deadline_answers(answered_late, rest, ready, in_memory=in_memory)
         if ready:
             yield engine.hand_over(ready)
     except BaseException as error:

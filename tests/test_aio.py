@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import attrs
 import pytest
 from aiobotocore.session import get_session
 
@@ -620,3 +621,46 @@ def test_result_of_reads_what_an_exception_carries():
     error = RuntimeError("yours")
     error.result = "not a result"  # type: ignore[attr-defined]
     assert result_of(error) is None
+
+
+class ClockPerCall:
+    """A clock that moves 10 s per campaigns call the double answers (a fake clock)."""
+
+    def __init__(self, double: ConnectDouble) -> None:
+        self.double = double
+
+    def __call__(self) -> float:
+        return 1000.0 + 10 * len(self.double.fake_campaigns.calls)
+
+
+@pytest.mark.parametrize("shape", ["list", "iterator", "async iterator"])
+def test_a_call_deadline_returns_what_it_read_for_any_input(http_connect, moto_server, shape):
+    """One behaviour, async as sync: a deadline given to the call ends it without an error;
+    a list's unread requests are answered, an iterator's are left in it."""
+    items = outbounds(100)
+    source: Any = {
+        "list": items, "iterator": iter(items), "async iterator": aiter_of(items)
+    }[shape]
+
+    async def use(aio: Any) -> tuple[BatchResult[Any], list[Any]]:
+        client = client_for("v2", http_connect, aio, job_key="lambda/run-1", deadline=1000)
+        client.policy = attrs.evolve(client.policy, clock=ClockPerCall(http_connect))
+        result = await client.put_requests(source, deadline=15)  # 2 calls of 10 s
+        left = [] if shape == "list" else (
+            list(source) if shape == "iterator" else [r async for r in source]
+        )
+        return result, left
+
+    result, left = run(moto_server, "v2", use)
+    assert len(http_connect.requests) == 50
+    assert len(result.succeeded) == 50
+    if shape == "list":
+        assert [f.position for f in result.failed] == list(range(50, 100))
+        assert {f.code for f in result.failed} == {"DEADLINE_EXCEEDED"}
+        # Under a job key a request not sent may have been sent by an earlier run.
+        assert all(f.outcome_unknown and f.retryable for f in result.failed)
+        assert left == []
+    else:
+        assert result.failed == ()
+        assert left == items[50:]
+    assert_settled("v2", http_connect, result, len(result))

@@ -7,11 +7,12 @@ import inspect
 import pytest
 
 import connect_batch
+import connect_batch.aws_lambda
 import connect_batch.testing
 
 PUBLIC = [
     (module.__name__, name, getattr(module, name))
-    for module in (connect_batch, connect_batch.testing)
+    for module in (connect_batch, connect_batch.aws_lambda, connect_batch.testing)
     for name in module.__all__
     # Type aliases (Outcome = Success | Failure) carry no docstring of their own.
     if inspect.isclass(getattr(module, name)) or inspect.isfunction(getattr(module, name))

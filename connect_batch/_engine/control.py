@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 
 from connect_batch._errors import CallFault, ContactValidationError
-from connect_batch._outcomes import FailureCode
 
 
 class Stop(str, enum.Enum):
@@ -22,7 +21,9 @@ class Stop(str, enum.Enum):
     NOT_SENT = "NOT_SENT"  # botocore raised before sending (credentials, parameters)
     UNEXPECTED = "UNEXPECTED"  # the client raised something the library does not know
     INPUT_FAILED = "INPUT_FAILED"  # the caller's iterable raised
-    DEADLINE = "DEADLINE"  # the deadline passed with an iterator left unread
+    # The deadline could no longer be met: what was read is answered, the run ends without
+    # an error (only ``RunFinished.stopped`` names it; no ``AbortRun`` carries it).
+    DEADLINE = "DEADLINE"
 
 
 def stopped_by(error: BaseException) -> str:
@@ -69,8 +70,6 @@ class AbortRun(Exception):  # noqa: N818 - a control-flow signal, not an error u
         """The code the run's failures carry."""
         if self.fault is not None:
             return self.fault.code
-        if self.reason is Stop.DEADLINE:
-            return FailureCode.DEADLINE_EXCEEDED.value
         return type(self.cause).__name__
 
 

@@ -1,7 +1,8 @@
 """A run's deadline: when it falls, and whether a batch found it could no longer be met.
 
 The time is the retry policy's clock (``RetryPolicy.clock``), so that tests can fake it;
-this module reads no clock of its own, starts no thread and knows no API.
+this module reads no clock of its own, starts no thread and knows no API. The budget is
+the policy's ``deadline`` (the client's option), or one given for a single call.
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ from connect_batch._engine.retry import RetryPolicy
 
 
 class Deadline:
-    """One run's deadline (``at`` is ``None`` without one, or before ``start``)."""
+    """One run's deadline (``at`` is ``None`` without one, or before ``start``).
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    ``budget`` (seconds from ``start``) overrides the policy's ``deadline``: a call's own
+    ``deadline=``. It may be zero or less: the budget is spent, and nothing is sent.
+    """
+
+    def __init__(self, policy: RetryPolicy, budget: float | None = None) -> None:
         self._policy = policy
+        self._budget = budget
         self.at: float | None = None
         # A batch found the deadline could not be met (a backoff or a slot would outlast
         # it): the run reads nothing more. Set by whichever thread settles that batch.
@@ -21,7 +27,10 @@ class Deadline:
 
     def start(self) -> None:
         """Start the deadline now."""
-        self.at = self._policy.deadline_at()
+        if self._budget is None:
+            self.at = self._policy.deadline_at()
+        else:
+            self.at = self._policy.clock() + self._budget
 
     def past(self) -> bool:
         """True once the deadline passed (or a batch found it could not be met)."""

@@ -75,6 +75,9 @@ class Engine(Generic[ItemT, OutT]):
     _publish: Publisher = attrs.field(factory=lambda: Publisher(()))
     # Wall-clock time (UTC), for items that expire.
     _now: Callable[[], datetime.datetime] = _utc_now
+    # This run's own deadline (seconds from its start), over the policy's: a call's
+    # ``deadline=``.
+    _deadline_budget: float | None = None
     _cancelled: threading.Event = attrs.field(init=False, factory=threading.Event)
     interrupts: Interrupts = attrs.field(init=False)
     intake: Intake[ItemT] = attrs.field(init=False)
@@ -88,7 +91,7 @@ class Engine(Generic[ItemT, OutT]):
         operation = self._operation
         self.interrupts = Interrupts(self.cancel)
         self.intake = Intake(operation, self._identities, self._check_item)
-        self.deadline = Deadline(self._policy)
+        self.deadline = Deadline(self._policy, self._deadline_budget)
         self.verdicts = Verdicts(operation, self._outcomes, durable=self._identities.durable)
         self.instrument = Instrument(self._publish, operation.name, self._outcomes.code)
         self.schedule = Schedule(
@@ -206,16 +209,13 @@ class Engine(Generic[ItemT, OutT]):
     def past_deadline_answers(
         self,
         late: list[Pending[ItemT]],
-        more: list[Pending[ItemT]],
+        rest: list[Pending[ItemT]],
         ready: collections.deque[OutT],
         *,
-        read_error: BaseException | None,
         in_memory: bool,
-    ) -> BaseException | None:
+    ) -> None:
         """Answer what was read once the deadline passed (``Schedule.past_deadline_answers``)."""
-        return self.schedule.past_deadline_answers(
-            late, more, ready, read_error=read_error, in_memory=in_memory
-        )
+        self.schedule.past_deadline_answers(late, rest, ready, in_memory=in_memory)
 
     # One batch (``Settler``).
     def settle_steps(

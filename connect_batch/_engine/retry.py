@@ -31,6 +31,21 @@ def _optional_seconds(value: Duration | None) -> float | None:
     return None if value is None else _seconds(value)
 
 
+def budget_seconds(value: Duration | None) -> float | None:
+    """A call's own ``deadline=``, in seconds (``None``: the client's). Unlike the client's
+    option it may be zero or less, as what is left of a time budget may be: nothing is sent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | datetime.timedelta):
+        raise ConfigurationError(
+            f"deadline must be seconds (int or float) or a timedelta, got {type(value).__name__}"
+        )
+    seconds = _seconds(value)
+    if seconds != seconds:  # noqa: PLR0124 - NaN is the one value not equal to itself
+        raise ConfigurationError("deadline must be a number of seconds, got NaN")
+    return seconds
+
+
 def _positive(_: object, attribute: attrs.Attribute[float], value: float | None) -> None:
     if value is not None and not value > 0:
         raise ConfigurationError(f"{attribute.name} must be > 0, got {value!r}")

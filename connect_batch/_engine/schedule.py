@@ -114,32 +114,22 @@ class Schedule(Generic[ItemT, OutT]):
     def past_deadline_answers(
         self,
         late: list[Pending[ItemT]],
-        more: list[Pending[ItemT]],
+        rest: list[Pending[ItemT]],
         ready: collections.deque[OutT],
         *,
-        read_error: BaseException | None,
         in_memory: bool,
-    ) -> BaseException | None:
-        """Answer what was read late: ``late`` (a batch), ``more`` (the rest of a sequence,
-        or the one more input read from an iterator to tell whether any was left unread).
-        Return why the run stops: ``read_error`` if reading that one more input failed (what
-        was read before is answered already), ``AbortRun(DEADLINE)`` if input was left
-        unread, else ``None``."""
+    ) -> None:
+        """Answer what was read once the deadline could no longer be met, ``DEADLINE_EXCEEDED``:
+        ``late`` (a batch read, not sent) and ``rest`` (what a sequence holds that was not
+        read: the library holds it, so it is answered). An iterator is read no further: what
+        it has not yielded stays in it, the caller's, unanswered. The run ends normally."""
         exceeded = self._verdicts.deadline_exceeded
         ready.extend(exceeded(p) for p in late)
-        if read_error is not None:
-            self._log_deadline(len(late), unread=True)
-            return read_error
-        ready.extend(exceeded(p) for p in more)
-        if late or more:
-            self._log_deadline(len(late) + len(more), unread=bool(more) and not in_memory)
-        if more and not in_memory:
-            return AbortRun(Stop.DEADLINE)
-        return None
-
-    def _log_deadline(self, count: int, *, unread: bool) -> None:
+        ready.extend(exceeded(p) for p in rest)
+        if not (late or rest or not in_memory):
+            return  # a sequence sent whole: nothing to say
         logger.warning(
             "%s: the run's deadline can no longer be met; %d unsent item(s) reported "
-            "DEADLINE_EXCEEDED%s", self._name, count,
-            " and the rest of the input left unread" if unread else "",
+            "DEADLINE_EXCEEDED%s", self._name, len(late) + len(rest),
+            "" if in_memory else "; what the input iterator has not yielded stays in it",
         )

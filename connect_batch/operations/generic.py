@@ -95,15 +95,26 @@ class OperationClient(BatchClient[ItemT]):
         """The operation this client runs."""
         return self._described
 
-    def put(self, items: Iterable[ItemT], *, job_key: str | None = None) -> BatchResult[ItemT]:
-        """Put every item and answer each exactly once (see ``ContactBatchClient``)."""
-        return self._put(items, job_key)
+    def put(
+        self,
+        items: Iterable[ItemT],
+        *,
+        job_key: str | None = None,
+        deadline: Duration | None = None,
+    ) -> BatchResult[ItemT]:
+        """Put every item and answer each exactly once (see ``ContactBatchClient``);
+        ``deadline`` bounds this call alone (see ``ContactBatchClient.put_contacts``)."""
+        return self._put(items, job_key, deadline)
 
     def iter_put(
-        self, items: Iterable[ItemT], *, job_key: str | None = None
+        self,
+        items: Iterable[ItemT],
+        *,
+        job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> OutcomeStream[ItemT]:
         """Like ``put``, yielding each outcome as its batch ends (see ``OutcomeStream``)."""
-        return self._iter(items, job_key)
+        return self._iter(items, job_key, deadline)
 
 
 class AsyncOperationClient(AsyncBatchClient[ItemT]):
@@ -127,13 +138,21 @@ class AsyncOperationClient(AsyncBatchClient[ItemT]):
         return self._described
 
     async def put(
-        self, items: Iterable[ItemT] | AsyncIterable[ItemT], *, job_key: str | None = None
+        self,
+        items: Iterable[ItemT] | AsyncIterable[ItemT],
+        *,
+        job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> BatchResult[ItemT]:
         """Put every item and answer each exactly once."""
-        return await self._put(items, job_key)
+        return await self._put(items, job_key, deadline)
 
     def iter_put(
-        self, items: Iterable[ItemT] | AsyncIterable[ItemT], *, job_key: str | None = None
+        self,
+        items: Iterable[ItemT] | AsyncIterable[ItemT],
+        *,
+        job_key: str | None = None,
+        deadline: Duration | None = None,
     ) -> AsyncOutcomeStream[ItemT]:
         """Like ``put``, yielding each outcome as its batch ends."""
-        return self._iter(items, job_key)
+        return self._iter(items, job_key, deadline)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import itertools
 
 import attrs
 import boto3
@@ -13,8 +12,8 @@ from botocore.config import Config
 from connect_batch import (
     AccessDeniedError,
     AdaptiveRateLimiter,
+    ConfigurationError,
     ContactBatchClient,
-    DeadlineExceededError,
     FailureCode,
     InputError,
     InstanceNotFoundError,
@@ -268,21 +267,78 @@ def test_an_iterable_that_raises_stops_the_run_carrying_what_was_created(fake_co
     ]
 
 
-def test_a_deadline_stops_reading_an_endless_iterator(fake_connect, caplog):
+def test_a_deadline_stops_reading_an_iterator_and_leaves_the_rest_in_it(fake_connect, caplog):
     client = client_with_slow_calls(fake_connect, deadline=5)
-    pulled = 0
-
-    def endless():
-        nonlocal pulled
-        for i in itertools.count():
-            pulled += 1
-            yield contact(i)
-
-    with pytest.raises(DeadlineExceededError) as caught:
-        client.put_contacts(endless())
-    result = caught.value.result
+    source = iter(contacts(100))
+    # The deadline passes during batch 1's call: the call returns, it does not raise.
+    result = client.put_contacts(source)
     assert len(result.succeeded) == 25
-    # Once the deadline cannot be met, one item is read to see if more was left, no more.
-    assert [f.code for f in result.failed] == ["DEADLINE_EXCEEDED"]
-    assert pulled == 26
-    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+    assert result.failed == ()
+    # Nothing was read past what the run sent: the rest is the caller's, in order.
+    assert next(source) == contact(25)
+    assert len(list(source)) == 74
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "stays in it" in warnings[0].getMessage()
+
+
+def test_a_deadline_answers_a_list_and_an_iterator_alike_up_to_what_was_read(fake_connect):
+    """One behaviour for any input type: the call returns; a list's unread items are
+    answered DEADLINE_EXCEEDED (the library holds them), an iterator's are left in it."""
+    as_list = client_with_slow_calls(fake_connect, deadline=15).put_contacts(contacts(100))
+    assert len(as_list.succeeded) == 50
+    assert [f.position for f in as_list.failed] == list(range(50, 100))
+    assert {f.code for f in as_list.failed} == {"DEADLINE_EXCEEDED"}
+    source = iter(contacts(100))
+    as_iterator = client_with_slow_calls(fake_connect, deadline=15).put_contacts(source)
+    assert len(as_iterator.succeeded) == 50
+    assert as_iterator.failed == ()
+    assert next(source) == contact(50)
+
+
+def test_a_call_deadline_overrides_the_clients(fake_connect):
+    client = client_with_slow_calls(fake_connect, deadline=1000)
+    result = client.put_contacts(contacts(60), deadline=datetime.timedelta(seconds=5))
+    assert len(result.succeeded) == 25
+    assert {f.code for f in result.failed} == {"DEADLINE_EXCEEDED"}
+    # The client's own deadline is untouched: the next call has its 1000 s.
+    assert len(client.put_contacts(contacts(60)).succeeded) == 60
+
+
+def test_a_call_deadline_applies_without_a_client_deadline(fake_connect):
+    client = client_with_slow_calls(fake_connect, deadline=None)
+    source = iter(contacts(60))
+    result = client.put_contacts(source, deadline=15)
+    assert len(result.succeeded) == 50
+    assert next(source) == contact(50)
+
+
+@pytest.mark.parametrize("spent", [0, -3.5, datetime.timedelta(seconds=-1)])
+def test_a_spent_call_deadline_sends_nothing(fake_connect, spent):
+    client = client_with_slow_calls(fake_connect, deadline=None)
+    result = client.put_contacts(contacts(30), deadline=spent)
+    assert [f.code for f in result.failed] == ["DEADLINE_EXCEEDED"] * 30
+    source = iter(contacts(30))
+    assert len(client.put_contacts(source, deadline=spent)) == 0
+    assert len(list(source)) == 30
+    assert fake_connect.calls == []
+
+
+@pytest.mark.parametrize("bad", [True, "5", float("nan"), [5]])
+def test_a_call_deadline_that_is_no_duration_is_refused_before_sending(fake_connect, bad):
+    with pytest.raises(ConfigurationError, match="deadline"):
+        fake_connect.batch_client().put_contacts(contacts(3), deadline=bad)
+    assert fake_connect.calls == []
+
+
+def test_a_call_deadline_bounds_a_stream_and_a_batcher(fake_connect):
+    client = client_with_slow_calls(fake_connect, deadline=None)
+    with client.iter_put_contacts(contacts(60), deadline=5) as stream:
+        outcomes = list(stream)
+    assert sorted(o.position for o in outcomes) == list(range(60))
+    assert sum(o.code == "DEADLINE_EXCEEDED" for o in outcomes if hasattr(o, "code")) == 35
+    with client.batcher(deadline=5) as batcher:
+        for c in contacts(50):
+            batcher.put(c)
+    assert len(batcher.result.succeeded) == 25
+    assert {f.code for f in batcher.result.failed} == {"DEADLINE_EXCEEDED"}

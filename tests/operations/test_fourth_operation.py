@@ -85,10 +85,11 @@ def _last_run() -> int:
 def put(endpoint: str, kind: Idempotency, items: list[Thing], **options: Any) -> BatchResult[Thing]:
     boto = botocore_session().create_client(SERVICE, region_name="us-east-1", endpoint_url=endpoint)
     job_key = options.pop("job_key", None)
+    deadline = options.pop("call_deadline", None)
     client = OperationClient(
         boto, ThingOperation(GROUP, kind), item_type=Thing, sleep=no_sleep, **OPTIONS, **options
     )
-    return client.put(items, job_key=job_key)
+    return client.put(items, job_key=job_key, deadline=deadline)
 
 
 def aput(
@@ -99,11 +100,12 @@ def aput(
             SERVICE, region_name="us-east-1", endpoint_url=endpoint
         ) as aio:
             job_key = options.pop("job_key", None)
+            deadline = options.pop("call_deadline", None)
             client = AsyncOperationClient(
                 aio, ThingOperation(GROUP, kind), item_type=Thing, sleep=async_no_sleep,
                 **OPTIONS, **options,
             )  # fmt: skip
-            return await client.put(items, job_key=job_key)
+            return await client.put(items, job_key=job_key, deadline=deadline)
 
     return asyncio.run(main())
 
@@ -136,6 +138,21 @@ def test_every_item_created_once(fake: FakeBatch, endpoint: str, mode: str) -> N
     assert {c.path["GroupId"] for c in fake.created} == {GROUP}
     assert len(fake.calls) == 3  # 25 + 25 + 10
     check(fake, items, result)
+
+
+@pytest.mark.parametrize("fake", KINDS, indirect=True, ids=lambda k: k.value)
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_a_spent_call_deadline_answers_everything_and_sends_nothing(
+    fake: FakeBatch, endpoint: str, mode: str
+) -> None:
+    """``deadline=`` per call on the generic clients: over the client's (none here), and a
+    budget already spent sends nothing; the list is answered, the call does not raise."""
+    kind = Idempotency.PER_CALL if fake.route.token else Idempotency.PER_ITEM
+    items = things(30)
+    result = RUNNERS[mode](endpoint, kind, items, call_deadline=-1.0, deadline=60)
+    assert [f.code for f in result.failed] == ["DEADLINE_EXCEEDED"] * 30
+    assert fake.calls == []
+    assert fake.created == []
 
 
 @pytest.mark.parametrize("fake", KINDS, indirect=True, ids=lambda k: k.value)

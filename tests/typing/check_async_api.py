@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from collections.abc import AsyncIterator
 
 from aiobotocore.session import get_session
@@ -43,7 +44,9 @@ async def use(
     client = AsyncOutboundRequestBatchClient(
         v2, campaign_id="c", concurrency=8, job_key="job", rate_limiter=limiter
     )
-    result: BatchResult[OutboundRequest] = await client.put_requests(requests())
+    result: BatchResult[OutboundRequest] = await client.put_requests(
+        requests(), deadline=datetime.timedelta(seconds=9)
+    )
     print(result.counts())
     stream: AsyncOutcomeStream[OutboundRequest] = client.iter_put_requests([])
     async with stream:

@@ -69,7 +69,7 @@ def run() -> None:
         deadline=datetime.timedelta(minutes=5),
     )
     try:
-        result: BatchResult[ContactRequest] = client.put_contacts(build())
+        result: BatchResult[ContactRequest] = client.put_contacts(build(), deadline=9.5)
     except ContactValidationError as error:
         position: int | None = error.position
         field: str = error.field
