@@ -57,7 +57,7 @@ from connect_batch.cli.run_file import (
     sidecar_path,
     write_sidecar,
 )
-from connect_batch.cli.send import put_in_passes
+from connect_batch.cli.send import put_in_passes, recorded_passes
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a status per way out
@@ -211,6 +211,7 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
         if out_path is not None:
             # Before anything is sent (and after a new file is emptied): the run record.
             ledger.passes.setdefault(base_key, [r.number for r in valid])
+            recorded_passes(ledger, base_key)
             write_sidecar(out_path, run, ledger.passes)
         name_job_key(args, base_key)  # after every usage check: said of a run that sends
 
