@@ -167,6 +167,18 @@ def name_job_key(args: argparse.Namespace, key: str) -> None:
           "example --job-key reminders/$(date +%F)", file=sys.stderr)
 
 
+def _name_replays(args: argparse.Namespace, *, already: int, before: int) -> None:
+    """Say before sending what an earlier run's outcomes file shows this run will replay
+    (a forced rerun's even with --quiet: it contacts nobody while its rows read CREATED)."""
+    if already and not args.quiet:
+        print(f"connect-batch: {args.resume} records {already} row(s) created by an earlier "
+              "run: they are not sent again", file=sys.stderr)
+    if before:
+        print(f"connect-batch: --out {args.out} records {before} row(s) created under this "
+              "job key: sent again under it, they replay and contact nobody (REPLAYED in "
+              "the summary)", file=sys.stderr)
+
+
 def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps, in order
     """The ``put`` command."""
     if args.resume and args.out and args.resume != args.out:
@@ -214,6 +226,7 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
             recorded_passes(ledger, base_key)
             write_sidecar(out_path, run, ledger.passes)
         name_job_key(args, base_key)  # after every usage check: said of a run that sends
+        _name_replays(args, already=len(already), before=len(before))
 
         def emit(line: dict[str, Any], code: str) -> None:
             ledger.add(line)

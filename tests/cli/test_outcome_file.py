@@ -244,6 +244,7 @@ def test_a_forced_rerun_under_the_same_key_counts_its_replays(tmp_path, v2):
     assert forced.returncode == 0, forced.stderr
     assert "CREATED: 30" in forced.stdout
     assert "REPLAYED: 30 of the 30 CREATED" in forced.stdout
+    assert "records 30 row(s) created under this job key" in forced.stderr  # said first
     assert len(target.requests) == 30
     # A new outcomes file under the same key: replays the service cannot tell apart.
     elsewhere = cli("put", str(source), *connection, "--out", str(tmp_path / "n.jsonl"),
