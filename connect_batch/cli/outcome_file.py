@@ -117,8 +117,9 @@ class Ledger:
     """What an outcomes file says, row by row and pass by pass.
 
     A *pass* is one job key and the rows it carries: the base pass carries every valid
-    row; each retry pass (a ``{"pass": key, "rows": [...]}`` line, written before it sends
-    anything) carries rows known not created by the passes before it.
+    row; each retry pass (recorded in the sidecar before it sends anything, run_file.py;
+    a ``{"pass": key, "rows": [...]}`` line in files of earlier versions) carries rows
+    known not created by the passes before it.
     """
 
     by_key: dict[str, dict[int, dict[str, Any]]] = attrs.field(
