@@ -309,3 +309,20 @@ def test_a_service_fault_keeps_the_shape_of_unknown_lines(tmp_path, v2):
     assert "CREATED: 3" in again.stdout
     assert "ALREADY CREATED" not in again.stdout  # the file knew of none: replays unseen
     assert len(target.requests) == 3
+
+
+def test_outcomes_usage_errors_are_one_line(tmp_path):
+    missing = cli("outcomes", str(tmp_path / "nope.jsonl"))
+    assert (missing.returncode, missing.stderr.count("\n")) == (2, 1)
+    out = tmp_path / "o.jsonl"
+    out.write_text('{"row": 2, "id": "x"}\n{"row": 1, "code": "INVALID_INPUT"}\n')
+    no_final = cli("outcomes", str(out), "--out", str(tmp_path / "f.jsonl"))
+    assert no_final.returncode == 2
+    assert "--final" in no_final.stderr
+    itself = cli("outcomes", str(out), "--final", "--out", str(out), "--force")
+    assert itself.returncode == 2
+    assert out.read_text().count("\n") == 2
+    done = cli("outcomes", str(out), "--final")
+    assert [json.loads(line)["code"] for line in done.stdout.splitlines()] == [
+        "INVALID_INPUT", "CREATED"
+    ]
