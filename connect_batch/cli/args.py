@@ -10,6 +10,7 @@ import argparse
 import pathlib
 
 from connect_batch import MissingExtraError
+from connect_batch.cli import final
 from connect_batch.cli.api import Api, UsageError
 from connect_batch.cli.decoding import ENCODING_ERRORS, STRICT
 from connect_batch.runs import MAX_EXPIRES_DELTA, V1_MAX_LEAD, V1_MIN_SEND_LEAD, V2_MIN_LEAD
@@ -122,6 +123,7 @@ def make_parser() -> argparse.ArgumentParser:
     sim.add_argument("--simulate-latency", type=float, default=0.03, help="seconds per call")
     sim.add_argument("--simulate-rate", type=float, help="throttle beyond this many calls/s")
     sim.add_argument("--simulate-burst", type=int, default=15)
+    final.add_parser(commands)
     return parser
 
 

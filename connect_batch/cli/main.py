@@ -7,6 +7,7 @@ passes, progress) and turns their errors into one line and an exit status.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import logging
@@ -23,28 +24,44 @@ from connect_batch.cli.api import (
     SERVICE_STOPPED,
     SOME_FAILED,
     USAGE_ERROR,
+    Api,
     ServiceStopped,
     UsageError,
 )
 from connect_batch.cli.args import check_outputs, check_region, make_parser, resolve_api
 from connect_batch.cli.columns import Columns, Row
 from connect_batch.cli.connect import connect
+from connect_batch.cli.final import (
+    counts,
+    created_ids,
+    created_in_retry_passes,
+    outcomes_command,
+    overwritten_lines,
+    print_replays,
+)
 from connect_batch.cli.outcome_file import (
     Ledger,
+    blank_line,
     check_run,
     open_outcomes,
-    previous_lines,
     resolve_job_key,
     resume_command,
     run_record,
 )
 from connect_batch.cli.progress import Progress
 from connect_batch.cli.rows import announce, read_rows
-from connect_batch.cli.send import put_in_passes
+from connect_batch.cli.run_file import (
+    DRY_RUN_CODE,
+    check_sidecar,
+    earlier_records,
+    sidecar_path,
+    write_sidecar,
+)
+from connect_batch.cli.send import put_in_passes, recorded_passes
 from connect_batch.cli.telemetry import telemetry
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a status per way out
     """Run the command line; return the exit status."""
     args = make_parser().parse_args(argv)
     if getattr(args, "debug", False):
@@ -58,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         # and their outcomes are written, instead of the process dying mid-write.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        if args.command == "outcomes":
+            return outcomes_command(args, _summary)
         return put(args)
     except (UsageError, ConnectBatchError) as error:
         print(f"connect-batch: {error}", file=sys.stderr)
@@ -69,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"connect-batch: {error.strerror or error}: {error.filename}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
+        if args.command != "put":
+            return 130
         where = args.resume or args.out
         hint = (
             f"; the calls in flight finished and their outcomes are in {where}. To settle "
@@ -82,11 +103,15 @@ def main(argv: list[str] | None = None) -> int:
 DRY_RUN_SHOWN = 5  # invalid rows a dry run names on stderr
 
 
-def _dry_run(rows: list[Row], out: pathlib.Path | None, progress: Progress) -> None:
-    """Validate every row: a line per invalid row in ``out``, the first few on stderr."""
+def _dry_run(
+    rows: list[Row], out: pathlib.Path | None, progress: Progress, api: Api
+) -> None:
+    """Validate every row: a line per row in ``out`` (VALID or INVALID_INPUT, in the
+    shape of a run's lines, job key null: nothing was sent), the first few invalid on
+    stderr."""
     invalid = [row for row in rows if row.request is None]
     for row in rows:
-        progress.record("VALID" if row.request is not None else INVALID_INPUT)
+        progress.record(DRY_RUN_CODE if row.request is not None else INVALID_INPUT)
     for row in invalid[:DRY_RUN_SHOWN]:
         print(f"row {row.number}: {row.error}", file=sys.stderr)
     if len(invalid) > DRY_RUN_SHOWN:
@@ -95,10 +120,35 @@ def _dry_run(rows: list[Row], out: pathlib.Path | None, progress: Progress) -> N
         print(f"... and {rest} more invalid row(s){where}", file=sys.stderr)
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:
-            for row in invalid:
-                line = {"row": row.number, "request_identifier": row.identifier,
-                        "code": INVALID_INPUT, "message": row.error}
+            for row in rows:
+                line = blank_line(row, api, None)
+                if row.request is None:
+                    line.update(code=INVALID_INPUT, message=row.error)
+                else:
+                    line["code"] = DRY_RUN_CODE
                 handle.write(json.dumps(line) + "\n")
+
+
+def _summary(total: collections.Counter[str], source: pathlib.Path | None) -> None:
+    """Print rows by outcome code on stdout (a table on a terminal)."""
+    Progress(0, quiet=True, stream=sys.stderr).summary(sys.stdout, source, total)
+
+
+def _refuse_lost_retries(args: argparse.Namespace, base_key: str) -> list[dict[str, Any]]:
+    """The lines of the file ``--out --force`` writes over, unless a rerun would create
+    some of its rows twice: rows its retry passes created were never created under the
+    base key's tokens, which this run sends them under."""
+    if args.resume or not args.force:
+        return []
+    lines = overwritten_lines(args.out)
+    twice = created_in_retry_passes(lines, base_key)
+    if twice:
+        raise UsageError(
+            f"--out {args.out} records {len(twice)} row(s) created by a retry pass of job key "
+            f"{base_key!r} (first: row {twice[0]}); run again under that key they would be "
+            f"created twice: --resume {args.out} to settle that job, or give another --job-key"
+        )
+    return lines
 
 
 def name_job_key(args: argparse.Namespace, key: str) -> None:
@@ -118,6 +168,18 @@ def name_job_key(args: argparse.Namespace, key: str) -> None:
           "example --job-key reminders/$(date +%F)", file=sys.stderr)
 
 
+def _name_replays(args: argparse.Namespace, *, already: int, before: int) -> None:
+    """Say before sending what an earlier run's outcomes file shows this run will replay
+    (a forced rerun's even with --quiet: it contacts nobody while its rows read CREATED)."""
+    if already and not args.quiet:
+        print(f"connect-batch: {args.resume} records {already} row(s) created by an earlier "
+              "run: they are not sent again", file=sys.stderr)
+    if before:
+        print(f"connect-batch: --out {args.out} records {before} row(s) created under this "
+              "job key: sent again under it, they replay and contact nobody (REPLAYED in "
+              "the summary)", file=sys.stderr)
+
+
 def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps, in order
     """The ``put`` command."""
     if args.resume and args.out and args.resume != args.out:
@@ -125,18 +187,24 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
     api = resolve_api(args)
     columns = Columns.from_args(api, args)
     check_outputs(args)
+    check_sidecar(None if args.dry_run else args.out, resume=bool(args.resume),
+                  force=args.force)
     check_region(args)
     out_path: pathlib.Path | None = None if args.dry_run else (args.resume or args.out)
     rows, keys = read_rows(args, columns)
-    earlier = previous_lines(args.resume)
+    earlier = earlier_records(args.resume)
     ledger = Ledger.read(earlier)
     valid = [r for r in rows if r.request is not None]
     numbers = [r.number for r in rows]
-    todo = len(rows) - len(ledger.created & set(numbers))
+    # Rows the resumed file records created: not sent again, counted as already done.
+    already = ledger.created & set(numbers)
+    todo = len(rows) - len(already)
     if args.dry_run:
         announce(args, columns, keys, rows)
         with Progress(todo, quiet=args.quiet, stream=sys.stderr) as progress:
-            _dry_run(rows, args.out, progress)
+            _dry_run(rows, args.out, progress, api)
+        if args.out is not None and args.out.is_file():
+            sidecar_path(args.out).unlink(missing_ok=True)  # no run's record any more
         progress.summary(sys.stdout, args.file)
         return SOME_FAILED if progress.counts[INVALID_INPUT] else ALL_CREATED
     with contextlib.ExitStack() as stack:
@@ -149,40 +217,59 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
         base_key = resolve_job_key(args, api, target, earlier)
         run = run_record(args, api, target, base_key)
         check_run(args, run, earlier)
+        # Read before --out --force writes over it: what an earlier run of this job created.
+        before = created_ids(_refuse_lost_retries(args, base_key), base_key)
         announce(args, columns, keys, rows)
         progress = stack.enter_context(Progress(todo, quiet=args.quiet, stream=sys.stderr))
         client.subscribers.append(progress.event)
         out = None if out_path is None else stack.enter_context(
-            open_outcomes(out_path, resume=bool(args.resume), run=run, earlier=earlier)
+            open_outcomes(out_path, resume=bool(args.resume))
         )
+        if out_path is not None:
+            # Before anything is sent (and after a new file is emptied): the run record.
+            ledger.passes.setdefault(base_key, [r.number for r in valid])
+            recorded_passes(ledger, base_key)
+            write_sidecar(out_path, run, ledger.passes)
         name_job_key(args, base_key)  # after every usage check: said of a run that sends
-
-        def write(line: dict[str, Any]) -> None:
-            if out is not None:
-                out.write(json.dumps(line) + "\n")
-                out.flush()
+        _name_replays(args, already=len(already), before=len(before))
 
         def emit(line: dict[str, Any], code: str) -> None:
             ledger.add(line)
-            write(line)
+            if out is not None:
+                out.write(json.dumps(line) + "\n")
+                out.flush()
             progress.record(code)
+
+        def record_pass(key: str, pass_rows: list[int]) -> None:
+            # Recorded before the pass sends: a resume finds it, whenever the run stops.
+            if out_path is not None:
+                write_sidecar(out_path, run, {**ledger.passes, key: pass_rows})
+
+        def summary() -> None:
+            total = counts(ledger.final, numbers)
+            _summary(total, args.file)
+            replayed = sum(
+                1 for n, line in ledger.final.items()
+                if n in before and before[n] == str(line.get("id"))
+            )
+            print_replays(sys.stdout, total=total, already=len(already), replayed=replayed,
+                          where=out_path)
 
         answered = {n for answers in ledger.by_key.values() for n in answers}
         for row in rows:
             if row.request is None and row.number not in answered:
-                emit({"row": row.number, "request_identifier": row.identifier,
-                      "code": INVALID_INPUT,
-                      "message": row.error, "retryable": False, "outcome_unknown": False,
-                      "job_key": base_key}, INVALID_INPUT)
+                line = blank_line(row, api, base_key)
+                line.update(code=INVALID_INPUT, message=row.error)
+                emit(line, INVALID_INPUT)
         try:
             put_in_passes(client, valid, ledger, base_key=base_key, api=api,
-                           resume=bool(args.resume), emit=emit, write=write)
+                          resume=bool(args.resume), emit=emit, record_pass=record_pass)
         except KeyboardInterrupt:
-            progress.summary(sys.stdout, args.file)
+            summary()
             raise
         except ServiceStopped as stopped:
             region = "simulated" if args.simulate else getattr(args, "region", None)
             raise ServiceStopped(f"{stopped} [Region: {region}]") from None
-    progress.summary(sys.stdout, args.file)
+    summary()
     created = all(ledger.covered(row.number) for row in rows)
     return ALL_CREATED if created else SOME_FAILED

@@ -1,5 +1,5 @@
-"""The outcomes file: one JSON line per row, the lines that say what a run is bound to and
-which pass carries which rows, and what they mean when a run is resumed (``Ledger``).
+"""The outcomes file: one JSON line per outcome, all of one shape, and what the lines
+(with the run record, run_file.py) mean when a run is resumed (``Ledger``).
 
 A resume must never contact anyone twice: the job key, the input's digest and the options
 that shape a request are checked here before anything is sent. Lines hold no personal data
@@ -26,19 +26,48 @@ from connect_batch.cli.api import Api, UsageError
 from connect_batch.cli.columns import Row
 from connect_batch.cli.rows import input_format
 
+# The fields of every outcome line, in order: every line has each of them (null where it
+# does not apply), so that a reader (pandas.read_json(lines=True)) gets one table of the
+# same columns and types. BatchPutContact files also carry ``contact_id`` (the ``id``).
+FIELDS = (
+    "row", "code", "id", "channel", "request_identifier", "client_token", "message",
+    "retryable", "outcome_unknown", "duplicate_of_row", "job_key",
+)
+CREATED = "CREATED"
+
+
+def blank_line(row: Row, api: Api | None, job_key: str | None) -> dict[str, Any]:
+    """A line with every field, for ``row``: the ones an outcome does not fill are null."""
+    line: dict[str, Any] = dict.fromkeys(FIELDS)
+    line.update(row=row.number, request_identifier=row.identifier, channel=row_channel(row, api),
+                retryable=False, outcome_unknown=False, job_key=job_key)
+    if api is Api.CONNECT:
+        line["contact_id"] = None
+    return line
+
+
+def row_channel(row: Row, api: Api | None) -> str | None:
+    """The channel a row's request goes by: v2's per request; the other APIs only call.
+    None for a v2 row with no request (its channel may be what is wrong with it)."""
+    if api is Api.V2:
+        channel = getattr(row.request, "channel", None)
+        return None if channel is None else str(channel)
+    return None if api is None else "telephony"
+
 
 def outcome_line(
     row: Row, outcome: Outcome[Any], job_key: str, api: Api
 ) -> dict[str, Any]:
     """One line of the outcomes file; ``job_key`` lets ``--resume`` use the same tokens."""
+    line = blank_line(row, api, job_key)
     # BatchPutContact's own RequestIdentifier (the row's, or the one derived for it); the
     # campaign APIs have none, so the row's own id, and the request's ClientToken.
-    identifier = outcome.request_identifier if api is Api.CONNECT else row.identifier
-    line: dict[str, Any] = {"row": row.number, "request_identifier": identifier}
-    if api is not Api.CONNECT:
+    if api is Api.CONNECT:
+        line["request_identifier"] = outcome.request_identifier
+    else:
         line["client_token"] = outcome.client_token
     if isinstance(outcome, Success):
-        line["id"] = outcome.id
+        line.update(code=CREATED, id=outcome.id)
         if api is Api.CONNECT:
             line["contact_id"] = outcome.id
     else:
@@ -48,7 +77,6 @@ def outcome_line(
             retryable=outcome.retryable,
             outcome_unknown=outcome.outcome_unknown,
         )
-    line["job_key"] = job_key
     return line
 
 
@@ -74,7 +102,9 @@ def previous_lines(path: pathlib.Path | None) -> list[dict[str, Any]]:
 
 
 def line_created(line: Mapping[str, Any]) -> bool:
-    return "id" in line or "contact_id" in line
+    """True when a line records its row created: an id (lines of earlier versions have
+    no ``code`` on a success, and no ``id`` at all on a failure)."""
+    return line.get("id") is not None or line.get("contact_id") is not None
 
 
 def line_settled(line: Mapping[str, Any] | None) -> bool:
@@ -87,8 +117,9 @@ class Ledger:
     """What an outcomes file says, row by row and pass by pass.
 
     A *pass* is one job key and the rows it carries: the base pass carries every valid
-    row; each retry pass (a ``{"pass": key, "rows": [...]}`` line, written before it sends
-    anything) carries rows known not created by the passes before it.
+    row; each retry pass (recorded in the sidecar before it sends anything, run_file.py;
+    a ``{"pass": key, "rows": [...]}`` line in files of earlier versions) carries rows
+    known not created by the passes before it.
     """
 
     by_key: dict[str, dict[int, dict[str, Any]]] = attrs.field(
@@ -98,6 +129,8 @@ class Ledger:
     created: set[int] = attrs.field(factory=set)
     # Rows answered DUPLICATE_IN_JOB, and the row whose request they repeat.
     duplicates: dict[int, int] = attrs.field(factory=dict)
+    # Each row's outcome: its created line if it has one, else its last line.
+    final: dict[int, dict[str, Any]] = attrs.field(factory=dict)
 
     @classmethod
     def read(cls, lines: list[dict[str, Any]]) -> Ledger:
@@ -113,6 +146,9 @@ class Ledger:
         self.by_key[str(line.get("job_key"))][line["row"]] = line
         if line_created(line):
             self.created.add(line["row"])
+        # A row created stays created: no later line (none is written) says otherwise.
+        if not line_created(self.final.get(line["row"], {})):
+            self.final[line["row"]] = line
         if isinstance(line.get("duplicate_of_row"), int):
             self.duplicates[line["row"]] = line["duplicate_of_row"]
 
@@ -174,6 +210,11 @@ def resolve_job_key(
     where = "simulated" if args.simulate else target
     expected = str(args.job_key or derived_job_key(args.file, api, where))
     pass_keys = {line["pass"] for line in earlier if "pass" in line}
+    # Retry passes' keys, also when the record of a pass is lost (see send.recorded_passes).
+    pass_keys |= {
+        str(line["job_key"]) for line in earlier
+        if str(line.get("job_key", "")).startswith(f"{expected}/retry-")
+    }
     recorded = {str(line["base"]) for line in earlier if "pass" in line and "base" in line}
     recorded |= {
         str(line["job_key"]) for line in earlier
@@ -191,16 +232,13 @@ def resolve_job_key(
 
 
 @contextlib.contextmanager
-def open_outcomes(
-    path: pathlib.Path, *, resume: bool, run: dict[str, Any], earlier: list[dict[str, Any]]
-) -> Iterator[IO[str]]:
-    """The outcomes file, to append to (resume) or new; its first line says what the run
-    is bound to, so that a resume with another input or options is refused."""
+def open_outcomes(path: pathlib.Path, *, resume: bool) -> Iterator[IO[str]]:
+    """The outcomes file, to append to (resume) or new (emptied at once: the run record
+    written next must never sit beside another run's lines). Every line is an outcome;
+    what the run is bound to goes in the sidecar (run_file.py)."""
     with path.open("a" if resume else "w", encoding="utf-8") as out:
         if resume and path.stat().st_size and not _ends_with_newline(path):
             out.write("\n")  # end a line a crash cut short, so the next one stands alone
-        if not any("run" in line for line in earlier):
-            out.write(json.dumps({"run": run}) + "\n")
             out.flush()
         yield out
 

@@ -10,6 +10,7 @@ import collections
 import pathlib
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from connect_batch import MissingExtraError
@@ -99,8 +100,13 @@ class Progress:
         self._last_line = time.monotonic()
         print(f"{self.done}/{self.total} {self._status()}", file=self.stream, flush=True)
 
-    def summary(self, stream: TextIO, source: pathlib.Path | None = None) -> None:
-        rows = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))
+    def summary(
+        self, stream: TextIO, source: pathlib.Path | None = None,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        """Rows by outcome code: these ``counts`` (a whole outcomes file's), or this run's."""
+        counted = self.counts if counts is None else counts
+        rows = sorted(counted.items(), key=lambda item: (-item[1], item[0]))
         if not rows:
             print(f"no rows in {source}" if source is not None else "no rows", file=stream)
             return

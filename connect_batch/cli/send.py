@@ -26,7 +26,7 @@ def put_in_passes(
     api: Api,
     resume: bool,
     emit: Any,
-    write: Any,
+    record_pass: Any,
 ) -> None:
     """Settle every pass the file records, under its own tokens; then maybe start one more.
 
@@ -35,10 +35,11 @@ def put_in_passes(
     by the very tokens that may have created them (the service replays those). Only when no
     row is left unknown does it start one new pass, for the rows every earlier pass answered
     as failed and retryable: they are known not created, so new tokens cannot call anyone
-    twice.
+    twice. ``record_pass(key, rows)`` records a new pass before anything of it is sent.
     """
     by_number = {row.number: row for row in rows}
     ledger.passes.setdefault(base_key, list(by_number))
+    recorded_passes(ledger, base_key)
     passes = [(base_key, list(by_number))]
     passes += [(key, numbers) for key, numbers in ledger.passes.items() if key != base_key]
     for key, numbers in passes:
@@ -48,10 +49,28 @@ def put_in_passes(
     retry = ledger.retry_candidates(list(by_number))
     if not retry:
         return
-    key = f"{base_key}/retry-{len(passes)}"
-    write({"pass": key, "base": base_key, "rows": retry})
+    key = f"{base_key}/retry-{next_retry(ledger, base_key)}"
+    record_pass(key, retry)
     ledger.passes[key] = retry
     send(client, [by_number[n] for n in retry], ledger, key, emit, api=api)
+
+
+def recorded_passes(ledger: Ledger, base_key: str) -> None:
+    """Retry passes whose lines the file holds but whose record is lost (a sidecar left
+    behind when the file was copied, say): the rows they answered, as far as is known, so
+    that their unknown rows are settled under their own tokens."""
+    for key, answers in ledger.by_key.items():
+        if key.startswith(f"{base_key}/retry-") and key not in ledger.passes:
+            ledger.passes[key] = sorted(answers)
+
+
+def next_retry(ledger: Ledger, base_key: str) -> int:
+    """The number of the next retry pass: never one a pass of the file already has."""
+    taken = [
+        int(suffix) for key in ledger.passes
+        if (suffix := key.removeprefix(f"{base_key}/retry-")).isdigit()
+    ]
+    return max([len(ledger.passes) - 1, *taken]) + 1
 
 
 def send(
@@ -73,8 +92,10 @@ def send(
         return all(line_settled(done.get(rows[p.position].number)) for p in batch)
 
     def settled_item(pending: PendingInput) -> bool:
-        # Under a token per item, a row settled for good is not sent again at all.
-        return line_settled(done.get(rows[pending.position].number))
+        # Under a token per item, a row settled for good is not sent again at all; nor is
+        # a row another pass created (its token under this key may be one never created).
+        number = rows[pending.position].number
+        return line_settled(done.get(number)) or number in ledger.created
 
     def record(outcome: Outcome[Any]) -> None:
         row = rows[outcome.position]

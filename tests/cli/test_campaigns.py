@@ -378,7 +378,8 @@ def test_a_crm_source_column_is_not_taken_for_the_caller_id(tmp_path, v2):
     assert checked.returncode == 1
     by_row = {line["row"]: line for line in outcomes(out)}
     assert "connect_source" in by_row[1]["message"]
-    assert "id" in by_row[2]
+    assert by_row[2]["code"] == "CREATED"
+    assert by_row[2]["id"]
 
 
 def test_no_credentials_is_a_usage_error_before_anything_is_sent(tmp_path, v2):

@@ -91,7 +91,7 @@ def test_the_example_runs_simulated_and_writes_one_outcome_per_row(tmp_path):
     assert done.returncode == 1  # the example holds one invalid row
     lines = outcomes(out)
     assert sorted(line["row"] for line in lines) == list(range(1, 51))
-    invalid = [line for line in lines if "code" in line]
+    invalid = [line for line in lines if line["code"] != "CREATED"]
     assert [(i["row"], i["code"], i["retryable"]) for i in invalid] == [
         (18, "INVALID_INPUT", False)
     ]
@@ -119,11 +119,16 @@ def test_dry_run_validates_and_sends_nothing(tmp_path, served):
     assert "VALID: 9" in done.stdout
     assert "INVALID_INPUT: 1" in done.stdout
     assert double.calls == []
-    # The invalid row is named, on stderr and in the file, with its reason.
-    (line,) = outcomes(out)
+    # The invalid row is named, on stderr and in the file, with its reason; every row has
+    # a line of the shape a run writes, VALID for the rows that would be sent.
+    lines = outcomes(out)
+    assert [line["row"] for line in lines] == list(range(1, 11))
+    (line,) = [line for line in lines if line["code"] != "VALID"]
     assert line["row"] == 4
     assert line["code"] == "INVALID_INPUT"
     assert line["message"]
+    assert {tuple(line) for line in lines} == {tuple(lines[0])}
+    assert all(line["id"] is None and line["job_key"] is None for line in lines)
     assert "row 4:" in done.stderr
     again = cli("put", str(source), *connection, "--dry-run", "--out", str(out))
     assert again.returncode == 2  # an existing file is not overwritten without --force
@@ -248,7 +253,7 @@ def test_resume_puts_retryable_failures_again_and_nothing_twice(tmp_path, served
     first = cli("put", str(source), *connection, "--out", str(out), "--quiet",
                 "--max-attempts", "2", "--concurrency", "1")
     assert first.returncode == 1
-    failed = [line for line in outcomes(out) if "code" in line]
+    failed = [line for line in outcomes(out) if line["code"] != "CREATED"]
     # Under a job key an earlier run may have sent the same token: not known, not resent
     # under a new key, but settled by the resume under the same one.
     assert {(f["code"], f["retryable"], f["outcome_unknown"]) for f in failed} == {
@@ -259,7 +264,7 @@ def test_resume_puts_retryable_failures_again_and_nothing_twice(tmp_path, served
     assert len(double.contacts) == 60
     assert double.duplicates() == {}
     latest = {line["row"]: line for line in outcomes(out)}
-    assert all("contact_id" in line for line in latest.values())
+    assert all(line["contact_id"] for line in latest.values())
 
 
 def test_resume_refuses_the_outcomes_of_another_input(tmp_path, served):
@@ -285,8 +290,8 @@ def test_rows_repeating_an_identifier_are_invalid_not_a_crash(tmp_path, served):
     assert "Traceback" not in done.stderr
     by_row = {line["row"]: line for line in outcomes(out)}
     assert by_row[2]["code"] == "INVALID_INPUT"
-    assert "contact_id" in by_row[1]
-    assert "contact_id" in by_row[3]
+    assert by_row[1]["contact_id"]
+    assert by_row[3]["contact_id"]
     assert len(double.contacts) == 2
 
 
@@ -383,7 +388,7 @@ def test_known_columns_match_case_insensitively_and_ragged_rows_are_invalid(tmp_
     done = cli("put", str(source), *connection, "--out", str(out), "--quiet")
     assert done.returncode == 1, done.stderr
     by_row = {line["row"]: line for line in outcomes(out)}
-    assert "contact_id" in by_row[1]
+    assert by_row[1]["contact_id"]
     for row, identifier in ((2, "r2"), (3, "r3")):
         assert by_row[row]["code"] == "INVALID_INPUT"
         assert by_row[row]["request_identifier"] == identifier
@@ -511,7 +516,7 @@ def test_a_national_number_must_be_valid_in_its_region(tmp_path, served):
     message = by_row[2]["message"]
     assert message.startswith("phone: not a valid number in region US's numbering plan")
     assert not any(c.isdigit() for c in message)
-    assert all("contact_id" in by_row[n] for n in (1, 3))
+    assert all(by_row[n]["contact_id"] for n in (1, 3))
 
 
 def test_a_region_column_gives_a_row_its_own_region(tmp_path, served):
@@ -553,6 +558,6 @@ def test_a_region_column_serves_without_default_region_and_must_agree_with_count
                "--quiet", "--out", str(out))
     assert done.returncode == 1, done.stderr
     assert [c.customer_address for c in double.contacts] == ["+441134960000"]
-    (refused,) = [line for line in outcomes(out) if line.get("code")]
+    (refused,) = [line for line in outcomes(out) if line["code"] != "CREATED"]
     assert refused["row"] == 2
     assert "two different regions" in refused["message"]

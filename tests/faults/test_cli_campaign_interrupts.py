@@ -85,7 +85,7 @@ def assert_lines_account_for_ledger(target: Campaign, lines: list[dict[str, Any]
     by_phone = {phone(line["row"]): line for line in lines}
     for destination, request in created.items():
         line = by_phone[destination]
-        if "id" in line:
+        if line["id"]:
             assert line["id"] == request.id
             assert line["client_token"] == request.client_token
         else:

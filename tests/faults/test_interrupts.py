@@ -627,7 +627,7 @@ def assert_lines_account_for_ledger(double: ConnectDouble, lines: list[dict[str,
     ledger = {c.request_identifier: c.contact_id for c in double.contacts}
     accounted = {
         line["request_identifier"] for line in lines
-        if "contact_id" in line or line["outcome_unknown"]
+        if line["contact_id"] or line["outcome_unknown"]
     }
     missing = set(ledger) - accounted
     assert not missing, (
@@ -639,7 +639,7 @@ def assert_lines_account_for_ledger(double: ConnectDouble, lines: list[dict[str,
     # The run read the whole file, so it answers every row, sent or not.
     assert sorted(rows) == list(range(1, COUNT + 1)), f"{COUNT - len(rows)} rows unanswered"
     for line in lines:
-        if "contact_id" in line:
+        if line["contact_id"]:
             assert ledger[line["request_identifier"]] == line["contact_id"]
         else:
             assert line["outcome_unknown"], "under the file's job key nothing is known unsent"
