@@ -38,7 +38,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Put every row of FILE through one API, one JSON outcome per row. "
         "Outbound campaigns v2 by default: connect-batch put people.csv --campaign-id ID",
     )
-    put.add_argument("file", type=pathlib.Path)
+    put.add_argument("file", type=pathlib.Path, help="a CSV or JSONL file; - reads standard "
+                     "input (JSONL when it starts with '{', else CSV; or give --format)")
     api = put.add_argument_group("which API")
     api.add_argument("--campaign-id", help="the outbound campaign (v2, or v1 with --api v1); "
                      "for BatchPutContact, the campaign of rows without a campaign_id")
@@ -61,7 +62,8 @@ def make_parser() -> argparse.ArgumentParser:
                     "(default 600; v1 takes 30-900)")
     columns = put.add_argument_group("input")
     columns.add_argument("--format", choices=["csv", "jsonl"],
-                         help="default: from the extension")
+                         help="default: from the extension (standard input: JSONL when it "
+                         "starts with '{', else CSV)")
     columns.add_argument("--encoding", default="utf-8-sig",
                          help="the file's text encoding (default: UTF-8). A byte-order mark "
                          "is read whatever this says, and one that contradicts it (or UTF-8 "

@@ -39,7 +39,7 @@ from connect_batch.cli.outcome_file import (
     run_record,
 )
 from connect_batch.cli.progress import Progress
-from connect_batch.cli.rows import announce, read_rows
+from connect_batch.cli.rows import announce, read_rows, take_stdin
 from connect_batch.cli.send import put_in_passes
 
 
@@ -69,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     except KeyboardInterrupt:
         where = args.resume or args.out
+        # Standard input is read again by the resume: the same bytes, or it is refused.
+        same = " with the same input on standard input" if getattr(args, "stdin", False) else ""
         hint = (
             f"; the calls in flight finished and their outcomes are in {where}. To settle "
-            f"the rest, run: {resume_command(argv, where)}"
+            f"the rest, run{same}: {resume_command(argv, where)}"
             if where is not None and not getattr(args, "dry_run", False) else ""
         )
         print(f"connect-batch: interrupted{hint}", file=sys.stderr)
@@ -119,6 +121,7 @@ def name_job_key(args: argparse.Namespace, key: str) -> None:
 
 def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps, in order
     """The ``put`` command."""
+    take_stdin(args)
     if args.resume and args.out and args.resume != args.out:
         raise UsageError("--resume appends to its own file; give --out the same path or omit it")
     api = resolve_api(args)

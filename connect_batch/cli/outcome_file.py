@@ -24,7 +24,7 @@ import attrs
 from connect_batch import Outcome, Success
 from connect_batch.cli.api import Api, UsageError
 from connect_batch.cli.columns import Row
-from connect_batch.cli.rows import input_format
+from connect_batch.cli.rows import input_bytes, input_format
 
 
 def outcome_line(
@@ -172,7 +172,7 @@ def resolve_job_key(
     """
     # A simulated service is new in every run: its ids must not make --resume refuse.
     where = "simulated" if args.simulate else target
-    expected = str(args.job_key or derived_job_key(args.file, api, where))
+    expected = str(args.job_key or derived_job_key(input_bytes(args), api, where))
     pass_keys = {line["pass"] for line in earlier if "pass" in line}
     recorded = {str(line["base"]) for line in earlier if "pass" in line and "base" in line}
     recorded |= {
@@ -225,7 +225,7 @@ def run_record(
         options.pop("campaign_id")  # the target
     record = {
         "job_key": job_key,
-        "input": hashlib.sha256(args.file.read_bytes()).hexdigest(),
+        "input": hashlib.sha256(input_bytes(args)).hexdigest(),
         "api": str(api),
         "target": "simulated" if args.simulate else target,
         "options": options,
@@ -268,8 +268,10 @@ def _ends_with_newline(path: pathlib.Path) -> bool:
         return handle.read(1) == b"\n"
 
 
-def derived_job_key(path: pathlib.Path, api: Api, target: str) -> str:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+def derived_job_key(source: pathlib.Path | bytes, api: Api, target: str) -> str:
+    """The job key of a run without --job-key: from the input's bytes (or its file's)."""
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:32]
     if api is Api.CONNECT:
         return f"file:{digest}:{target}"
     return f"file:{digest}:{api}:{target}"

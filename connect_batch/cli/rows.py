@@ -32,7 +32,7 @@ from connect_batch import (
 )
 from connect_batch.cli.api import REGION_COLUMNS, SENT_AS, Api, UsageError
 from connect_batch.cli.columns import PROBLEM, SURPLUS, Columns, Row
-from connect_batch.cli.decoding import SKIP_ROWS, STRICT, decode, lines_named
+from connect_batch.cli.decoding import BOMS, SKIP_ROWS, STRICT, decode, lines_named
 
 FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: more than any API takes
 
@@ -44,6 +44,7 @@ class Source:
     path: pathlib.Path
     fmt: str
     columns: Columns
+    data: bytes
     encoding: str = "utf-8-sig"
     errors: str = STRICT
     label: str = "UTF-8"
@@ -62,7 +63,7 @@ class Source:
     def _text(self) -> str:
         """The whole file, decoded (see decoding.py); with ``--encoding-errors skip-rows``,
         the lines that did not decode are kept to mark their rows."""
-        decoded = decode(self.path, self.path.read_bytes(), self.encoding, self.errors)
+        decoded = decode(self.path, self.data, self.encoding, self.errors)
         self.label = decoded.label
         self.bad_lines = decoded.bad_lines
         return decoded.text
@@ -309,9 +310,52 @@ def build_row(
     return Row(number, request, identifier=identifier)
 
 
+STDIN = "-"  # FILE that means standard input
+STDIN_NAME = pathlib.Path("<stdin>")  # what messages call it
+
+
+def take_stdin(args: argparse.Namespace) -> None:
+    """Read FILE ``-`` as standard input: ``args.file`` becomes ``<stdin>`` for messages.
+
+    Its bytes are read once, whole, on first use (input_bytes): the rows, the derived job
+    key and the outcomes file's digest all need them, and a pipe reads only once."""
+    args.stdin = str(args.file) == STDIN
+    if args.stdin:
+        args.file = STDIN_NAME
+
+
+def input_bytes(args: argparse.Namespace) -> bytes:
+    """The input's bytes (a file, or standard input's binary buffer), read once."""
+    data: bytes | None = getattr(args, "input_data", None)
+    if data is None:
+        if not getattr(args, "stdin", False):
+            data = args.file.read_bytes()
+        elif sys.stdin.isatty():
+            # Nobody types a file of people: the pipe was forgotten, not meant.
+            raise UsageError("FILE - reads standard input, which is a terminal here; pipe "
+                             "the rows in (... | connect-batch put - ...) or name the file")
+        else:
+            data = sys.stdin.buffer.read()
+        args.input_data = data
+    return data
+
+
+def sniff_format(data: bytes) -> str:
+    """Standard input's format without --format: JSONL when its first character (after a
+    byte-order mark and blank space) is ``{``, else CSV. A CSV header never starts so."""
+    for mark, _codec, _family in BOMS:
+        if data.startswith(mark):
+            data = data[len(mark):]
+            break
+    # NUL bytes: UTF-16 and UTF-32 spell ASCII with them.
+    return "jsonl" if data[:4096].lstrip(b" \t\r\n\x00").startswith(b"{") else "csv"
+
+
 def input_format(args: argparse.Namespace) -> str:
     if args.format:
         return str(args.format)
+    if getattr(args, "stdin", False):
+        return sniff_format(input_bytes(args))
     suffix = args.file.suffix.lower()
     if suffix == ".csv":
         return "csv"
@@ -322,10 +366,12 @@ def input_format(args: argparse.Namespace) -> str:
 
 def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], list[str]]:
     """Every row of the file, built; and the column names its rows have."""
-    if not args.file.exists():
+    if not getattr(args, "stdin", False) and not args.file.exists():
         raise UsageError(f"{args.file}: no such file")
     errors = getattr(args, "encoding_errors", STRICT)
-    source = Source(args.file, input_format(args), columns, args.encoding, errors)
+    source = Source(
+        args.file, input_format(args), columns, input_bytes(args), args.encoding, errors
+    )
     rows = [
         build_row(number, record, args, columns)
         for number, record in enumerate(source.records(), 1)
