@@ -89,7 +89,7 @@ def _dry_run(rows: list[Row], out: pathlib.Path | None, progress: Progress) -> N
     for row in rows:
         progress.record("VALID" if row.request is not None else INVALID_INPUT)
     for row in invalid[:DRY_RUN_SHOWN]:
-        print(f"row {row.number}: {row.error}", file=sys.stderr)
+        print(f"{row.where}: {row.error}", file=sys.stderr)
     if len(invalid) > DRY_RUN_SHOWN:
         rest = len(invalid) - DRY_RUN_SHOWN
         where = f"; all are in {out}" if out is not None else "; --out FILE lists them all"
@@ -97,7 +97,7 @@ def _dry_run(rows: list[Row], out: pathlib.Path | None, progress: Progress) -> N
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:
             for row in invalid:
-                line = {"row": row.number, "request_identifier": row.identifier,
+                line = {**row.numbered(), "request_identifier": row.identifier,
                         "code": INVALID_INPUT, "message": row.error}
                 handle.write(json.dumps(line) + "\n")
 
@@ -168,7 +168,7 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
         answered = {n for answers in ledger.by_key.values() for n in answers}
         for row in rows:
             if row.request is None and row.number not in answered:
-                emit({"row": row.number, "request_identifier": row.identifier,
+                emit({**row.numbered(), "request_identifier": row.identifier,
                       "code": INVALID_INPUT,
                       "message": row.error, "retryable": False, "outcome_unknown": False,
                       "job_key": base_key}, INVALID_INPUT)

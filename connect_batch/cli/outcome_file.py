@@ -34,7 +34,7 @@ def outcome_line(
     # BatchPutContact's own RequestIdentifier (the row's, or the one derived for it); the
     # campaign APIs have none, so the row's own id, and the request's ClientToken.
     identifier = outcome.request_identifier if api is Api.CONNECT else row.identifier
-    line: dict[str, Any] = {"row": row.number, "request_identifier": identifier}
+    line: dict[str, Any] = {**row.numbered(), "request_identifier": identifier}
     if api is not Api.CONNECT:
         line["client_token"] = outcome.client_token
     if isinstance(outcome, Success):

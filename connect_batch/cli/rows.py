@@ -52,11 +52,11 @@ class Source:
     keys: dict[str, None] = attrs.field(factory=dict)
     raw_keys: dict[str, None] = attrs.field(factory=dict)
 
-    def records(self) -> Iterator[dict[str, str]]:
-        """The file's rows as dicts of strings."""
+    def records(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """The file's rows as dicts of strings, each with the line it starts on."""
         with io.StringIO(self._text(), newline="") as handle:
             if self.fmt == "csv":
-                yield from self._csv_records(handle)
+                yield from self._csv_records(_Lines(handle))
             else:
                 yield from self._json_records(handle)
 
@@ -80,11 +80,12 @@ class Source:
                 )
         return None
 
-    def _csv_records(self, handle: IO[str]) -> Iterator[dict[str, str]]:
+    def _csv_records(self, lines: _Lines) -> Iterator[tuple[int, dict[str, str]]]:
         # strict: a quote left open is an error, not rows silently merged into a field.
-        reader = csv.DictReader(handle, strict=True, restkey=SURPLUS)
+        reader = csv.DictReader(lines, strict=True, restkey=SURPLUS)
         try:
             if reader.fieldnames is not None:
+                lines.start = None
                 raw = list(reader.fieldnames)
                 if self._skipped(1, reader.line_num):
                     raise UsageError(
@@ -96,15 +97,16 @@ class Source:
                 self.keys.update(dict.fromkeys(reader.fieldnames))
             end = reader.line_num
             for record in reader:
-                start, end = end + 1, reader.line_num
+                start, end = lines.start or end + 1, reader.line_num
+                lines.start = None
                 skipped = self._skipped(start, end)
                 if skipped is not None:
                     kept = {k: v for k, v in record.items() if k == "request_identifier"}
-                    yield {**kept, PROBLEM: skipped}
+                    yield start, {**kept, PROBLEM: skipped}
                     continue
                 width = len(reader.fieldnames or ())
                 if SURPLUS not in record and all(v is not None for v in record.values()):
-                    yield record
+                    yield start, record
                     continue
                 fields = width + len(record.pop(SURPLUS, ()))
                 fields -= sum(v is None for v in record.values())
@@ -113,10 +115,11 @@ class Source:
                     f"the row has {fields} fields and the header {width}; fix the row (a "
                     "comma inside a value needs quotes)"
                 )
-                yield ragged
+                yield start, ragged
         except csv.Error as error:
-            # DictReader's line_num is where the last good row ended: the bad one starts next.
-            where = f"{self.path}: the row starting on line {reader.line_num + 1}"
+            # The bad row's first line (else the line after the last good row's end).
+            first = lines.start or reader.line_num + 1
+            where = f"{self.path}: the row starting on line {first}"
             if "field larger than field limit" in str(error):
                 raise UsageError(
                     f"{where} has a field over {FIELD_LIMIT:,} characters, more than any API "
@@ -128,14 +131,14 @@ class Source:
                 "file; nothing was sent"
             ) from None
 
-    def _json_records(self, handle: IO[str]) -> Iterator[dict[str, str]]:
+    def _json_records(self, handle: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
         columns = self.columns
         for line_number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             skipped = self._skipped(line_number, line_number)
             if skipped is not None:
-                yield {PROBLEM: skipped}
+                yield line_number, {PROBLEM: skipped}
                 continue
             try:
                 record = json.loads(line)
@@ -159,7 +162,26 @@ class Source:
                     problems.append(problem)
             if problems:
                 fields[PROBLEM] = "; ".join(problems)
-            yield fields
+            yield line_number, fields
+
+
+class _Lines:
+    """A CSV file's lines, counted: ``start`` is the first line of the record being read
+    that is not blank (the csv module skips blank lines between records)."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._lines, self.number = iter(handle), 0
+        self.start: int | None = None
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if self.start is None and line.strip("\r\n"):
+            self.start = self.number
+        return line
 
 
 def json_text(key: str, value: object) -> tuple[str, str | None]:
@@ -297,17 +319,18 @@ _BUILDERS: dict[Api, Callable[[Mapping[str, str], argparse.Namespace, dict[str, 
 
 
 def build_row(
-    number: int, record: Mapping[str, str], args: argparse.Namespace, columns: Columns
+    number: int, record: Mapping[str, str], args: argparse.Namespace, columns: Columns,
+    line: int | None = None,
 ) -> Row:
     """A validated request from one record, or the reason it has none (no personal data)."""
     identifier = record.get("request_identifier") or None
     if record.get(PROBLEM):
-        return Row(number, None, record[PROBLEM], identifier)
+        return Row(number, None, record[PROBLEM], identifier, line)
     try:
         request = _BUILDERS[columns.api](record, args, columns.attributes(record))
     except (ContactValidationError, ValueError) as error:
-        return Row(number, None, str(error), identifier)
-    return Row(number, request, identifier=identifier)
+        return Row(number, None, str(error), identifier, line)
+    return Row(number, request, identifier=identifier, line=line)
 
 
 STDIN = "-"  # FILE that means standard input
@@ -373,8 +396,8 @@ def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], li
         args.file, input_format(args), columns, input_bytes(args), args.encoding, errors
     )
     rows = [
-        build_row(number, record, args, columns)
-        for number, record in enumerate(source.records(), 1)
+        build_row(number, record, args, columns, line)
+        for number, (line, record) in enumerate(source.records(), 1)
     ]
     if source.bad_lines and not args.quiet:
         what = ("their rows are INVALID_INPUT" if errors == SKIP_ROWS
@@ -384,17 +407,17 @@ def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], li
               f"{source.label} text: {what} (--encoding-errors {errors})", file=sys.stderr)
     if source.fmt == "jsonl" and rows:
         columns.check_renames(str(args.file), list(source.raw_keys))
-    first_with: dict[str, int] = {}
+    first_with: dict[str, Row] = {}
     for index, row in enumerate(rows):
         key = row.identifier if row.request is not None else None
         if key is None:
             continue
         if key in first_with:
-            rows[index] = Row(
-                row.number, None, f"request_identifier: repeats row {first_with[key]}", key
-            )
+            rows[index] = Row(row.number, None,
+                              f"request_identifier: repeats {first_with[key].where}", key,
+                              row.line)
         else:
-            first_with[key] = row.number
+            first_with[key] = row
     return rows, list(source.keys)
 
 
