@@ -101,7 +101,8 @@ def make_parser() -> argparse.ArgumentParser:
                      "its outcomes file")
     out.add_argument("--job-key", help="default: derived from the file's contents and target")
     out.add_argument("--dry-run", action="store_true", help="validate every row; send nothing")
-    out.add_argument("--quiet", action="store_true", help="no progress output")
+    out.add_argument("--quiet", action="store_true", help="no progress and no column "
+                     "announcement; warnings (repeated rows, rows skipped) still print")
     out.add_argument("--debug", action="store_true", help="log every call (botocore's too) "
                      "on stderr, request bodies redacted")
     pace = put.add_argument_group("pacing and AWS")

@@ -399,7 +399,7 @@ def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], li
         build_row(number, record, args, columns, line)
         for number, (line, record) in enumerate(source.records(), 1)
     ]
-    if source.bad_lines and not args.quiet:
+    if source.bad_lines:  # a warning: said even with --quiet
         what = ("their rows are INVALID_INPUT" if errors == SKIP_ROWS
                 else "sent with U+FFFD for what was not read")
         verb = "is" if len(source.bad_lines) == 1 else "are"
@@ -424,11 +424,14 @@ def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], li
 def announce(
     args: argparse.Namespace, columns: Columns, keys: list[str], rows: list[Row]
 ) -> None:
-    """Say, before anything is sent, which columns are read and which go out as attributes,
-    and how many rows reach someone an earlier row reaches."""
-    if not keys or args.quiet:
+    """Say, before anything is sent, which columns are read and which go out as attributes
+    (not with --quiet), and how many rows reach someone an earlier row reaches (a warning:
+    said even with --quiet)."""
+    if not keys:
         return
     _warn_repeats(rows)
+    if args.quiet:
+        return
     what = SENT_AS[columns.api]
     if columns.api is Api.V2 and "channel" not in keys:
         what = "attributes" if args.channel == "telephony" else "template parameters"
