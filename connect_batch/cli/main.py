@@ -7,6 +7,7 @@ passes, progress) and turns their errors into one line and an exit status.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import logging
@@ -119,6 +120,26 @@ def name_job_key(args: argparse.Namespace, key: str) -> None:
           "example --job-key reminders/$(date +%F)", file=sys.stderr)
 
 
+def say_unknown(
+    unknown: collections.Counter[str], key: str, out: pathlib.Path | None, *, interrupted: bool
+) -> None:
+    """Say in words that rows answered NOT_SENT, INTERRUPTED (or another code) with their
+    outcome unknown are neither created nor failed: a count of NOT_SENT beside "unknown"
+    reads as a contradiction until it is said that an earlier run may have sent them."""
+    total = sum(unknown.values())
+    if not total:
+        return
+    codes = ", ".join(f"{code} {n}" for code, n in sorted(unknown.items()))
+    how = ("run the same command again (the same rows go under the same job key)"
+           if out is None else "the command that resumes follows" if interrupted
+           else f"resume with --resume {out}")
+    print(f"connect-batch: {total} row(s) are unknown until the resume ({codes}), not failed: "
+          "this run did not send them or did not hear back, and under the job key "
+          f"{key!r} an earlier run may have created them. The resume settles each under "
+          "the same token: the service replays what exists and creates what does not; "
+          f"{how}", file=sys.stderr)
+
+
 def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps, in order
     """The ``put`` command."""
     take_stdin(args)
@@ -154,6 +175,7 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
             open_outcomes(out_path, resume=bool(args.resume), run=run, earlier=earlier)
         )
         name_job_key(args, base_key)  # after every usage check: said of a run that sends
+        unknown: collections.Counter[str] = collections.Counter()  # codes of unknown rows
 
         def write(line: dict[str, Any]) -> None:
             if out is not None:
@@ -164,6 +186,8 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
             ledger.add(line)
             write(line)
             progress.record(code)
+            if line.get("outcome_unknown"):
+                unknown[code] += 1
 
         answered = {n for answers in ledger.by_key.values() for n in answers}
         for row in rows:
@@ -177,10 +201,12 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
                            resume=bool(args.resume), emit=emit, write=write)
         except KeyboardInterrupt:
             progress.summary(sys.stdout, args.file)
+            say_unknown(unknown, base_key, out_path, interrupted=True)
             raise
         except ServiceStopped as stopped:
             region = "simulated" if args.simulate else getattr(args, "region", None)
             raise ServiceStopped(f"{stopped} [Region: {region}]") from None
     progress.summary(sys.stdout, args.file)
+    say_unknown(unknown, base_key, out_path, interrupted=False)
     created = all(ledger.covered(row.number) for row in rows)
     return ALL_CREATED if created else SOME_FAILED
