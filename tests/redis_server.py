@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import ctypes
 import shutil
@@ -9,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import attrs
@@ -22,11 +22,24 @@ _PR_SET_PDEATHSIG = 1
 def _die_with_parent() -> None:
     """In the child, before exec: the kernel sends it SIGTERM when the test run that
     started it ends, however it ends (SIGKILL, Ctrl-C, a crash), so no redis-server
-    outlives a stopped run. Linux only, and only for a server started on the main thread;
-    otherwise the fixtures' teardown stops it."""
+    outlives a stopped run. Linux only; elsewhere the fixtures' teardown stops it."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+# The kernel sends the death signal when the *thread* that started the child ends, not the
+# process: a server (re)started by a test's helper thread died with that thread, and one
+# started without the signal outlived a killed run. So every server is started by this one
+# thread, which lives as long as the process.
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis")
+
+
+def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - Debian's redis-server, our options
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - set before exec, nothing else
+    )
 
 
 def free_port() -> int:
@@ -66,17 +79,10 @@ class RedisServer:
     def ensure_running(self) -> None:
         if self.running():
             return
-        self.process = subprocess.Popen(  # noqa: S603 - Debian's redis-server, our options
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--protected-mode", "yes"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            # The kernel ties the signal to the thread that started the child: a server
-            # (re)started by a test's helper thread would die when that thread ends.
-            preexec_fn=(  # noqa: PLW1509 - set before exec, nothing else
-                _die_with_parent if threading.current_thread() is threading.main_thread()
-                else None
-            ),
-        )
+        assert REDIS_SERVER is not None
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+                   "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
+        self.process = _SPAWNER.submit(_spawn, command).result()
         deadline = time.monotonic() + 10
         while True:
             try:

@@ -40,6 +40,19 @@ def _ids(double):
     return {r.client_token: r.id for r in double.requests}
 
 
+def test_template_messages_without_parameters_are_created(fake_connect):
+    requests = [
+        OutboundRequest.sms("+14155550101"),
+        OutboundRequest.email("someone@example.com"),
+        OutboundRequest.whatsapp("+14155550102"),
+    ]
+    result = fake_connect.outbound_client().put_requests(requests)
+    assert result.all_succeeded
+    assert sorted((r.channel, dict(r.parameters)) for r in fake_connect.requests) == [
+        ("email", {}), ("sms", {}), ("whatsapp", {})
+    ]
+
+
 # What is created, and how it is reported.
 def test_v2_puts_every_channel_and_reports_the_ids_the_service_created(fake_connect):
     requests = [

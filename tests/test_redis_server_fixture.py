@@ -13,9 +13,14 @@ import pytest
 from tests.faults.harness import ROOT
 
 START = """
-import sys, time
+import sys, threading, time
 from tests.redis_server import RedisServer
 server = RedisServer.start()
+if sys.argv[1] == "restarted-by-a-thread":  # as a test's outage thread does
+    thread = threading.Thread(target=lambda: (server.stop(), server.ensure_running()))
+    thread.start()
+    thread.join()
+    assert server.running() and server.client().ping()  # alive after its thread ended
 print(server.process.pid, flush=True)
 time.sleep(120)
 """
@@ -32,9 +37,10 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow  # a real process killed, and a real server's shutdown waited for
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
-def test_a_stopped_test_run_takes_its_redis_server_with_it(stop):
+@pytest.mark.parametrize("started", ["on-the-main-thread", "restarted-by-a-thread"])
+def test_a_stopped_test_run_takes_its_redis_server_with_it(stop, started):
     run = subprocess.Popen(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", START], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", START, started], cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:
         assert run.stdout is not None

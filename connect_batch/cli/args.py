@@ -39,7 +39,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Put every row of FILE through one API, one JSON outcome per row. "
         "Outbound campaigns v2 by default: connect-batch put people.csv --campaign-id ID",
     )
-    put.add_argument("file", type=pathlib.Path)
+    put.add_argument("file", type=pathlib.Path, help="a CSV or JSONL file; - reads standard "
+                     "input (JSONL when it starts with '{', else CSV; or give --format)")
     api = put.add_argument_group("which API")
     api.add_argument("--campaign-id", help="the outbound campaign (v2, or v1 with --api v1); "
                      "for BatchPutContact, the campaign of rows without a campaign_id")
@@ -62,7 +63,8 @@ def make_parser() -> argparse.ArgumentParser:
                     "(default 600; v1 takes 30-900)")
     columns = put.add_argument_group("input")
     columns.add_argument("--format", choices=["csv", "jsonl"],
-                         help="default: from the extension")
+                         help="default: from the extension (standard input: JSONL when it "
+                         "starts with '{', else CSV)")
     columns.add_argument("--encoding", default="utf-8-sig",
                          help="the file's text encoding (default: UTF-8). A byte-order mark "
                          "is read whatever this says, and one that contradicts it (or UTF-8 "
@@ -100,7 +102,8 @@ def make_parser() -> argparse.ArgumentParser:
                      "its outcomes file")
     out.add_argument("--job-key", help="default: derived from the file's contents and target")
     out.add_argument("--dry-run", action="store_true", help="validate every row; send nothing")
-    out.add_argument("--quiet", action="store_true", help="no progress output")
+    out.add_argument("--quiet", action="store_true", help="no progress and no column "
+                     "announcement; warnings (repeated rows, rows skipped) still print")
     out.add_argument("--debug", action="store_true", help="log every call (botocore's too) "
                      "on stderr, request bodies redacted")
     out.add_argument("--otel", action="store_true", help="export the run's metrics and spans "

@@ -25,7 +25,8 @@ PROBLEM = "\x00problem"
 
 @attrs.frozen
 class Row:
-    """One data row: its 1-based number (header not counted) and its request or error.
+    """One data row: its 1-based number (header not counted), the line it starts on, and
+    its request or error.
 
     ``identifier`` is the row's own request_identifier, kept for its outcome line whether
     or not the row is valid.
@@ -35,6 +36,22 @@ class Row:
     request: Any
     error: str = ""
     identifier: str | None = None
+    # The file line the row starts on: not the row number after a header, a blank line or
+    # a CSV value holding a newline.
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        """``row 3``, or ``row 3 (line 5)`` when the row starts on another line."""
+        if self.line is None or self.line == self.number:
+            return f"row {self.number}"
+        return f"row {self.number} (line {self.line})"
+
+    def numbered(self) -> dict[str, int]:
+        """An outcome line's ``row``, and its ``line`` where that differs."""
+        if self.line is None or self.line == self.number:
+            return {"row": self.number}
+        return {"row": self.number, "line": self.line}
 
 
 _LOOKS_LIKE_DATA = re.compile(r"@|\d{4}")

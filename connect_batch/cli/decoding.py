@@ -26,7 +26,7 @@ SHOWN = 10  # line numbers named in a message
 
 # Each mark, the codec that reads what follows it, and the family it belongs to. UTF-32 LE
 # before UTF-16 LE: its mark starts with theirs.
-_BOMS = (
+BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
     (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
     (codecs.BOM_UTF8, "utf-8", "UTF-8"),
@@ -86,7 +86,7 @@ def decode(path: pathlib.Path, data: bytes, encoding: str, errors: str = STRICT)
         raise UsageError(f"--encoding {encoding}: not an encoding Python knows") from None
     given = _FAMILIES.get(name)
     codec, label = name, given or encoding
-    for mark, bom_codec, family in _BOMS:
+    for mark, bom_codec, family in BOMS:
         if data.startswith(mark):
             # A UTF-8 reading cannot read UTF-16 or UTF-32: their mark says what they are.
             if given not in (family, "UTF-8"):

@@ -49,7 +49,7 @@ from connect_batch.cli.outcome_file import (
     run_record,
 )
 from connect_batch.cli.progress import Progress
-from connect_batch.cli.rows import announce, read_rows
+from connect_batch.cli.rows import announce, read_rows, take_stdin
 from connect_batch.cli.run_file import (
     DRY_RUN_CODE,
     check_sidecar,
@@ -91,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a status per 
         if args.command != "put":
             return 130
         where = args.resume or args.out
+        # Standard input is read again by the resume: the same bytes, or it is refused.
+        same = " with the same input on standard input" if getattr(args, "stdin", False) else ""
         hint = (
             f"; the calls in flight finished and their outcomes are in {where}. To settle "
-            f"the rest, run: {resume_command(argv, where)}"
+            f"the rest, run{same}: {resume_command(argv, where)}"
             if where is not None and not getattr(args, "dry_run", False) else ""
         )
         print(f"connect-batch: interrupted{hint}", file=sys.stderr)
@@ -113,7 +115,7 @@ def _dry_run(
     for row in rows:
         progress.record(DRY_RUN_CODE if row.request is not None else INVALID_INPUT)
     for row in invalid[:DRY_RUN_SHOWN]:
-        print(f"row {row.number}: {row.error}", file=sys.stderr)
+        print(f"{row.where}: {row.error}", file=sys.stderr)
     if len(invalid) > DRY_RUN_SHOWN:
         rest = len(invalid) - DRY_RUN_SHOWN
         where = f"; all are in {out}" if out is not None else "; --out FILE lists them all"
@@ -178,10 +180,29 @@ def _name_replays(args: argparse.Namespace, *, already: int, before: int) -> Non
         print(f"connect-batch: --out {args.out} records {before} row(s) created under this "
               "job key: sent again under it, they replay and contact nobody (REPLAYED in "
               "the summary)", file=sys.stderr)
+def say_unknown(
+    unknown: collections.Counter[str], key: str, out: pathlib.Path | None, *, interrupted: bool
+) -> None:
+    """Say in words that rows answered NOT_SENT, INTERRUPTED (or another code) with their
+    outcome unknown are neither created nor failed: a count of NOT_SENT beside "unknown"
+    reads as a contradiction until it is said that an earlier run may have sent them."""
+    total = sum(unknown.values())
+    if not total:
+        return
+    codes = ", ".join(f"{code} {n}" for code, n in sorted(unknown.items()))
+    how = ("run the same command again (the same rows go under the same job key)"
+           if out is None else "the command that resumes follows" if interrupted
+           else f"resume with --resume {out}")
+    print(f"connect-batch: {total} row(s) are unknown until the resume ({codes}), not failed: "
+          "this run did not send them or did not hear back, and under the job key "
+          f"{key!r} an earlier run may have created them. The resume settles each under "
+          "the same token: the service replays what exists and creates what does not; "
+          f"{how}", file=sys.stderr)
 
 
 def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps, in order
     """The ``put`` command."""
+    take_stdin(args)
     if args.resume and args.out and args.resume != args.out:
         raise UsageError("--resume appends to its own file; give --out the same path or omit it")
     api = resolve_api(args)
@@ -232,6 +253,7 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
             write_sidecar(out_path, run, ledger.passes)
         name_job_key(args, base_key)  # after every usage check: said of a run that sends
         _name_replays(args, already=len(already), before=len(before))
+        unknown: collections.Counter[str] = collections.Counter()  # codes of unknown rows
 
         def emit(line: dict[str, Any], code: str) -> None:
             ledger.add(line)
@@ -239,6 +261,8 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
                 out.write(json.dumps(line) + "\n")
                 out.flush()
             progress.record(code)
+            if line.get("outcome_unknown"):
+                unknown[code] += 1
 
         def record_pass(key: str, pass_rows: list[int]) -> None:
             # Recorded before the pass sends: a resume finds it, whenever the run stops.
@@ -266,10 +290,12 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
                           resume=bool(args.resume), emit=emit, record_pass=record_pass)
         except KeyboardInterrupt:
             summary()
+            say_unknown(unknown, base_key, out_path, interrupted=True)
             raise
         except ServiceStopped as stopped:
             region = "simulated" if args.simulate else getattr(args, "region", None)
             raise ServiceStopped(f"{stopped} [Region: {region}]") from None
     summary()
+    say_unknown(unknown, base_key, out_path, interrupted=False)
     created = all(ledger.covered(row.number) for row in rows)
     return ALL_CREATED if created else SOME_FAILED

@@ -24,13 +24,15 @@ import attrs
 from connect_batch import Outcome, Success
 from connect_batch.cli.api import Api, UsageError
 from connect_batch.cli.columns import Row
-from connect_batch.cli.rows import input_format
+from connect_batch.cli.rows import input_bytes, input_format
 
 # The fields of every outcome line, in order: every line has each of them (null where it
 # does not apply), so that a reader (pandas.read_json(lines=True)) gets one table of the
-# same columns and types. BatchPutContact files also carry ``contact_id`` (the ``id``).
+# same columns and types. ``line`` is the file line the row starts on (after the header, a
+# blank line or a quoted newline it is not the row number; null from stdin's JSONL only if
+# unknown). BatchPutContact files also carry ``contact_id`` (the ``id``).
 FIELDS = (
-    "row", "code", "id", "channel", "request_identifier", "client_token", "message",
+    "row", "line", "code", "id", "channel", "request_identifier", "client_token", "message",
     "retryable", "outcome_unknown", "duplicate_of_row", "job_key",
 )
 CREATED = "CREATED"
@@ -39,8 +41,9 @@ CREATED = "CREATED"
 def blank_line(row: Row, api: Api | None, job_key: str | None) -> dict[str, Any]:
     """A line with every field, for ``row``: the ones an outcome does not fill are null."""
     line: dict[str, Any] = dict.fromkeys(FIELDS)
-    line.update(row=row.number, request_identifier=row.identifier, channel=row_channel(row, api),
-                retryable=False, outcome_unknown=False, job_key=job_key)
+    line.update(row=row.number, line=row.line, request_identifier=row.identifier,
+                channel=row_channel(row, api), retryable=False, outcome_unknown=False,
+                job_key=job_key)
     if api is Api.CONNECT:
         line["contact_id"] = None
     return line
@@ -208,7 +211,7 @@ def resolve_job_key(
     """
     # A simulated service is new in every run: its ids must not make --resume refuse.
     where = "simulated" if args.simulate else target
-    expected = str(args.job_key or derived_job_key(args.file, api, where))
+    expected = str(args.job_key or derived_job_key(input_bytes(args), api, where))
     pass_keys = {line["pass"] for line in earlier if "pass" in line}
     # Retry passes' keys, also when the record of a pass is lost (see send.recorded_passes).
     pass_keys |= {
@@ -263,7 +266,7 @@ def run_record(
         options.pop("campaign_id")  # the target
     record = {
         "job_key": job_key,
-        "input": hashlib.sha256(args.file.read_bytes()).hexdigest(),
+        "input": hashlib.sha256(input_bytes(args)).hexdigest(),
         "api": str(api),
         "target": "simulated" if args.simulate else target,
         "options": options,
@@ -306,8 +309,10 @@ def _ends_with_newline(path: pathlib.Path) -> bool:
         return handle.read(1) == b"\n"
 
 
-def derived_job_key(path: pathlib.Path, api: Api, target: str) -> str:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+def derived_job_key(source: pathlib.Path | bytes, api: Api, target: str) -> str:
+    """The job key of a run without --job-key: from the input's bytes (or its file's)."""
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:32]
     if api is Api.CONNECT:
         return f"file:{digest}:{target}"
     return f"file:{digest}:{api}:{target}"

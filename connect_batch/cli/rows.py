@@ -32,7 +32,7 @@ from connect_batch import (
 )
 from connect_batch.cli.api import REGION_COLUMNS, SENT_AS, Api, UsageError
 from connect_batch.cli.columns import PROBLEM, SURPLUS, Columns, Row
-from connect_batch.cli.decoding import SKIP_ROWS, STRICT, decode, lines_named
+from connect_batch.cli.decoding import BOMS, SKIP_ROWS, STRICT, decode, lines_named
 
 FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: more than any API takes
 
@@ -44,6 +44,7 @@ class Source:
     path: pathlib.Path
     fmt: str
     columns: Columns
+    data: bytes
     encoding: str = "utf-8-sig"
     errors: str = STRICT
     label: str = "UTF-8"
@@ -51,18 +52,18 @@ class Source:
     keys: dict[str, None] = attrs.field(factory=dict)
     raw_keys: dict[str, None] = attrs.field(factory=dict)
 
-    def records(self) -> Iterator[dict[str, str]]:
-        """The file's rows as dicts of strings."""
+    def records(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """The file's rows as dicts of strings, each with the line it starts on."""
         with io.StringIO(self._text(), newline="") as handle:
             if self.fmt == "csv":
-                yield from self._csv_records(handle)
+                yield from self._csv_records(_Lines(handle))
             else:
                 yield from self._json_records(handle)
 
     def _text(self) -> str:
         """The whole file, decoded (see decoding.py); with ``--encoding-errors skip-rows``,
         the lines that did not decode are kept to mark their rows."""
-        decoded = decode(self.path, self.path.read_bytes(), self.encoding, self.errors)
+        decoded = decode(self.path, self.data, self.encoding, self.errors)
         self.label = decoded.label
         self.bad_lines = decoded.bad_lines
         return decoded.text
@@ -79,11 +80,12 @@ class Source:
                 )
         return None
 
-    def _csv_records(self, handle: IO[str]) -> Iterator[dict[str, str]]:
+    def _csv_records(self, lines: _Lines) -> Iterator[tuple[int, dict[str, str]]]:
         # strict: a quote left open is an error, not rows silently merged into a field.
-        reader = csv.DictReader(handle, strict=True, restkey=SURPLUS)
+        reader = csv.DictReader(lines, strict=True, restkey=SURPLUS)
         try:
             if reader.fieldnames is not None:
+                lines.start = None
                 raw = list(reader.fieldnames)
                 if self._skipped(1, reader.line_num):
                     raise UsageError(
@@ -95,15 +97,16 @@ class Source:
                 self.keys.update(dict.fromkeys(reader.fieldnames))
             end = reader.line_num
             for record in reader:
-                start, end = end + 1, reader.line_num
+                start, end = lines.start or end + 1, reader.line_num
+                lines.start = None
                 skipped = self._skipped(start, end)
                 if skipped is not None:
                     kept = {k: v for k, v in record.items() if k == "request_identifier"}
-                    yield {**kept, PROBLEM: skipped}
+                    yield start, {**kept, PROBLEM: skipped}
                     continue
                 width = len(reader.fieldnames or ())
                 if SURPLUS not in record and all(v is not None for v in record.values()):
-                    yield record
+                    yield start, record
                     continue
                 fields = width + len(record.pop(SURPLUS, ()))
                 fields -= sum(v is None for v in record.values())
@@ -112,10 +115,11 @@ class Source:
                     f"the row has {fields} fields and the header {width}; fix the row (a "
                     "comma inside a value needs quotes)"
                 )
-                yield ragged
+                yield start, ragged
         except csv.Error as error:
-            # DictReader's line_num is where the last good row ended: the bad one starts next.
-            where = f"{self.path}: the row starting on line {reader.line_num + 1}"
+            # The bad row's first line (else the line after the last good row's end).
+            first = lines.start or reader.line_num + 1
+            where = f"{self.path}: the row starting on line {first}"
             if "field larger than field limit" in str(error):
                 raise UsageError(
                     f"{where} has a field over {FIELD_LIMIT:,} characters, more than any API "
@@ -127,14 +131,14 @@ class Source:
                 "file; nothing was sent"
             ) from None
 
-    def _json_records(self, handle: IO[str]) -> Iterator[dict[str, str]]:
+    def _json_records(self, handle: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
         columns = self.columns
         for line_number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             skipped = self._skipped(line_number, line_number)
             if skipped is not None:
-                yield {PROBLEM: skipped}
+                yield line_number, {PROBLEM: skipped}
                 continue
             try:
                 record = json.loads(line)
@@ -158,7 +162,26 @@ class Source:
                     problems.append(problem)
             if problems:
                 fields[PROBLEM] = "; ".join(problems)
-            yield fields
+            yield line_number, fields
+
+
+class _Lines:
+    """A CSV file's lines, counted: ``start`` is the first line of the record being read
+    that is not blank (the csv module skips blank lines between records)."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._lines, self.number = iter(handle), 0
+        self.start: int | None = None
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if self.start is None and line.strip("\r\n"):
+            self.start = self.number
+        return line
 
 
 def json_text(key: str, value: object) -> tuple[str, str | None]:
@@ -296,22 +319,66 @@ _BUILDERS: dict[Api, Callable[[Mapping[str, str], argparse.Namespace, dict[str, 
 
 
 def build_row(
-    number: int, record: Mapping[str, str], args: argparse.Namespace, columns: Columns
+    number: int, record: Mapping[str, str], args: argparse.Namespace, columns: Columns,
+    line: int | None = None,
 ) -> Row:
     """A validated request from one record, or the reason it has none (no personal data)."""
     identifier = record.get("request_identifier") or None
     if record.get(PROBLEM):
-        return Row(number, None, record[PROBLEM], identifier)
+        return Row(number, None, record[PROBLEM], identifier, line)
     try:
         request = _BUILDERS[columns.api](record, args, columns.attributes(record))
     except (ContactValidationError, ValueError) as error:
-        return Row(number, None, str(error), identifier)
-    return Row(number, request, identifier=identifier)
+        return Row(number, None, str(error), identifier, line)
+    return Row(number, request, identifier=identifier, line=line)
+
+
+STDIN = "-"  # FILE that means standard input
+STDIN_NAME = pathlib.Path("<stdin>")  # what messages call it
+
+
+def take_stdin(args: argparse.Namespace) -> None:
+    """Read FILE ``-`` as standard input: ``args.file`` becomes ``<stdin>`` for messages.
+
+    Its bytes are read once, whole, on first use (input_bytes): the rows, the derived job
+    key and the outcomes file's digest all need them, and a pipe reads only once."""
+    args.stdin = str(args.file) == STDIN
+    if args.stdin:
+        args.file = STDIN_NAME
+
+
+def input_bytes(args: argparse.Namespace) -> bytes:
+    """The input's bytes (a file, or standard input's binary buffer), read once."""
+    data: bytes | None = getattr(args, "input_data", None)
+    if data is None:
+        if not getattr(args, "stdin", False):
+            data = args.file.read_bytes()
+        elif sys.stdin.isatty():
+            # Nobody types a file of people: the pipe was forgotten, not meant.
+            raise UsageError("FILE - reads standard input, which is a terminal here; pipe "
+                             "the rows in (... | connect-batch put - ...) or name the file")
+        else:
+            data = sys.stdin.buffer.read()
+        args.input_data = data
+    return data
+
+
+def sniff_format(data: bytes) -> str:
+    """Standard input's format without --format: JSONL when its first character (after a
+    byte-order mark and blank space) is ``{``, else CSV. A CSV header never starts so."""
+    for mark, _codec, _family in BOMS:
+        if data.startswith(mark):
+            data = data[len(mark):]
+            break
+    # NUL bytes: UTF-16 and UTF-32 spell ASCII with them.
+    return "jsonl" if data[:4096].lstrip(b" \t\r\n\x00").startswith(b"{") else "csv"
 
 
 def input_format(args: argparse.Namespace) -> str:
     if args.format:
         return str(args.format)
+    if getattr(args, "stdin", False):
+        return sniff_format(input_bytes(args))
     suffix = args.file.suffix.lower()
     if suffix == ".csv":
         return "csv"
@@ -322,15 +389,17 @@ def input_format(args: argparse.Namespace) -> str:
 
 def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], list[str]]:
     """Every row of the file, built; and the column names its rows have."""
-    if not args.file.exists():
+    if not getattr(args, "stdin", False) and not args.file.exists():
         raise UsageError(f"{args.file}: no such file")
     errors = getattr(args, "encoding_errors", STRICT)
-    source = Source(args.file, input_format(args), columns, args.encoding, errors)
+    source = Source(
+        args.file, input_format(args), columns, input_bytes(args), args.encoding, errors
+    )
     rows = [
-        build_row(number, record, args, columns)
-        for number, record in enumerate(source.records(), 1)
+        build_row(number, record, args, columns, line)
+        for number, (line, record) in enumerate(source.records(), 1)
     ]
-    if source.bad_lines and not args.quiet:
+    if source.bad_lines:  # a warning: said even with --quiet
         what = ("their rows are INVALID_INPUT" if errors == SKIP_ROWS
                 else "sent with U+FFFD for what was not read")
         verb = "is" if len(source.bad_lines) == 1 else "are"
@@ -350,20 +419,22 @@ def read_rows(args: argparse.Namespace, columns: Columns) -> tuple[list[Row], li
         # BatchPutContact's RequestIdentifier must be unique in the run whatever it carries.
         same = columns.api is not Api.CONNECT and first.request == row.request
         if first is not row and not same:
-            rows[index] = Row(
-                row.number, None, f"request_identifier: repeats row {first.number}", key
-            )
+            rows[index] = Row(row.number, None,
+                              f"request_identifier: repeats {first.where}", key, row.line)
     return rows, list(source.keys)
 
 
 def announce(
     args: argparse.Namespace, columns: Columns, keys: list[str], rows: list[Row]
 ) -> None:
-    """Say, before anything is sent, which columns are read and which go out as attributes,
-    and how many rows reach someone an earlier row reaches."""
-    if not keys or args.quiet:
+    """Say, before anything is sent, which columns are read and which go out as attributes
+    (not with --quiet), and how many rows reach someone an earlier row reaches (a warning:
+    said even with --quiet)."""
+    if not keys:
         return
     _warn_repeats(rows)
+    if args.quiet:
+        return
     what = SENT_AS[columns.api]
     if columns.api is Api.V2 and "channel" not in keys:
         what = "attributes" if args.channel == "telephony" else "template parameters"

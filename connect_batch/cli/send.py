@@ -106,10 +106,10 @@ def send(
         code = "CREATED" if isinstance(outcome, Success) else str(outcome.code)
         line = outcome_line(row, outcome, job_key, api)
         if isinstance(outcome, Failure) and outcome.duplicate_of is not None:
-            first = rows[outcome.duplicate_of].number
-            line["duplicate_of_row"] = first
+            first = rows[outcome.duplicate_of]
+            line["duplicate_of_row"] = first.number
             line["message"] = (
-                f"the same request as row {first} (same channel, destination, and "
+                f"the same request as {first.where} (same channel, destination, and "
                 "request_identifier or else the same content); not sent: that row's outcome "
                 "answers for it"
             )

@@ -276,7 +276,7 @@ class OutboundRequest:
         cls,
         phone: str,
         *,
-        template_parameters: Mapping[str, str],
+        template_parameters: Mapping[str, str] | None = None,
         template_arn: str | None = None,
         source_phone_number_arn: str | None = None,
         client_token: str | None = None,
@@ -285,13 +285,13 @@ class OutboundRequest:
     ) -> OutboundRequest:
         """An SMS to ``phone`` (E.164), filling the template with ``template_parameters``.
 
-        ``template_parameters`` is required (``{}`` if the template takes none); the ARNs
-        are 20-500 characters.
+        Without ``template_parameters`` (a template that takes none), ``{}`` is sent: the
+        model requires the member and allows an empty map. The ARNs are 20-500 characters.
         """
         return cls(
             channel=_SMS,
             destination=phone,
-            parameters=template_parameters,
+            parameters=_EMPTY if template_parameters is None else template_parameters,
             client_token=client_token,
             key=key,
             expires=expires,
@@ -304,7 +304,7 @@ class OutboundRequest:
         cls,
         address: str,
         *,
-        template_parameters: Mapping[str, str],
+        template_parameters: Mapping[str, str] | None = None,
         template_arn: str | None = None,
         source_email_address: str | None = None,
         client_token: str | None = None,
@@ -313,13 +313,14 @@ class OutboundRequest:
     ) -> OutboundRequest:
         """An email to ``address``, filling the template with ``template_parameters``.
 
-        ``template_parameters`` is required (``{}`` if the template takes none);
-        ``source_email_address`` overrides the campaign's sender.
+        Without ``template_parameters`` (a template that takes none), ``{}`` is sent: the
+        model requires the member and allows an empty map. ``source_email_address``
+        overrides the campaign's sender.
         """
         return cls(
             channel=_EMAIL,
             destination=address,
-            parameters=template_parameters,
+            parameters=_EMPTY if template_parameters is None else template_parameters,
             client_token=client_token,
             key=key,
             expires=expires,
@@ -332,7 +333,7 @@ class OutboundRequest:
         cls,
         phone: str,
         *,
-        template_parameters: Mapping[str, str],
+        template_parameters: Mapping[str, str] | None = None,
         template_arn: str | None = None,
         source_phone_number_arn: str | None = None,
         client_token: str | None = None,
@@ -341,13 +342,13 @@ class OutboundRequest:
     ) -> OutboundRequest:
         """A WhatsApp message to ``phone`` (E.164), filling the template.
 
-        ``template_parameters`` is required (``{}`` if the template takes none); the ARNs
-        are 20-500 characters.
+        Without ``template_parameters`` (a template that takes none), ``{}`` is sent: the
+        model requires the member and allows an empty map. The ARNs are 20-500 characters.
         """
         return cls(
             channel=_WHATSAPP,
             destination=phone,
-            parameters=template_parameters,
+            parameters=_EMPTY if template_parameters is None else template_parameters,
             client_token=client_token,
             key=key,
             expires=expires,

@@ -72,6 +72,9 @@ _SERVICE_CODES = {
     (429, "LimitExceededException"): "ThrottlingException",
     (500, "InternalServiceException"): "InternalServerException",
 }
+# The campaign services' 500 (connectcampaigns and connectcampaignsv2 models): the code of
+# a Fault.error() that names none.
+ERROR_CODE = "InternalServerException"
 _STATE_ATTRIBUTE = "_connect_batch_fake_campaigns"
 _lock = threading.Lock()
 
@@ -177,10 +180,11 @@ class FakeCampaigns:
     def plan(self, *faults: Fault | None) -> None:
         """Apply these faults to the next calls in order; ``None`` lets a call through.
 
-        A fault carrying BatchPutContact's code for its status (``Fault.throttle()``'s
-        LimitExceededException, ``Fault.error()``'s InternalServiceException) is answered with
-        the campaign service's (ThrottlingException, InternalServerException); any other code
-        as given.
+        ``Fault.error()`` without a code is answered with the campaign services' 500 code,
+        InternalServerException (whatever its status). A fault carrying BatchPutContact's
+        code for its status (``Fault.throttle()``'s LimitExceededException, a 500
+        InternalServiceException) is answered with the campaign services' own
+        (ThrottlingException, InternalServerException); any other code as given.
         """
         with self._lock:
             self._planned.extend(faults)
@@ -271,7 +275,10 @@ class FakeCampaigns:
             fault = self._planned.popleft() if self._planned else None
             if self._bucket is not None and not self._bucket.take():
                 fault = Fault.throttle()
-            code = None if fault is None else _SERVICE_CODES.get((fault.status, fault.code))
+            code = ERROR_CODE
+            if fault is not None:
+                code = fault.code_for(ERROR_CODE)
+                code = _SERVICE_CODES.get((fault.status, code), code)
             if fault is not None and fault.every_item is not None:
                 answer = self._answer(record, api, campaign_id, items, refuse=fault.every_item)
                 record.done(200, "refused")
@@ -281,7 +288,7 @@ class FakeCampaigns:
                     record.done(0, "reset")
                     raise ConnectionCut(acted=False)
                 message = "fault injected by the test"
-                raise record.error(fault.status, code or fault.code, message)
+                raise record.error(fault.status, code, message)
             answer = self._answer(record, api, campaign_id, items)
             if fault is None or fault.delay:
                 record.done(200, "answered" if fault is None else "late")
@@ -293,7 +300,7 @@ class FakeCampaigns:
                 raise MangledAnswer(fault.mangle, answer)
             else:
                 message = "fault injected after commit"
-                raise record.error(fault.status, code or fault.code, message)
+                raise record.error(fault.status, code, message)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         return answer

@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 MAX_ITEMS = 25
+# BatchPutContact's 500 (the connect model): the code of a Fault.error() that names none.
+ERROR_CODE = "InternalServiceException"
 MAX_TOKEN_LENGTH = 500
 MAX_REQUEST_IDENTIFIER_LENGTH = 80
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -218,7 +220,9 @@ class FakeConnect:
                 if fault.cut:
                     record.done(0, "reset")
                     raise ConnectionCut(acted=False)
-                raise record.error(fault.status, fault.code, "fault injected by the test")
+                raise record.error(
+                    fault.status, fault.code_for(ERROR_CODE), "fault injected by the test"
+                )
             answer, outcome = self._answer(record, instance_id, token, items, instance_exists)
             if fault is None or fault.delay:
                 record.done(200, outcome if fault is None else "late")
@@ -229,7 +233,9 @@ class FakeConnect:
                 record.done(200, fault.mangle)
                 raise MangledAnswer(fault.mangle, answer)
             else:
-                raise record.error(fault.status, fault.code, "fault injected after commit")
+                raise record.error(
+                    fault.status, fault.code_for(ERROR_CODE), "fault injected after commit"
+                )
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         return answer

@@ -25,7 +25,7 @@ TRUNCATED_AT = 20  # bytes of the real answer a truncated answer carries
 class Fault:
     """A whole-call fault the fake applies to one call.
 
-    ``Fault.error(500, "InternalServiceException", after_commit=True)`` creates the contacts
+    ``Fault.error(500, after_commit=True)`` creates the contacts
     and remembers the token, then answers 500: the case where only reusing the same token
     avoids creating them twice. ``Fault.dropped()`` creates them and cuts the connection
     instead of answering; ``Fault.reset()`` cuts it before doing anything; ``Fault.slow(s)``
@@ -43,7 +43,9 @@ class Fault:
     """
 
     status: int
-    code: str
+    # None: the serving API's own error code (``code_for``), as a fault does not know which
+    # API it will be planned on.
+    code: str | None
     after_commit: bool = False
     cut: bool = False
     delay: float = 0.0
@@ -59,12 +61,21 @@ class Fault:
     def error(
         cls,
         status: int = 500,
-        code: str = "InternalServiceException",
+        code: str | None = None,
         *,
         after_commit: bool = False,
     ) -> Fault:
-        """A whole-call error, before or after the contacts are created."""
+        """A whole-call error, before or after the contacts are created.
+
+        Without ``code``, the API that answers gives its own 500 code, whatever the status:
+        ``InternalServiceException`` for BatchPutContact, ``InternalServerException`` for
+        the campaign APIs, a ``Route``'s ``error_code``.
+        """
         return cls(status=status, code=code, after_commit=after_commit)
+
+    def code_for(self, own_error: str) -> str:
+        """The code answered: the fault's, or else ``own_error``, the serving API's."""
+        return own_error if self.code is None else self.code
 
     @classmethod
     def dropped(cls) -> Fault:

@@ -191,7 +191,7 @@ class FakeBatch:
                 if fault.cut:
                     self._record(token, keys, 0, "reset")
                     raise ConnectionCut(acted=False)
-                raise self._error(token, keys, fault.status, fault.code)
+                raise self._error(token, keys, fault.status, fault.code_for(route.error_code))
             if not entries or len(entries) != len(items or ()) or len(entries) > route.max_items:
                 raise self._error(token, keys, 400, "ValidationException")
             answer, outcome = self._answer(path, body, token, entries, fault)
@@ -204,7 +204,7 @@ class FakeBatch:
                 self._record(token, keys, 200, fault.mangle)
                 raise MangledAnswer(fault.mangle, answer)
             else:
-                raise self._error(token, keys, fault.status, fault.code)
+                raise self._error(token, keys, fault.status, fault.code_for(route.error_code))
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         return answer
@@ -258,7 +258,8 @@ class FakeBatch:
         self.calls.append(RouteCall(token=token, keys=keys, status=status, outcome=outcome))
 
     def _error(self, token: str, keys: tuple[str, ...], status: int, code: str) -> JsonRESTError:
-        # Fault.throttle() and Fault.error() carry BatchPutContact's codes: speak the route's.
+        # Fault.throttle() carries BatchPutContact's code (a test may name its 500 too):
+        # speak the route's.
         if code == "LimitExceededException":
             code = self.route.throttle_code
         elif code == "InternalServiceException":

@@ -129,7 +129,7 @@ def test_dry_run_validates_and_sends_nothing(tmp_path, served):
     assert line["message"]
     assert {tuple(line) for line in lines} == {tuple(lines[0])}
     assert all(line["id"] is None and line["job_key"] is None for line in lines)
-    assert "row 4:" in done.stderr
+    assert "row 4 (line 5):" in done.stderr  # after the header, the file's line 5
     again = cli("put", str(source), *connection, "--dry-run", "--out", str(out))
     assert again.returncode == 2  # an existing file is not overwritten without --force
 

@@ -207,6 +207,6 @@ def test_one_customer_id_on_two_different_rows_is_refused_and_the_same_line_twic
     assert by_row[2]["code"] == "DUPLICATE_IN_JOB"
     assert by_row[2]["duplicate_of_row"] == 1
     assert by_row[3]["code"] == "INVALID_INPUT"
-    assert by_row[3]["message"] == "request_identifier: repeats row 1"
+    assert by_row[3]["message"] == "request_identifier: repeats row 1 (line 2)"
     assert [r.destination for r in target.requests] == ["+14155550001"]
     assert by_row[1]["id"] == target.requests[0].id

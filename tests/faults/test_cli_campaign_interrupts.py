@@ -92,6 +92,19 @@ def assert_lines_account_for_ledger(target: Campaign, lines: list[dict[str, Any]
             assert line["outcome_unknown"], "a created request was reported known not created"
 
 
+def assert_unknown_said_in_words(stderr: str, lines: list[dict[str, Any]]) -> None:
+    """NOT_SENT and INTERRUPTED under the job key are said to be unknown until the resume
+    (not failed), before the command that resumes."""
+    unknown = collections.Counter(line["code"] for line in lines if line.get("outcome_unknown"))
+    assert unknown, "an interrupted run leaves rows unknown"
+    said = re.search(r"(\d+) row\(s\) are unknown until the resume \(([^)]*)\), not failed",
+                     stderr)
+    assert said is not None, stderr[-2000:]
+    assert int(said.group(1)) == sum(unknown.values())
+    assert said.group(2) == ", ".join(f"{c} {n}" for c, n in sorted(unknown.items()))
+    assert stderr.index("unknown until the resume") < stderr.index("To settle the rest")
+
+
 def settle(command: list[str], target: Campaign, out: pathlib.Path) -> None:
     target.fake.latency = 0.0
     done = run_cli(*command, "--resume", str(out))
@@ -125,6 +138,7 @@ def test_sigint_writes_a_line_for_every_row_and_resume_settles_each_once(
     time.sleep(LATENCY * 2)  # nothing is still being answered
     assert 0 < len(target.requests) < COUNT, "the interrupt should land mid-run"
     assert_lines_account_for_ledger(target, outcome_lines(out))
+    assert_unknown_said_in_words(stderr, outcome_lines(out))
     settle(command, target, out)
 
 
@@ -142,5 +156,6 @@ def test_a_second_sigint_exits_at_once_and_resume_settles_the_rest(moto_server, 
     lines = outcome_lines(out)
     assert_lines_account_for_ledger(target, lines)
     assert any(line.get("code") == "INTERRUPTED" for line in lines)
+    assert_unknown_said_in_words(stderr, lines)
     settle(command, target, out)
     assert json.loads(out.read_text().splitlines()[-1])["row"]  # the file ends with a whole line

@@ -486,6 +486,18 @@ def test_500_before_commit_creates_nothing_and_forgets_the_tokens(service):
     assert service.calls[-1].replayed == ()
 
 
+@pytest.mark.parametrize("status", [500, 503])
+def test_an_error_without_a_code_speaks_the_campaign_services_own(service, status):
+    fault = Fault.error(status)
+    assert fault.code is None  # a fault does not know which API it is planned on
+    service.fake.plan(fault, Fault.error(status, "SomethingElse"))
+    for expected in ("InternalServerException", "SomethingElse"):
+        with pytest.raises(ClientError) as caught:
+            service.put([service.item(1)])
+        assert error_of(caught) == (expected, status)
+    assert service.requests == []
+
+
 def test_500_after_commit_creates_and_the_same_token_replays(service):
     service.fake.plan(Fault.error(after_commit=True))
     with pytest.raises(ClientError) as caught:

@@ -149,3 +149,16 @@ def test_mock_connect_works_as_a_decorator(monkeypatch):
         return len(double.contacts)
 
     assert run() == 1
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_an_error_without_a_code_speaks_batchputcontacts_own(fake_connect, status):
+    fake_connect.fake.plan(Fault.error(status))
+    once = boto3.client(  # one attempt: botocore would retry the 5xx
+        "connect", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+    )
+    with pytest.raises(ClientError) as caught:
+        once.batch_put_contact(InstanceId=fake_connect.instance_id, ClientToken="t1",
+                               ContactDataRequestList=[item("a")])
+    assert error_code(caught) == ("InternalServiceException", status)
+    assert fake_connect.contacts == []

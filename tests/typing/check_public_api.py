@@ -145,6 +145,7 @@ def campaigns() -> None:
         OutboundRequest.sms("+14155550101", template_parameters={"name": "value"}),
         OutboundRequest.email("someone@example.com", template_parameters={}, expires=now),
         OutboundRequest.whatsapp("+14155550102", template_parameters={"k": "v"}),
+        OutboundRequest.sms("+14155550101"),  # a template that takes no parameters
     ]
     api: OutboundRequestTypeDef = requests[0].to_api("token", now + DEFAULT_EXPIRES)
     v2 = OutboundRequestBatchClient(
