@@ -6,7 +6,7 @@ naming the earlier input). Kept as Python strings or bytes in a set or dict, tha
 130 bytes a key: 93 MB or more a million. This keeps a fixed-width record per key instead.
 
 Layout: a key's 74-bit digest is split in two. Ten bits choose one of 1,024 buckets; the
-other 64 are stored, with the key's position, in that bucket's two arrays (``array('Q')``
+other 64 are stored, with the key's position, in that bucket's two arrays (``array('q')``
 of digests, sorted, and ``array('I')`` of positions beside them): 12 bytes a key. A lookup
 bisects one bucket (in C) and an insert moves half of it up by one record (a memmove of
 ~6 KB at a million keys, ~60 KB at ten million): about 1 µs a key in all.
@@ -60,23 +60,24 @@ def blake2b_digest(key: str) -> int:
 
 
 # SipHash is what CPython uses on 64-bit builds; anything else gets BLAKE2b (~0.7 µs more).
-default_digest: Callable[[str], int] = (
-    siphash_digest
-    if sys.hash_info.width >= _LOW_64.bit_length() and sys.hash_info.algorithm.startswith("siphash")
-    else blake2b_digest
+_SIPHASH = sys.hash_info.width >= _LOW_64.bit_length() and sys.hash_info.algorithm.startswith(
+    "siphash"
 )
+_SIGN_BIT = 1 << 63
 
 
 class FirstSeen:
     """Each key's first position: ``first(key, position)`` answers it, or remembers this one.
 
     ``digest``: a key's digest, an integer whose bits 0-73 are used (tests give their own).
+    Without it, ``siphash_digest`` computed inline (a call less per key), or
+    ``blake2b_digest`` where ``hash`` is not 64-bit SipHash.
     """
 
     __slots__ = ("_count", "_digest", "_digests", "_positions")
 
-    def __init__(self, digest: Callable[[str], int] = default_digest) -> None:
-        self._digest = digest
+    def __init__(self, digest: Callable[[str], int] | None = None) -> None:
+        self._digest = digest if digest is not None or _SIPHASH else blake2b_digest
         # Buckets are made when first used, so a table that stays empty costs ~16 KB.
         self._digests: list[array[int] | None] = [None] * (1 << _BUCKET_BITS)
         self._positions: list[array[int] | None] = [None] * (1 << _BUCKET_BITS)
@@ -88,11 +89,19 @@ class FirstSeen:
 
     def first(self, key: str, position: int) -> int | None:
         """The position ``key`` first came at; or ``None``, and ``position`` is remembered."""
-        value = self._digest(key)
-        digest, bucket = value & _LOW_64, (value >> 64) & _BUCKET_MASK
+        digest_of = self._digest
+        if digest_of is None:
+            # siphash_digest, inline: hash() is already a signed 64-bit value, kept as is in
+            # an array('q').
+            digest, bucket = hash(key), hash(key + "\x00") & _BUCKET_MASK
+        else:
+            value = digest_of(key)
+            # The low 64 bits as a signed value, as hash() gives them.
+            digest = (value & _LOW_64) - ((value & _SIGN_BIT) << 1)
+            bucket = (value >> 64) & _BUCKET_MASK
         digests, positions = self._digests[bucket], self._positions[bucket]
         if digests is None or positions is None:
-            digests = self._digests[bucket] = array("Q")
+            digests = self._digests[bucket] = array("q")
             positions = self._positions[bucket] = array("I")
         at = bisect_left(digests, digest)
         if at < len(digests) and digests[at] == digest:

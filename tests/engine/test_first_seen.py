@@ -17,7 +17,7 @@ from connect_batch._engine.first_seen import (
 )
 from connect_batch._engine.intake import RunKeys
 
-DIGESTS = [siphash_digest, blake2b_digest]
+DIGESTS = [None, siphash_digest, blake2b_digest]  # None: SipHash inline, the default
 
 
 def reference(keys: list[str]) -> list[int | None]:
@@ -52,14 +52,29 @@ def test_positions_far_apart_and_many_per_bucket(keys: list[int], start: int) ->
 
 
 def test_digest_bits_and_bucket_bits_both_tell_keys_apart() -> None:
-    digests = {"a": 5, "same digest, other bucket": 1 << 64 | 5, "other digest": 6}
+    digests = {
+        "a": 5,
+        "same digest, other bucket": 1 << 64 | 5,
+        "other digest": 6,
+        "the sign bit too": 1 << 63 | 5,
+    }
     table = FirstSeen(digests.__getitem__)
-    assert [table.first(key, i) for i, key in enumerate(digests)] == [None, None, None]
-    assert [table.first(key, 10 + i) for i, key in enumerate(digests)] == [0, 1, 2]
+    assert [table.first(key, i) for i, key in enumerate(digests)] == [None] * 4
+    assert [table.first(key, 10 + i) for i, key in enumerate(digests)] == [0, 1, 2, 3]
     # Bits above the 74 used are ignored: a key differing only there is the same key.
     ignored = FirstSeen({"x": 1 << 74 | 3, "y": 3}.__getitem__)
     assert ignored.first("x", 0) is None
     assert ignored.first("y", 1) == 0
+
+
+def test_the_inline_digest_is_siphash_digest() -> None:
+    # The default computes siphash_digest inline: both must file every key alike.
+    inline, called = FirstSeen(), FirstSeen(siphash_digest)
+    for position in range(5_000):
+        inline.first(f"k{position}", position)
+        called.first(f"k{position}", position)
+    assert inline._digests == called._digests  # the layout is the point
+    assert inline._positions == called._positions
 
 
 def test_a_position_beyond_32_bits_is_refused_and_not_remembered() -> None:
