@@ -12,8 +12,9 @@ bisects one bucket (in C) and an insert moves half of it up by one record (a mem
 ~6 KB at a million keys, ~60 KB at ten million): about 1 µs a key in all.
 
 Memory, all counted: 12 bytes a key, the arrays' growth margin (1/16 of what they hold) and
-about 170 bytes of headers per bucket in use (~170 KB once all are): 12.6 bytes a key at a
-million keys, 14.6 at 100,000 (``benchmarks/memory.py`` measures it). Nothing large ever
+about 200 bytes of headers per bucket in use (~200 KB once all are, which is why small runs
+pay more a key: 36 bytes at 10,000 keys): 12.6 bytes a key at a million keys, 14.7 at
+100,000 (``benchmarks/memory.py`` measures it). Nothing large ever
 doubles: a bucket grows by 1/16 of itself at a time, so the peak is the steady state.
 
 The digest: the interpreter's own string hash, SipHash, keyed with the process's random
