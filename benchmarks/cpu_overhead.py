@@ -9,6 +9,14 @@ doing its bookkeeping but not its waits. Rounds alternate; the median ratio is r
     python -m benchmarks.cpu_overhead --callgrind  # instruction counts, under valgrind
     python -m benchmarks.cpu_overhead --quick      # a smoke run
 
+Each mode prints CPU per input for both sides and their difference, what the library adds
+(``--callgrind``: instructions per input, and the difference).
+
+``--given-ids`` gives each of the library's inputs its own identifier
+(``request_identifier``, or ``client_token`` for v2), so that the run remembers and checks
+every one for a repeat (``RunKeys``): what that check costs per input, against the same
+command without it.
+
 ``--api v2`` measures outbound campaigns v2 instead (``PutOutboundRequestBatch``,
 ``OutboundRequestBatchClient``): telephony requests with one attribute each, every item
 with its own clientToken and an expirationTime 10 minutes ahead. ``--no-gc`` switches the
@@ -81,6 +89,10 @@ def hand_written(client: Any, count: int) -> int:
     return len(created)
 
 
+# Set by --given-ids: the library's inputs carry their own identifiers.
+GIVEN_IDS = False
+
+
 def library(client: Any, count: int) -> int:
     batch_client = ContactBatchClient(
         client,
@@ -93,6 +105,7 @@ def library(client: Any, count: int) -> int:
             campaign_id="campaign-1",
             queue_id="queue-1",
             attributes={"customer_name": f"Person {i}"},
+            request_identifier=f"crm-{i}" if GIVEN_IDS else None,
         )
         for i in range(count)
     )
@@ -132,7 +145,11 @@ def library_v2(client: Any, count: int) -> int:
         rate_limiter=AdaptiveRateLimiter(sleep=lambda _s: None),
     )
     result = batch_client.put_requests(
-        OutboundRequest.telephony(phone(i), attributes={"customer_name": f"Person {i}"})
+        OutboundRequest.telephony(
+            phone(i),
+            attributes={"customer_name": f"Person {i}"},
+            client_token=f"crm-{i}" if GIVEN_IDS else None,
+        )
         for i in range(count)
     )
     return len(result.succeeded)
@@ -151,7 +168,7 @@ def cpu_seconds(work: Any, client: Any, count: int) -> float:
     return time.process_time() - start
 
 
-def instructions(api: str, side: str, count: int, *, no_gc: bool = False) -> int:
+def instructions(api: str, side: str, count: int, flags: tuple[str, ...] = ()) -> int:
     """Instructions one process executes for ``side``, counted by callgrind."""
     out = subprocess.run(  # noqa: S603 - valgrind on our own interpreter and module
         [
@@ -159,7 +176,7 @@ def instructions(api: str, side: str, count: int, *, no_gc: bool = False) -> int
             "--tool=callgrind",
             "--callgrind-out-file=/dev/null",
             sys.executable, "-m", "benchmarks.cpu_overhead", "--api", api,
-            "--child", side, str(count), *(["--no-gc"] if no_gc else []),
+            "--child", side, str(count), *flags,
         ],
         check=True, capture_output=True, text=True,
     )
@@ -168,12 +185,12 @@ def instructions(api: str, side: str, count: int, *, no_gc: bool = False) -> int
     return int(found.group(1))
 
 
-def callgrind(api: str, count: int, *, no_gc: bool = False) -> None:
+def callgrind(api: str, count: int, flags: tuple[str, ...] = ()) -> None:
     noun = APIS[api][3]
     # Counts do not depend on what else runs: the three processes may run side by side.
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         floor, loop_total, library_total = pool.map(
-            lambda side: instructions(api, side, count, no_gc=no_gc),
+            lambda side: instructions(api, side, count, flags),
             ("none", "loop", "library"),
         )
     base = loop_total - floor
@@ -181,6 +198,7 @@ def callgrind(api: str, count: int, *, no_gc: bool = False) -> None:
     print(f"{noun}s: {count}; instructions per {noun}, interpreter start and warm-up removed")
     print(f"hand-written boto3 loop: {base / count:,.0f}")
     print(f"connect_batch:           {ours / count:,.0f}")
+    print(f"difference:              {(ours - base) / count:,.0f}")
     print(f"ratio (library / loop):  {ours / base:.3f}")
 
 
@@ -245,8 +263,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile one run of each side")
     parser.add_argument("--no-gc", action="store_true",
                         help="with the garbage collector off after warm-up (what it costs)")
+    parser.add_argument("--given-ids", action="store_true",
+                        help="the library's inputs carry their own ids (checked for repeats)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global GIVEN_IDS  # noqa: PLW0603 - a flag read by the work functions, set once
+    GIVEN_IDS = args.given_ids
     loop, ours, make_client, noun = APIS[args.api]
     if args.child:
         side, count = args.child[0], int(args.child[1])
@@ -259,7 +281,9 @@ def main() -> None:
             cpu_seconds(ours if side == "library" else loop, client, count)
         return
     if args.callgrind:
-        callgrind(args.api, 1_000 if args.quick else args.count or 3_000, no_gc=args.no_gc)
+        flags = tuple(flag for flag, on in (("--no-gc", args.no_gc),
+                                            ("--given-ids", args.given_ids)) if on)
+        callgrind(args.api, 1_000 if args.quick else args.count or 3_000, flags)
         return
     if args.profile:
         profile(args.api, 1_000 if args.quick else args.count or 5_000)
@@ -270,18 +294,24 @@ def main() -> None:
     if args.no_gc:
         gc.collect()
         gc.disable()
-    ratios, base, lib = [], [], []
+    ratios, base, lib, added = [], [], [], []
     for _ in range(rounds):
         b = cpu_seconds(loop, client, count)
         mine = cpu_seconds(ours, client, count)
         base.append(b)
         lib.append(mine)
         ratios.append(mine / b)
-    print(f"{noun}s per round: {count}, rounds: {rounds}")
+        added.append((mine - b) / count * 1e6)
+    ids = ", the library's inputs with their own identifiers" if args.given_ids else ""
+    print(f"{noun}s per round: {count}, rounds: {rounds}{ids}")
     print(f"hand-written boto3 loop: median {statistics.median(base):.3f} s CPU "
           f"({statistics.median(base) / count * 1e6:.1f} µs/{noun})")
     print(f"connect_batch:           median {statistics.median(lib):.3f} s CPU "
           f"({statistics.median(lib) / count * 1e6:.1f} µs/{noun})")
+    # The median of each round's difference: the rounds alternate, so the two sides of one
+    # round ran under much the same load.
+    print(f"difference:              median {statistics.median(added):+.1f} µs/{noun}, "
+          f"min {min(added):+.1f}, max {max(added):+.1f}")
     print(f"ratio (library / loop):  median {statistics.median(ratios):.3f}, "
           f"min {min(ratios):.3f}, max {max(ratios):.3f}")
 

@@ -14,7 +14,8 @@ Its modules, top-down:
 - ``answers``: what one round's answer settles, and what goes again (``AnswerReader``).
 - ``verdicts``: every answer given without the service's word, and the one rule for
   ``outcome_unknown`` (``Verdicts.may_exist``).
-- ``intake``: keying the input (``Pending``, ``RunKeys``, ``Intake``).
+- ``intake``: keying the input (``Pending``, ``RunKeys``, ``Intake``); ``first_seen``: where
+  each key of a run first came, in about 13 bytes a key (``FirstSeen``).
 - ``attempts``: one round's record (``Round``); ``work``: one batch's outcomes (``Work``).
 - ``control``: why a run stops, and the control-flow signals (``AbortRun``, ``Cancelled``).
 - ``deadline``, ``instrument``, ``interrupts``: the run's deadline, events, and Ctrl-C.

@@ -11,12 +11,12 @@ loop, no clock.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 import attrs
 
+from connect_batch._engine.first_seen import FirstSeen
 from connect_batch._engine.identity import Identities
 from connect_batch._errors import ContactValidationError
 from connect_batch.operations.base import BatchOperation, Idempotency
@@ -47,17 +47,22 @@ class RunKeys:
     job-derived per-item token first appeared (so that a request repeated in the input is
     sent once).
 
-    Tokens are kept as 16-byte digests, not their text.
+    Both are kept as fixed-width digests with their positions (``FirstSeen``, about 13
+    bytes a key), not their text.
     """
 
     def __init__(self) -> None:
-        self.given: set[str] = set()
-        self._first: dict[bytes, int] = {}
+        self._given = FirstSeen()
+        self._first = FirstSeen()
+
+    def given_before(self, key: str, position: int) -> bool:
+        """True if an earlier input of the run gave ``key``; else ``key`` is remembered."""
+        return self._given.first(key, position) is not None
 
     def first_of(self, token: str, position: int) -> int | None:
         """Where ``token`` first appeared in the run, or ``None`` (and remember ``position``)."""
-        digest = hashlib.blake2b(token.encode(), digest_size=16).digest()
-        first = self._first.setdefault(digest, position)
+        first = self._first.first(token, position)
+        # The same position asked again is not a repeat of itself.
         return None if first == position else first
 
 
@@ -130,16 +135,15 @@ class Intake(Generic[ItemT]):
             # Under a job key, the identifier depends on the item's content too: a service
             # that replayed an old answer by token alone would name identifiers not sent.
             return Pending(position, self._identities.request_identifier(position, content), item)
-        if key in seen.given:
+        # Only identifiers given by the caller are remembered: generated ones are unique
+        # by construction.
+        if seen.given_before(key, position):
             name = self._operation.key_name
             raise ContactValidationError(
                 f"{name} repeats an earlier input's in this run; give each input its own",
                 field=name,
                 position=position,
             )
-        # Only identifiers given by the caller are remembered: generated ones are unique
-        # by construction.
-        seen.given.add(key)
         # A caller's own per-item token may have been sent by any earlier run: until the
         # service answers for it, nothing is known about it.
         return Pending(position, key, item, exposed=per_item)
