@@ -18,10 +18,10 @@ KEY_PREFIX = "connect-batch"
 KEY_TTL_SECONDS = 3600
 
 # Both scripts: KEYS[1] is the limiter's hash (fields tat, rate, epoch, probed, slow,
-# ceiling). Times are microseconds of Redis's clock, kept in Lua doubles (exact below 2**53 us: the year
-# 2255). A key that is missing (new, expired, deleted, or a restarted server) starts at the
-# seed rate the caller sends: its own last view of the shared pace. A key idle for longer
-# than IDLE_RESET starts again at the initial rate, forgetting old throttles.
+# ceiling). Times are microseconds of Redis's clock, kept in Lua doubles (exact below 2**53
+# us: the year 2255). A key that is missing (new, expired, deleted, or a restarted server)
+# starts at the seed rate the caller sends: its own last view of the shared pace. A key idle
+# for longer than IDLE_RESET starts again at the initial rate, forgetting old throttles.
 #
 # A clock step. TIME is wall-clock time: after an NTP step back, or a failover to a replica
 # whose clock is behind, a stored schedule lies in the future, and every process would wait
