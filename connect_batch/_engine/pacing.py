@@ -24,6 +24,8 @@ from connect_batch._errors import ConfigurationError
 
 # The default BatchPutContact quota (calls/s): where a limiter with no rate given starts.
 DEFAULT_QUOTA = 10.0
+# How many intervals a late schedule may catch up (see ``booking``).
+CATCH_UP = 2
 # The first pause after a capacity answer, and the longest (seconds): it doubles between.
 CAPACITY_PAUSE = 1.0
 MAX_CAPACITY_PAUSE = 30.0
@@ -103,8 +105,10 @@ class AdaptiveRateLimiter:
     answer (``capacity_refused``: the campaign's backlog is full) is a different signal: the
     pace is kept, and sending *pauses* for ``capacity_pause`` seconds, a pause that doubles
     (up to ``max_capacity_pause``) while capacity answers persist and resets at the first
-    call answered without one. Calls are spaced evenly (no bursts), so a rate at or below
-    the service's never drains its bucket.
+    call answered without one. Calls are spaced evenly, so a rate at or below the
+    service's never drains its bucket; only when no call was ready for its slot (a busy
+    machine, a thread that woke late) do up to ``CATCH_UP`` calls go sooner, to make the
+    slots lost up.
     """
 
     max_rate: float | None = None
@@ -133,7 +137,9 @@ class AdaptiveRateLimiter:
     _rate: float = attrs.field(init=False)
     _cap: float | None = attrs.field(init=False)
     _epoch: int = attrs.field(init=False, default=0)
-    _next_slot: float = attrs.field(init=False, default=0.0)
+    # The schedule: no slot before this. None until the first call: it goes at once, and
+    # the schedule starts there (no catching up on the time before).
+    _next_slot: float | None = attrs.field(init=False, default=None)
     # Slow start is over: a throttle or a capacity answer has been met.
     _throttled_once: bool = attrs.field(init=False, default=False)
     _ceiling: float | None = attrs.field(init=False, default=None)
@@ -213,10 +219,18 @@ class AdaptiveRateLimiter:
         while True:
             with self._lock:
                 now = self.clock()
-                slot = max(now, self._next_slot)
+                interval = 1.0 / self._rate
+                # The schedule may lag the clock by up to ``CATCH_UP`` intervals: a call
+                # that woke late (a busy machine) does not lose its slot for good, as the
+                # calls after it go that much sooner. The long-run pace is unchanged, and
+                # no more than CATCH_UP + 1 calls ever go within one interval.
+                due = now if self._next_slot is None else max(
+                    self._next_slot, now - CATCH_UP * interval
+                )
+                slot = max(now, due)
                 if max_wait is not None and slot - now >= max_wait:
                     return None
-                self._next_slot = slot + 1.0 / self._rate
+                self._next_slot = due + interval
                 epoch, queue = self._epoch, self._queue
             if slot > now:
                 yield slot - now
@@ -279,7 +293,8 @@ class AdaptiveRateLimiter:
                 # last call let go, at the new one.
                 self._queue += 1
                 self._requeued_at = rate
-                self._next_slot = self._last_slot + 1.0 / rate
+                if self._last_slot > -math.inf:
+                    self._next_slot = self._last_slot + 1.0 / rate
             return rate
         # Back quickly to near the ceiling found, then slowly beyond it.
         near = self._ceiling is not None and rate < self._ceiling * self.decrease

@@ -169,3 +169,31 @@ def test_a_limiter_without_capacity_refused_is_told_capacity_as_a_throttle():
     tell(old, Feedback(3, throttled=False, capacity=True))
     tell(old, Feedback(4, throttled=False))
     assert old.told == [(3, True), (4, False)]
+
+
+# Catching up: slots lost because no call was ready are made up, within bounds.
+
+
+def test_slots_no_call_was_ready_for_are_made_up_by_at_most_two_calls():
+    clock = Clock()
+    limiter = limiter_on(clock, max_rate=10, headroom=1)
+    limiter.acquire()
+    limiter.acquire()  # at 0.1: on time
+    assert clock.now == pytest.approx(0.1)
+    clock.now += 1.0  # nobody was ready for the slots 0.2 .. 1.0
+    steps = []
+    for _ in range(5):
+        before = clock.now
+        limiter.acquire()
+        steps.append(round(clock.now - before, 6))
+    # Three go at once (the late one and two slots made up), then one an interval apart.
+    assert steps == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.1])
+
+
+def test_the_first_call_starts_the_schedule_with_nothing_to_make_up():
+    clock = Clock()
+    clock.now = 1000.0
+    limiter = limiter_on(clock, max_rate=10, headroom=1)
+    limiter.acquire()
+    limiter.acquire()
+    assert clock.now == pytest.approx(1000.1)  # no burst at the start
