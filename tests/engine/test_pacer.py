@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
 
 from connect_batch import AdaptiveRateLimiter
 from connect_batch._engine.effects import Feedback
-from connect_batch._engine.pacing import tell
+from connect_batch._engine.pacing import tell, tell_async
 from tests.engine.pacer_sim import Clock, limiter_on, simulate
 
 CEILING = 20.0
@@ -197,3 +198,13 @@ def test_the_first_call_starts_the_schedule_with_nothing_to_make_up():
     limiter.acquire()
     limiter.acquire()
     assert clock.now == pytest.approx(1000.1)  # no burst at the start
+
+
+def test_the_async_clients_tell_capacity_to_capacity_refused_async():
+    clock = Clock()
+    limiter = limiter_on(clock, max_rate=20)
+    epoch = limiter.acquire() or 0
+    known = asyncio.run(tell_async(limiter, Feedback(epoch, throttled=False, capacity=True)))
+    assert known is False
+    assert limiter.paused_for == 1.0
+    assert limiter.rate == pytest.approx(19.6)  # the pace kept
