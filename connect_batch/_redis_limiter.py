@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from connect_batch._engine.pacing import DEFAULT_QUOTA, AdaptiveRateLimiter, CapacityPause
+from connect_batch._engine.pacing import CATCH_UP, DEFAULT_QUOTA, AdaptiveRateLimiter, CapacityPause
 from connect_batch._engine.steps import Steps, drive
 from connect_batch._errors import ConfigurationError, MissingExtraError
 from connect_batch._redis_scripts import (
@@ -326,7 +326,7 @@ class RedisRateLimiter:
                 repr(float(self._rate)), repr(float(self.initial_rate)),
                 -1 if self._cap is None else repr(float(self._cap)),
                 self.burst, -1 if left is None else int(left * 1_000_000),
-                KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000, self._slots,
+                KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000, self._slots, CATCH_UP,
             ])
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             return (yield from self._local(self._go_local(error), left))

@@ -44,7 +44,11 @@ KEY_TTL_SECONDS = 3600
 # waited out for longer than ``slots * slow``.
 #
 # ACQUIRE ARGV: seed rate, initial rate, max rate (or -1), burst, max wait (us, or -1),
-# key TTL (s), idle reset (us), slots. Returns {wait_us, epoch, rate, stepped_us};
+# key TTL (s), idle reset (us), slots, catch-up (intervals, default 0). A schedule behind
+# the clock by less than catch-up intervals is kept, not moved to now: slots that no call
+# was ready for (a process that woke late) are made up by the calls after, so the fleet
+# keeps its pace on a busy machine; one further behind is an idle spell, and starts afresh
+# with the burst. Returns {wait_us, epoch, rate, stepped_us};
 # wait_us is -1 when the wait would reach max wait (nothing is booked then); stepped_us is
 # how far ahead of Redis's clock a schedule was found and reset (0 if it was not).
 ACQUIRE = """
@@ -70,7 +74,7 @@ if tat - now > tonumber(ARGV[8]) * slow then
   tat = now
   slow = interval
 end
-if tat < now then tat = now end
+if tat < now - tonumber(ARGV[9] or '0') * interval then tat = now end
 local wait = tat - (tonumber(ARGV[4]) - 1) * interval - now
 if wait < 0 then wait = 0 end
 local max_wait = tonumber(ARGV[5])

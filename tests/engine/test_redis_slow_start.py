@@ -103,3 +103,33 @@ def test_a_capacity_answer_pauses_this_process_and_keeps_the_shared_pace(redis_u
     limiter.feedback(limiter.acquire() or 0, throttled=False)
     assert limiter.paused_for == 0
     assert shared(redis_url)[0] == pytest.approx(98.0)  # never cut
+
+
+def test_a_schedule_a_little_behind_is_made_up_one_idle_for_long_starts_afresh(redis_url):
+    from connect_batch._redis_limiter import (  # noqa: PLC0415
+        ACQUIRE,
+        IDLE_RESET_SECONDS,
+        KEY_TTL_SECONDS,
+    )
+
+    connection = redis.Redis.from_url(redis_url)
+    script = connection.register_script(ACQUIRE)
+
+    def book() -> int:
+        wait, *_ = script(keys=[KEY], args=["10.0", "10.0", -1, 1, -1, KEY_TTL_SECONDS,
+                                             IDLE_RESET_SECONDS * 1_000_000, 129, 2])
+        return int(wait)
+
+    def now_us() -> int:
+        seconds, micros = connection.time()
+        return seconds * 1_000_000 + micros
+
+    book()
+    behind = now_us() - 150_000  # 1.5 intervals: a late wake, not an idle spell
+    connection.hset(KEY, "tat", behind)
+    assert book() == 0
+    # Booked from where the schedule was, so the next call goes sooner than an interval.
+    assert int(connection.hget(KEY, "tat")) == behind + 100_000
+    connection.hset(KEY, "tat", now_us() - 500_000)  # 5 intervals: idle
+    assert book() == 0
+    assert int(connection.hget(KEY, "tat")) >= now_us() + 100_000 - 5_000
