@@ -30,6 +30,7 @@ ceiling, and the share of calls throttled, from the double's ledger (sampled as 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pathlib
@@ -118,8 +119,8 @@ def overhead(redis: RedisServer, calls: int) -> tuple[float, float]:
     return results[0], results[1]
 
 
-def run_v2(endpoint: str, redis: RedisServer, ceiling: float, requests: int,
-           mode: str) -> str:
+def run_v2(endpoint: str, redis: RedisServer, ceiling: float, requests: int, *,
+           mode: str, trail: list[str]) -> str:
     """One v2 fleet run; its row's cells."""
     fake = FakeCampaigns.of()
     campaign_id = fake.create_campaign_v2(state="Running")
@@ -173,12 +174,22 @@ def run_v2(endpoint: str, redis: RedisServer, ceiling: float, requests: int,
     duplicates = sum(n - 1 for k, n in fake.duplicates().items()
                      if k.startswith(f"{campaign_id}:"))
     fake.reset_faults()
-    found = next((t for t, n in samples
+    # The run is first call to last on the double's side (the workers' start-up and exit
+    # are not the limiter's), to the sampling's 50 ms.
+    first = next(t for t, n in samples if n > 0)
+    last = next((t for t, n in samples if n == samples[-1][1]), elapsed)
+    span = last - first + LATENCY
+    found = next((t - first for t, n in samples
                   for t0, n0 in samples if t - 1.0 <= t0 <= t - 0.95 and n - n0 >= 0.9 * ceiling),
                  None)
+    by_second = [max((n for t, n in samples if t <= first + s), default=0)
+                 for s in range(int(span) + 1)]
+    per_second = [b - a for a, b in itertools.pairwise(by_second)]
+    trail.append(f"{mode}: accepted per second {per_second[:12]}...; workers' own span "
+                 f"{elapsed:.1f} s")
     ideal = requests / 25 / ceiling
-    return (f"{'never' if found is None else f'{found:.1f} s'} | {elapsed:.1f} | "
-            f"{ideal / elapsed:.3f} | {len(calls)} | {throttled / len(calls):.1%} | "
+    return (f"{'never' if found is None else f'{found:.1f} s'} | {span:.1f} | "
+            f"{ideal / span:.3f} | {len(calls)} | {throttled / len(calls):.1%} | "
             f"{created} / {each * WORKERS} | {duplicates}")
 
 
@@ -192,13 +203,17 @@ def main_v2(ceiling: float, requests: int, runs: int) -> None:
               "| calls | throttled | created / inputs | duplicates |")
         print("|---|---|---|---|---|---|---|---|")
         with moto_server() as endpoint, dummy_credentials():
+            trail: list[str] = []
             for n in range(runs):
-                row = run_v2(endpoint, redis, ceiling, requests, "shared-adaptive")
+                row = run_v2(endpoint, redis, ceiling, requests, mode="shared-adaptive",
+                             trail=trail)
                 print(f"| RedisRateLimiter, no rate (run {n + 1}) | {row} |", flush=True)
             for n in range(runs):
-                row = run_v2(endpoint, redis, ceiling, requests, "shared")
+                row = run_v2(endpoint, redis, ceiling, requests, mode="shared", trail=trail)
                 print(f"| RedisRateLimiter, rate {ceiling:g} (run {n + 1}) | {row} |",
                       flush=True)
+        for line in trail:
+            print(line)
     finally:
         redis.stop()
 

@@ -96,7 +96,9 @@ return {math.floor(wait), epoch, tostring(rate), string.format('%.0f', stepped)}
 # key's first throttle (``probed`` not '1': the fleet slow-starts once, not once per
 # process) a success adds the slow-start step, and that throttle cuts by the slow-start
 # decrease; from then on the pace at the last throttle is kept as ``ceiling``, and a
-# success adds the probe step below ``decrease`` of it, the cruise step above.
+# success adds the probe step below ``decrease`` of it, the cruise step above. In slow start
+# (its step above the probe step) a success also pulls the schedule booked ahead in to the
+# new pace.
 # Returns {known, stepped_us}: known is 1 when a throttle was already known (the call's
 # epoch is not the current one: older, or from before the key was reset), else 0;
 # stepped_us as ACQUIRE's (only a throttle reads the schedule).
@@ -113,8 +115,20 @@ if ARGV[2] == '0' then
     step = tonumber(ARGV[7])
     if ceiling == nil or rate < ceiling * tonumber(ARGV[5]) then step = tonumber(ARGV[6]) end
   end
-  rate = rate + step
-  if max_rate > 0 and rate > max_rate then rate = max_rate end
+  local grown = rate + step
+  if max_rate > 0 and grown > max_rate then grown = max_rate end
+  local tat = tonumber(state[4])
+  if state[3] ~= '1' and tonumber(ARGV[12] or '0') > tonumber(ARGV[6]) and tat then
+    -- Slow start: slots booked ahead at the old pace are booked at the new one (the
+    -- fleet's calls already waiting keep theirs; the next ones are not held behind them).
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    if tat > now then
+      tat = now + (tat - now) * rate / grown
+      redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat))
+    end
+  end
+  rate = grown
   redis.call('HSET', KEYS[1], 'rate', tostring(rate))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
   return {0, '0'}

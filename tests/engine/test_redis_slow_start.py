@@ -133,3 +133,22 @@ def test_a_schedule_a_little_behind_is_made_up_one_idle_for_long_starts_afresh(r
     connection.hset(KEY, "tat", now_us() - 500_000)  # 5 intervals: idle
     assert book() == 0
     assert int(connection.hget(KEY, "tat")) >= now_us() + 100_000 - 5_000
+
+
+def test_in_slow_start_a_success_pulls_the_schedule_in_to_the_new_pace(redis_url):
+    connection = redis.Redis.from_url(redis_url)
+    fleet = [
+        RedisRateLimiter.from_url(redis_url, key=KEY, initial_rate=2.0, sleep=lambda _s: None)
+        for _ in range(4)
+    ]
+    for limiter in fleet:
+        limiter.acquire()  # four slots booked at 2 calls/s: 2 s of schedule
+
+    def ahead() -> float:
+        seconds, micros = connection.time()
+        return int(connection.hget(KEY, "tat")) / 1e6 - (seconds + micros / 1e6)
+
+    before = ahead()
+    assert before > 1.8
+    fleet[0].feedback(0, throttled=False)  # 2 -> 2.7 calls/s
+    assert ahead() == pytest.approx(before * 2.0 / 2.7, abs=0.02)
