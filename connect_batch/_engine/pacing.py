@@ -4,7 +4,11 @@ BatchPutContact's quota (10 calls/s, burst 15, per account and Region) is shared
 caller. A client that sends as fast as it can spends calls on 429s; one that paces itself
 near the quota wastes neither calls nor attempts. ``RateLimiter`` is the small protocol the
 engine talks to, so that a limiter shared between processes can be plugged in later;
-``AdaptiveRateLimiter`` is the in-process one.
+``AdaptiveRateLimiter`` is the in-process one (slow start, then congestion avoidance, and
+a pause for capacity answers). ``CapacityPause`` is the pause for a limiter without epochs
+of its own; ``tell`` and ``tell_async`` hand a call's result to any limiter, capacity
+answers to ``capacity_refused`` where it has one. Must not know an API, a thread pool or
+an event loop.
 """
 
 from __future__ import annotations
