@@ -7,8 +7,8 @@ engine talks to, so that a limiter shared between processes can be plugged in la
 ``AdaptiveRateLimiter`` is the in-process one (slow start, then congestion avoidance, and
 a pause for capacity answers). ``CapacityPause`` is the pause for a limiter without epochs
 of its own; ``tell`` and ``tell_async`` hand a call's result to any limiter, capacity
-answers to ``capacity_refused`` where it has one. Must not know an API, a thread pool or
-an event loop.
+answers to ``capacity_refused`` where it has one. Must not know an API or how the engine
+drives it (threads or a loop): it only waits through the sleep it is given.
 """
 
 from __future__ import annotations
