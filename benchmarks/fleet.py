@@ -17,22 +17,32 @@ It needs ``redis-server`` (Debian's package) and starts its own on a free port.
 
     python -m benchmarks.fleet            # 6,000 contacts per mode (about 30 s each)
     python -m benchmarks.fleet --quick    # 1,200 per mode, to see that it runs
+    python -m benchmarks.fleet --ceiling 20   # v2: a fleet finds an unknown 20 calls/s
+
+With ``--ceiling R`` the four workers put outbound campaigns v2 requests (12,500 in all,
+``--requests``) into one campaign of ``FakeCampaigns``, which throttles beyond ``R`` calls/s
+with a burst of 20: one adaptive ``RedisRateLimiter`` (no rate: the fleet slow-starts once)
+and, beside it, the same fleet told the rate, three runs. It reports when the fleet first
+had 0.9 R calls accepted within one second, the run as a fraction of the ideal at the
+ceiling, and the share of calls throttled, from the double's ledger (sampled as it fills).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pathlib
 import subprocess
 import sys
+import threading
 import time
 
 import boto3
 
 from connect_batch import AdaptiveRateLimiter, RedisRateLimiter
-from connect_batch.testing import ConnectDouble, dummy_credentials, moto_server
+from connect_batch.testing import ConnectDouble, FakeCampaigns, dummy_credentials, moto_server
 from tests.redis_server import RedisServer
 
 RATE, BURST, LATENCY = 10.0, 15, 0.03
@@ -109,12 +119,117 @@ def overhead(redis: RedisServer, calls: int) -> tuple[float, float]:
     return results[0], results[1]
 
 
+def run_v2(endpoint: str, redis: RedisServer, ceiling: float, requests: int, *,
+           mode: str, trail: list[str]) -> str:
+    """One v2 fleet run; its row's cells."""
+    fake = FakeCampaigns.of()
+    campaign_id = fake.create_campaign_v2(state="Running")
+    fake.reset_faults()
+    redis.client().flushall()
+    time.sleep(2)  # the bucket refills after the run before
+    fake.latency = LATENCY
+    fake.throttle(rate=ceiling, burst=20)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    each = requests // WORKERS
+    workers = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "tests.faults.fleet_worker", "--endpoint", endpoint,
+             "--instance-id", "-", "--campaign-id", campaign_id, "--start", str(n * each),
+             "--count", str(each), "--concurrency", str(CONCURRENCY), "--mode", mode,
+             "--redis-url", redis.url, "--rate", str(ceiling)],
+            cwd=ROOT, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        for n in range(WORKERS)
+    ]
+    for worker in workers:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready"
+    samples: list[tuple[float, int]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            accepted = sum(c.outcome == "answered" for c in list(fake.calls)
+                           if c.campaign_id == campaign_id)
+            samples.append((time.monotonic() - start, accepted))
+
+    start = time.monotonic()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    for worker in workers:
+        _out, err = worker.communicate(timeout=600)
+        if worker.returncode != 0:
+            raise SystemExit(f"a {mode} worker failed:\n{err[-2000:]}")
+    elapsed = time.monotonic() - start
+    done.set()
+    sampler.join()
+    calls = [c for c in fake.calls if c.campaign_id == campaign_id]
+    throttled = sum(c.outcome == "throttled" for c in calls)
+    created = sum(r.campaign_id == campaign_id for r in fake.requests)
+    duplicates = sum(n - 1 for k, n in fake.duplicates().items()
+                     if k.startswith(f"{campaign_id}:"))
+    fake.reset_faults()
+    # The run is first call to last on the double's side (the workers' start-up and exit
+    # are not the limiter's), to the sampling's 50 ms.
+    first = next(t for t, n in samples if n > 0)
+    last = next((t for t, n in samples if n == samples[-1][1]), elapsed)
+    span = last - first + LATENCY
+    found = next((t - first for t, n in samples
+                  for t0, n0 in samples if t - 1.0 <= t0 <= t - 0.95 and n - n0 >= 0.9 * ceiling),
+                 None)
+    by_second = [max((n for t, n in samples if t <= first + s), default=0)
+                 for s in range(int(span) + 1)]
+    per_second = [b - a for a, b in itertools.pairwise(by_second)]
+    trail.append(f"{mode}: accepted per second {per_second[:12]}...; workers' own span "
+                 f"{elapsed:.1f} s")
+    ideal = requests / 25 / ceiling
+    return (f"{'never' if found is None else f'{found:.1f} s'} | {span:.1f} | "
+            f"{ideal / span:.3f} | {len(calls)} | {throttled / len(calls):.1%} | "
+            f"{created} / {each * WORKERS} | {duplicates}")
+
+
+def main_v2(ceiling: float, requests: int, runs: int) -> None:
+    redis = RedisServer.start()
+    try:
+        print(f"PutOutboundRequestBatch; the double throttles beyond {ceiling:g} calls/s, burst "
+              f"20, {LATENCY * 1000:g} ms latency; {WORKERS} processes x {CONCURRENCY} calls "
+              f"in flight, {requests} requests per run; ideal {requests / 25 / ceiling:.1f} s")
+        print(f"| fleet | first {0.9 * ceiling:g} calls/s at | seconds | fraction of ceiling "
+              "| calls | throttled | created / inputs | duplicates |")
+        print("|---|---|---|---|---|---|---|---|")
+        with moto_server() as endpoint, dummy_credentials():
+            trail: list[str] = []
+            for n in range(runs):
+                row = run_v2(endpoint, redis, ceiling, requests, mode="shared-adaptive",
+                             trail=trail)
+                print(f"| RedisRateLimiter, no rate (run {n + 1}) | {row} |", flush=True)
+            for n in range(runs):
+                row = run_v2(endpoint, redis, ceiling, requests, mode="shared", trail=trail)
+                print(f"| RedisRateLimiter, rate {ceiling:g} (run {n + 1}) | {row} |",
+                      flush=True)
+        for line in trail:
+            print(line)
+    finally:
+        redis.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--ceiling", type=float, help="v2: an unknown ceiling (calls/s)")
+    parser.add_argument("--requests", type=int, default=12_500, help="with --ceiling")
+    parser.add_argument("--runs", type=int, default=3, help="with --ceiling: runs per fleet")
     parser.add_argument("--modes", help="comma-separated: own, shared, shared-adaptive, "
                         "botocore (default: all)")
     args = parser.parse_args()
+    if args.ceiling is not None:
+        main_v2(args.ceiling, args.requests, args.runs)
+        return
     chosen = set(args.modes.split(",")) if args.modes else {mode for _name, mode in MODES}
     total = 1200 if args.quick else 6000
     redis = RedisServer.start()

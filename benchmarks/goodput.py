@@ -7,6 +7,7 @@ second as a fraction of the quota, and the share of calls that were throttled.
 
     python -m benchmarks.goodput                  # 30 s of quota per mode
     python -m benchmarks.goodput --quick          # 3 s per mode, to see that it runs
+    python -m benchmarks.goodput --api v2 --ceiling 20   # find an unknown ceiling (_ceiling)
 
 ``--api v2`` runs the same modes against outbound campaigns v2 ``PutOutboundRequestBatch``
 (``FakeCampaigns``) at the same simulated quota, so the figures compare with
@@ -35,6 +36,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.config import Config
 
+from benchmarks._ceiling import run_ceiling
 from connect_batch import (
     AdaptiveRateLimiter,
     AsyncOutboundRequestBatchClient,
@@ -357,10 +359,21 @@ def main() -> None:
                         help="BatchPutContact (contacts, the default) or PutOutboundRequestBatch")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of quota per mode")
     parser.add_argument("--quick", action="store_true", help="3 s per mode")
+    parser.add_argument("--ceiling", type=float,
+                        help="v2 only: an unknown ceiling of this many calls/s (burst 20) to "
+                        "find, beside the known rate and botocore's adaptive mode")
+    parser.add_argument("--requests", type=int, default=12_500,
+                        help="with --ceiling: requests per mode")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="with --ceiling: runs at the known rate")
     args = parser.parse_args()
     seconds = 3.0 if args.quick else args.seconds
     logging.getLogger("connect_batch").setLevel(logging.ERROR)
-    if args.api == "v2":
+    if args.ceiling is not None:
+        if args.api != "v2":
+            parser.error("--ceiling is for --api v2")
+        run_ceiling(args.ceiling, args.requests, args.runs, http_client, boto3_loop_v2)
+    elif args.api == "v2":
         run_v2(seconds, drain=0.5 if args.quick else 2.0)
     else:
         run_contacts(seconds)

@@ -296,7 +296,8 @@ class AsyncBatchClient(ClientCore[RequestT]):
         limiter = options.get("rate_limiter")
         if limiter is None:
             limiter = AdaptiveRateLimiter(
-                max_rate=max_rate, initial_rate=operation.default_rate, async_sleep=sleep
+                max_rate=max_rate, initial_rate=operation.default_rate, async_sleep=sleep,
+                slow_start=not getattr(operation, "rate_documented", False),
             )
         else:
             start_at_operation_pace(limiter, operation)

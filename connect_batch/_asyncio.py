@@ -47,7 +47,7 @@ from connect_batch._engine import (
     Work,
     stopped_by,
 )
-from connect_batch._engine.pacing import AsyncRateLimiter
+from connect_batch._engine.pacing import AsyncRateLimiter, tell_async
 from connect_batch._engine.steps import drive_async
 from connect_batch._errors import ContactValidationError
 
@@ -96,7 +96,7 @@ class LoopDriver:
             max_wait = effect.max_wait
             return await self._unless_stopped(lambda: self._limiter.acquire_async(max_wait))
         if isinstance(effect, Feedback):
-            known = await self._limiter.feedback_async(effect.epoch, throttled=effect.throttled)
+            known = await tell_async(self._limiter, effect)
             self._engine.instrument.paced(self._limiter)  # the answer may have moved it
             return known
         await self._sleep(effect.seconds)

@@ -157,6 +157,9 @@ class ClientCore(Generic[RequestT]):
             else AdaptiveRateLimiter(
                 max_rate=max_requests_per_second,
                 initial_rate=operation.default_rate,
+                # A documented quota (BatchPutContact's) is where the pace starts, not a
+                # guess to grow from fast.
+                slow_start=not getattr(operation, "rate_documented", False),
                 sleep=sleep,
             )
         )
@@ -200,7 +203,10 @@ def start_at_operation_pace(limiter: object, operation: BatchOperation[Any]) -> 
     """A limiter given without a rate of its own may start at the operation's pace."""
     set_default_rate = getattr(limiter, "set_default_rate", None)
     if callable(set_default_rate):
-        set_default_rate(operation.default_rate)
+        if getattr(operation, "rate_documented", False):
+            set_default_rate(operation.default_rate, documented=True)
+        else:
+            set_default_rate(operation.default_rate)
 
 
 def warn_dropped(stream: str, operation: str, close: str, block: str) -> None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from connect_batch._engine.pacing import DEFAULT_QUOTA, AdaptiveRateLimiter
+from connect_batch._engine.pacing import CATCH_UP, DEFAULT_QUOTA, AdaptiveRateLimiter, CapacityPause
 from connect_batch._engine.steps import Steps, drive
 from connect_batch._errors import ConfigurationError, MissingExtraError
 from connect_batch._redis_scripts import (
@@ -60,23 +60,25 @@ logger = logging.getLogger("connect_batch")
 class RedisRateLimiter:
     """Paces every process that names the same ``key`` as one, through Redis.
 
-    (About 350 lines, over the package's ~300: most of it is the rate-limiter protocol the
-    engine drives (acquire, booking steps, feedback) and the failure handling when Redis is
-    unreachable, which belong together; the Lua and the step machinery are already in
-    ``_redis_scripts``.)
-
     ``redis_client`` is a redis-py ``Redis``. Build it with a ``socket_timeout`` and
     ``socket_connect_timeout`` (0.25 s, say) and ``retry=Retry(NoBackoff(), 0)``: a slower
     answer then counts as Redis unreachable at once (redis-py 6+ retries a failed command
     10 times by default, which would hold every call for seconds); ``from_url`` does all
     this. ``key`` names the shared state; use ``fleet_key(account, region, operation)``.
 
-    With ``rate`` (calls/s) the fleet never exceeds it and starts there, slowing down only
-    when throttled. With none it starts at ``initial_rate`` (by default the pace of the
-    operation of the client it is given to) and adapts as ``AdaptiveRateLimiter`` does,
-    but once for the whole fleet: a throttle seen by any process lowers the shared pace
-    once per epoch, and successes probe upward. ``burst`` is how many calls may go at once
-    after an idle spell (default 1: evenly spaced, which never drains the service's bucket).
+    With ``rate`` (calls/s) the fleet never exceeds ``headroom`` of it (0.98: a hair under,
+    so that jitter between the fleet's clocks and the service's bucket never drains the
+    bucket) and starts there, slowing down only when throttled. With none it starts at
+    ``initial_rate`` (by default the pace of the operation of the client it is given to)
+    and adapts as ``AdaptiveRateLimiter`` does, but once for the whole fleet: it slow-starts
+    (``slow_start_step`` a success, the pace doubling about every second) until the key's
+    first throttle, which cuts it by ``slow_start_decrease``, once for the fleet; then a
+    throttle seen by any process lowers the shared pace once per epoch, and successes probe
+    upward, back quickly to near the pace of the last throttle (the key's ``ceiling``) and
+    slowly beyond it. A capacity answer (``capacity_refused``) pauses this process's sending
+    (as ``AdaptiveRateLimiter``'s does) without touching the shared pace. ``burst`` is how
+    many calls may go at once after an idle spell (default 1: evenly spaced, which never
+    drains the service's bucket).
 
     ``fleet_size`` (default 64) is the most limiters expected to share the key at once
     (one per process, or per event loop for ``AsyncRedisRateLimiter``). Each holds at most
@@ -103,6 +105,10 @@ class RedisRateLimiter:
         decrease: float = 0.85,
         probe_step: float = 0.05,
         cruise_step: float = 0.01,
+        slow_start: bool = True,
+        slow_start_step: float = 0.7,
+        slow_start_decrease: float = 0.5,
+        headroom: float = 0.98,
         retry_interval: float = 1.0,
         fleet_size: int = 64,
         sleep: Callable[[float], None] = time.sleep,
@@ -119,15 +125,24 @@ class RedisRateLimiter:
             raise ConfigurationError("initial_rate must be > 0")
         if isinstance(fleet_size, bool) or not isinstance(fleet_size, int) or fleet_size < 1:
             raise ConfigurationError("fleet_size must be an int >= 1")
+        if not 0 < headroom <= 1:
+            raise ConfigurationError("headroom must be in (0, 1]")
         self.key = key
         self.fleet_size = fleet_size
         self.max_rate = rate
+        self.headroom = headroom
+        # The pace never exceeded: a hair under the rate given (see AdaptiveRateLimiter).
+        self._cap = None if rate is None else rate * headroom
         self.burst = 1 if burst is None else burst
         # How many intervals ahead of Redis's clock the schedule may lie before it is taken
         # for a clock step (see ACQUIRE): the burst, and twice the fleet's one slot each.
         self._slots = self.burst + 2 * fleet_size
         self._chosen_start = rate is not None or initial_rate is not None
-        self.initial_rate: float = rate or initial_rate or DEFAULT_QUOTA
+        self.initial_rate: float = self._cap or initial_rate or DEFAULT_QUOTA
+        # Slow start (no rate given), once for the fleet: the key's ``probed`` says it is over.
+        self.slow_start = slow_start and rate is None
+        self.slow_start_step = slow_start_step
+        self.slow_start_decrease = slow_start_decrease
         self.min_rate = min_rate
         self.decrease = decrease
         self.probe_step = probe_step
@@ -158,6 +173,7 @@ class RedisRateLimiter:
         # allowed, no two of its calls go closer than one interval, even at a switch
         # between Redis and the fallback (whose schedules know nothing of each other).
         self._last_slot = float("-inf")
+        self._capacity = CapacityPause(clock)  # this process's, after capacity answers
 
     def _preload(self) -> None:
         """Connect and load the scripts now, so that the first call's slot is not spent on
@@ -184,12 +200,15 @@ class RedisRateLimiter:
         )
         return cls(client, key=key, **options)
 
-    def set_default_rate(self, rate: float) -> None:
+    def set_default_rate(self, rate: float, *, documented: bool = False) -> None:
         """The pace to start from when neither ``rate`` nor ``initial_rate`` was given: the
         clients call this with their operation's (``DEFAULT_CAMPAIGN_RATE`` for the
-        campaign APIs)."""
+        campaign APIs). A ``documented`` quota (BatchPutContact's) is no guess to grow
+        from fast: no slow start then."""
         if not self._chosen_start and 0 < rate < math.inf:
             self.initial_rate = self._rate = rate
+            if documented:
+                self.slow_start = False
 
     @property
     def rate(self) -> float:
@@ -259,6 +278,20 @@ class RedisRateLimiter:
         """Tell the fleet how the call went; True if its throttle was already known."""
         return drive(self._feedbacking(epoch, throttled), self._run)
 
+    def capacity_refused(self, epoch: int) -> None:  # noqa: ARG002 - the protocol's
+        """A call's answer refused items for capacity: pause this process's sending
+        (``CapacityPause``); the shared pace is kept (the service's rate, not the backlog's)."""
+        self._capacity.refused()
+
+    async def capacity_refused_async(self, epoch: int) -> None:  # noqa: ARG002
+        """``capacity_refused`` (it never waits, and does not talk to Redis)."""
+        self._capacity.refused()
+
+    @property
+    def paused_for(self) -> float:
+        """This process's current capacity pause (seconds); 0 when none."""
+        return self._capacity.length
+
     def _run(self, run: _Run) -> Any:
         """Run one script on the key."""
         script = self._acquire if run.script == "acquire" else self._feedback
@@ -273,6 +306,9 @@ class RedisRateLimiter:
                 return None
             if max_wait >= _UNBOUNDED:
                 max_wait = None
+        go, max_wait = yield from self._paused(max_wait)
+        if not go:
+            return None
         fallback = self._fallback
         if fallback is not None and not self._time_to_try():
             return (yield from self._local(fallback, max_wait))
@@ -288,9 +324,9 @@ class RedisRateLimiter:
         try:
             wait_us, epoch, rate, stepped = yield _Run("acquire", [
                 repr(float(self._rate)), repr(float(self.initial_rate)),
-                -1 if self.max_rate is None else repr(float(self.max_rate)),
+                -1 if self._cap is None else repr(float(self._cap)),
                 self.burst, -1 if left is None else int(left * 1_000_000),
-                KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000, self._slots,
+                KEY_TTL_SECONDS, IDLE_RESET_SECONDS * 1_000_000, self._slots, CATCH_UP,
             ])
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             return (yield from self._local(self._go_local(error), left))
@@ -304,6 +340,16 @@ class RedisRateLimiter:
         if not (yield from self._gate(ready, self._rate, left)):
             return None
         return int(epoch)
+
+    def _paused(self, max_wait: float | None) -> Generator[_Step, Any, tuple[bool, float | None]]:
+        """Wait out a capacity pause: whether to go on, and what is left of ``max_wait``."""
+        paused = self._capacity.left()
+        if paused <= 0:
+            return True, max_wait
+        if max_wait is not None and paused >= max_wait:
+            return False, max_wait
+        yield paused
+        return True, None if max_wait is None else max_wait - paused
 
     def _clock_stepped(self, ahead: float) -> None:
         """Log, once per limiter, that the shared schedule was found ahead of Redis's clock."""
@@ -345,6 +391,8 @@ class RedisRateLimiter:
         return True
 
     def _feedbacking(self, epoch: int, throttled: bool) -> Generator[_Run, Any, bool]:  # noqa: FBT001
+        if not throttled:
+            self._capacity.answered()
         if epoch < 0:  # a call paced by a fallback
             generation, local_epoch = divmod(-epoch - 1, _GENERATION)
             fallback = self._fallback
@@ -357,10 +405,11 @@ class RedisRateLimiter:
         try:
             known, stepped = yield _Run("feedback", [
                 epoch, 1 if throttled else 0,
-                -1 if self.max_rate is None else repr(float(self.max_rate)),
+                -1 if self._cap is None else repr(float(self._cap)),
                 repr(float(self.min_rate)), repr(float(self.decrease)),
                 repr(float(self.probe_step)), repr(float(self.cruise_step)),
                 repr(float(self._rate)), KEY_TTL_SECONDS, self.burst, self._slots,
+                *self._first_steps(),
             ])
         except Exception as error:  # noqa: BLE001 - any Redis failure: pace in-process
             local = self._go_local(error)
@@ -374,6 +423,13 @@ class RedisRateLimiter:
         if int(stepped) > 0:
             self._clock_stepped(int(stepped) / 1_000_000)
         return bool(int(known))
+
+    def _first_steps(self) -> tuple[str, str]:
+        """FEEDBACK's step and cut until the key's first throttle: slow start's, or (with a
+        rate given, or slow start off) the probe step and the usual decrease."""
+        if self.slow_start:
+            return repr(float(self.slow_start_step)), repr(float(self.slow_start_decrease))
+        return repr(float(self.probe_step)), repr(float(self.decrease))
 
     # Falling back, and coming back.
     def _time_to_try(self) -> bool:
@@ -390,7 +446,10 @@ class RedisRateLimiter:
                 self._generation += 1
                 self._dropped_for = None
                 self._fallback = AdaptiveRateLimiter(
-                    max_rate=self.max_rate,
+                    max_rate=self._cap,
+                    headroom=1.0,  # _cap has it
+                    # From the fleet's last pace: no slow start from there.
+                    slow_start=False,
                     initial_rate=self._rate,
                     min_rate=self.min_rate,
                     decrease=self.decrease,

@@ -17,11 +17,11 @@ KEY_PREFIX = "connect-batch"
 # Idle keys vanish: a fleet that stops for this long starts afresh.
 KEY_TTL_SECONDS = 3600
 
-# Both scripts: KEYS[1] is the limiter's hash (fields tat, rate, epoch, probed, slow). Times
-# are microseconds of Redis's clock, kept in Lua doubles (exact below 2**53 us: the year
-# 2255). A key that is missing (new, expired, deleted, or a restarted server) starts at the
-# seed rate the caller sends: its own last view of the shared pace. A key idle for longer
-# than IDLE_RESET starts again at the initial rate, forgetting old throttles.
+# Both scripts: KEYS[1] is the limiter's hash (fields tat, rate, epoch, probed, slow,
+# ceiling). Times are microseconds of Redis's clock, kept in Lua doubles (exact below 2**53
+# us: the year 2255). A key that is missing (new, expired, deleted, or a restarted server)
+# starts at the seed rate the caller sends: its own last view of the shared pace. A key idle
+# for longer than IDLE_RESET starts again at the initial rate, forgetting old throttles.
 #
 # A clock step. TIME is wall-clock time: after an NTP step back, or a failover to a replica
 # whose clock is behind, a stored schedule lies in the future, and every process would wait
@@ -44,7 +44,11 @@ KEY_TTL_SECONDS = 3600
 # waited out for longer than ``slots * slow``.
 #
 # ACQUIRE ARGV: seed rate, initial rate, max rate (or -1), burst, max wait (us, or -1),
-# key TTL (s), idle reset (us), slots. Returns {wait_us, epoch, rate, stepped_us};
+# key TTL (s), idle reset (us), slots, catch-up (intervals, default 0). A schedule behind
+# the clock by less than catch-up intervals is kept, not moved to now: slots that no call
+# was ready for (a process that woke late) are made up by the calls after, so the fleet
+# keeps its pace on a busy machine; one further behind is an idle spell, and starts afresh
+# with the burst. Returns {wait_us, epoch, rate, stepped_us};
 # wait_us is -1 when the wait would reach max wait (nothing is booked then); stepped_us is
 # how far ahead of Redis's clock a schedule was found and reset (0 if it was not).
 ACQUIRE = """
@@ -70,7 +74,7 @@ if tat - now > tonumber(ARGV[8]) * slow then
   tat = now
   slow = interval
 end
-if tat < now then tat = now end
+if tat < now - tonumber(ARGV[9] or '0') * interval then tat = now end
 local wait = tat - (tonumber(ARGV[4]) - 1) * interval - now
 if wait < 0 then wait = 0 end
 local max_wait = tonumber(ARGV[5])
@@ -87,20 +91,44 @@ return {math.floor(wait), epoch, tostring(rate), string.format('%.0f', stepped)}
 """
 
 # FEEDBACK ARGV: the call's epoch, throttled (1/0), max rate (or -1), min rate, decrease,
-# probe step, cruise step, seed rate, key TTL (s), burst, slots (as ACQUIRE's).
+# probe step, cruise step, seed rate, key TTL (s), burst, slots (as ACQUIRE's), slow-start
+# step and slow-start decrease (by default the probe step and the decrease). Until the
+# key's first throttle (``probed`` not '1': the fleet slow-starts once, not once per
+# process) a success adds the slow-start step, and that throttle cuts by the slow-start
+# decrease; from then on the pace at the last throttle is kept as ``ceiling``, and a
+# success adds the probe step below ``decrease`` of it, the cruise step above. In slow start
+# (its step above the probe step) a success also pulls the schedule booked ahead in to the
+# new pace.
 # Returns {known, stepped_us}: known is 1 when a throttle was already known (the call's
 # epoch is not the current one: older, or from before the key was reset), else 0;
 # stepped_us as ACQUIRE's (only a throttle reads the schedule).
 FEEDBACK = """
-local state = redis.call('HMGET', KEYS[1], 'rate', 'epoch', 'probed', 'tat', 'slow')
+local state = redis.call('HMGET', KEYS[1], 'rate', 'epoch', 'probed', 'tat', 'slow',
+                         'ceiling')
 local rate = tonumber(state[1]) or tonumber(ARGV[8])
 local epoch = tonumber(state[2]) or 0
 local max_rate = tonumber(ARGV[3])
 if ARGV[2] == '0' then
-  local step = tonumber(ARGV[6])
-  if state[3] == '1' then step = tonumber(ARGV[7]) end
-  rate = rate + step
-  if max_rate > 0 and rate > max_rate then rate = max_rate end
+  local step = tonumber(ARGV[12] or ARGV[6])
+  if state[3] == '1' then
+    local ceiling = tonumber(state[6])
+    step = tonumber(ARGV[7])
+    if ceiling == nil or rate < ceiling * tonumber(ARGV[5]) then step = tonumber(ARGV[6]) end
+  end
+  local grown = rate + step
+  if max_rate > 0 and grown > max_rate then grown = max_rate end
+  local tat = tonumber(state[4])
+  if state[3] ~= '1' and tonumber(ARGV[12] or '0') > tonumber(ARGV[6]) and tat then
+    -- Slow start: slots booked ahead at the old pace are booked at the new one (the
+    -- fleet's calls already waiting keep theirs; the next ones are not held behind them).
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    if tat > now then
+      tat = now + (tat - now) * rate / grown
+      redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat))
+    end
+  end
+  rate = grown
   redis.call('HSET', KEYS[1], 'rate', tostring(rate))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
   return {0, '0'}
@@ -120,7 +148,10 @@ if tat - now > tonumber(ARGV[11]) * slow then
 end
 local floor = tonumber(ARGV[4])
 if max_rate > 0 and max_rate < floor then floor = max_rate end
-rate = rate * tonumber(ARGV[5])
+local ceiling = rate
+local cut = tonumber(ARGV[5])
+if state[3] ~= '1' then cut = tonumber(ARGV[13] or ARGV[5]) end
+rate = rate * cut
 if rate < floor then rate = floor end
 local interval = 1000000 / rate
 if slow < interval then slow = interval end
@@ -128,7 +159,8 @@ if slow < interval then slow = interval end
 local next_slot = now + tonumber(ARGV[10]) * interval
 if tat < next_slot then tat = next_slot end
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'epoch', epoch + 1, 'probed', '1',
-           'tat', string.format('%.0f', tat), 'slow', tostring(slow))
+           'tat', string.format('%.0f', tat), 'slow', tostring(slow),
+           'ceiling', tostring(ceiling))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
 return {0, string.format('%.0f', stepped)}
 """

@@ -34,6 +34,7 @@ from connect_batch._engine import (
     Work,
     stopped_by,
 )
+from connect_batch._engine.pacing import tell
 from connect_batch._engine.steps import drive
 from connect_batch._errors import ContactValidationError
 
@@ -72,7 +73,7 @@ class ThreadDriver:
                 return drive(booking(effect.max_wait), self._wait_for_slot)
             return self._limiter.acquire(effect.max_wait)
         if isinstance(effect, Feedback):
-            known = self._limiter.feedback(effect.epoch, throttled=effect.throttled)
+            known = tell(self._limiter, effect)
             self._engine.instrument.paced(self._limiter)  # the answer may have moved it
             return known
         self._sleep(effect.seconds)

@@ -410,7 +410,10 @@ def test_the_adaptive_limiter_paces_async_calls_without_blocking_the_loop():
         waits.append(seconds)
 
     now = [0.0]
-    limiter = AdaptiveRateLimiter(max_rate=10, clock=lambda: now[0], async_sleep=record)
+    # headroom=1: exactly the rate given (the default paces 2% under it).
+    limiter = AdaptiveRateLimiter(
+        max_rate=10, headroom=1, clock=lambda: now[0], async_sleep=record
+    )
 
     async def acquire_five() -> list[int | None]:
         return [await limiter.acquire_async() for _ in range(5)]

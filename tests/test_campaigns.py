@@ -167,11 +167,12 @@ def test_whole_call_faults_are_retried_without_creating_twice(fake_connect, faul
     assert all(ids[s.client_token] == s.id for s in result.succeeded)
 
 
-# Capacity: two per-item codes that slow the run down.
+# Capacity: two per-item codes that pause the run (the backlog is full), the pace kept.
 @pytest.mark.parametrize("code", ["RequestThrottled", "BufferLimitExceeded"])
-def test_capacity_answers_slow_the_pacer_and_back_off_before_resending(fake_connect, code):
+def test_capacity_answers_pause_the_pacer_and_back_off_before_resending(fake_connect, code):
     waits: list[float] = []
-    limiter = AdaptiveRateLimiter(max_rate=50, sleep=lambda _s: None)
+    paused: list[float] = []
+    limiter = AdaptiveRateLimiter(max_rate=50, sleep=paused.append)
     inputs = [outbound(i, client_token=f"t-{i}") for i in range(10)]
     fake_connect.fake_campaigns.fail_items({"t-4": code, "t-7": code}, times=2)
     result = fake_connect.outbound_client(rate_limiter=limiter, sleep=waits.append).put_requests(
@@ -179,7 +180,11 @@ def test_capacity_answers_slow_the_pacer_and_back_off_before_resending(fake_conn
     )
     assert result.all_succeeded
     assert len(fake_connect.requests) == 10
-    assert limiter.rate < 50
+    assert limiter.rate == pytest.approx(50 * 0.98)  # not cut: capacity is not the rate
+    # The pacer paused (1 s, then 2 s: the refusals persisted) and was reset by the answer
+    # that refused nothing.
+    assert max(paused) >= 0.9
+    assert limiter.paused_for == 0
     # Two resubmission rounds, each waiting at least half the capacity back-off.
     assert len(waits) == 2
     assert waits[0] >= CAPACITY_BACKOFF / 2
@@ -333,7 +338,9 @@ def test_campaign_clients_start_at_the_documented_default_rate(fake_connect):
     from connect_batch import DEFAULT_CAMPAIGN_RATE  # noqa: PLC0415
 
     assert fake_connect.outbound_client().rate_limiter.rate == DEFAULT_CAMPAIGN_RATE
-    assert fake_connect.dial_client(max_requests_per_second=7).rate_limiter.rate == 7
+    # A rate given is paced a hair under (headroom, 0.98), so jitter never drains the bucket.
+    given = fake_connect.dial_client(max_requests_per_second=7).rate_limiter
+    assert given.rate == pytest.approx(7 * 0.98)
 
 
 # Streaming and the batcher.

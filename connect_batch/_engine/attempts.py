@@ -31,7 +31,7 @@ class Round:
     attempts: int = 0  # HTTP attempts handed to botocore, each counted against max_attempts
     call: _botocore.CallMark | None = None  # the attempt in progress, if any
     answered: bool = False  # a 200 came back: the service acted on this round
-    feedback: tuple[int, bool] | None = None  # (epoch, throttled): for the limiter, once read
+    feedback: tuple[int, bool] | None = None  # (epoch, capacity): for the limiter, once read
     # An interrupt a subscriber raised while told of the answer: raised once it is read.
     deferred: BaseException | None = None
 

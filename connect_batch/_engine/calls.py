@@ -204,7 +204,7 @@ class Caller(Generic[ItemT, OutT]):
         current.call = None
         answer = operation.read(response, [key for key, _ in items])
         # A capacity answer (no agents, no telecom capacity, too many pending requests)
-        # slows the run down as a throttle does.
+        # pauses the pacer (the backlog is full), without a cut in its pace.
         capacity_short = self._answers.capacity_short(answer)
         if instrument is not None:
             try:
@@ -219,7 +219,7 @@ class Caller(Generic[ItemT, OutT]):
                 # unknown; the interrupt goes on right after.
                 current.deferred = exc
         if not answer.readable:
-            yield Feedback(epoch, throttled=capacity_short)
+            yield Feedback(epoch, throttled=False, capacity=capacity_short)
             # A 200 whose body is cut off or is not JSON: the same token replays the
             # real answer, so it is retried like a lost one.
             fault = CallFault(

@@ -22,10 +22,15 @@ class Acquire:
 
 @attrs.frozen
 class Feedback:
-    """Tell the rate limiter how a call went; the result says if a throttle was known."""
+    """Tell the rate limiter how a call went; the result says if a throttle was known.
+
+    ``capacity``: the answer refused items for capacity (the backlog is full), a signal of
+    its own (``pacing.tell``).
+    """
 
     epoch: int
     throttled: bool
+    capacity: bool = False
 
 
 @attrs.frozen

@@ -99,7 +99,8 @@ class Settler(Generic[ItemT, OutT]):
                     raise done.deferred  # noqa: TRY301 - the subscriber's interrupt, deferred
                 if done.feedback is not None:
                     try:
-                        yield Feedback(*done.feedback)
+                        epoch, capacity = done.feedback
+                        yield Feedback(epoch, throttled=False, capacity=capacity)
                     except Exception as exc:  # noqa: BLE001 - a limiter that raised: the run stops
                         abort = AbortRun(Stop.UNEXPECTED, cause=exc)
                         self._verdicts.aborted(Round([p for p, _ in pending], ""), abort, work)

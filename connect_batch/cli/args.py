@@ -111,7 +111,9 @@ def make_parser() -> argparse.ArgumentParser:
                      "the otel extra), flushed before the command exits")
     pace = put.add_argument_group("pacing and AWS")
     pace.add_argument("--concurrency", type=int, default=4)
-    pace.add_argument("--max-rps", type=float, help="calls per second (default: adaptive)")
+    pace.add_argument("--max-rps", type=float, help="your share of the quota in calls per "
+                      "second, paced a hair under it (0.98) so no call is throttled by "
+                      "clock jitter (default: found from throttles)")
     pace.add_argument("--max-attempts", type=int, default=5)
     pace.add_argument("--redis-url", help="pace with every process sharing this Redis "
                       "(redis://host:6379/0): one limiter per account, Region and operation")

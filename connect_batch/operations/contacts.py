@@ -367,6 +367,8 @@ class BatchPutContactOperation:
     idempotency: Idempotency = Idempotency.PER_CALL
     # BatchPutContact's documented quota: 10 calls/s, burst 15, per account and Region.
     default_rate: float = 10.0
+    # The pace starts at that documented quota; no slow start from a guess.
+    rate_documented: bool = True
     key_name: str = "request_identifier"
 
     def item_key(self, item: ContactRequest) -> str | None:

@@ -127,6 +127,8 @@ class FakeCampaigns:
         self._item_faults: dict[str, collections.deque[str]] = {}
         self._bucket: _TokenBucket | None = None
         self._omitted: collections.Counter[str] = collections.Counter()
+        # refuse_items_for: the failureCode, and until when (on ``clock``).
+        self._refusing: tuple[str, float] | None = None
         self.latency = 0.0
         self.in_flight = InFlight()
         # Whether a clientToken is remembered per campaign ("campaign") or across the
@@ -202,6 +204,13 @@ class FakeCampaigns:
             for token, code in codes.items():
                 self._item_faults.setdefault(token, collections.deque()).extend([code] * times)
 
+    def refuse_items_for(self, seconds: float, code: str = "RequestThrottled") -> None:
+        """For the next ``seconds`` (of ``clock``), answer every call that is not throttled
+        as ``Fault.items_failed(code)`` does: every item not created before refused with
+        ``code``, nothing created. A campaign whose backlog is full for a while."""
+        with self._lock:
+            self._refusing = (code, self.clock() + seconds)
+
     def omit_items(self, client_tokens: Iterable[str], *, times: int = 1) -> None:
         """Create these items when next sent but leave them out of that answer.
 
@@ -218,6 +227,7 @@ class FakeCampaigns:
             self._planned.clear()
             self._omitted.clear()
             self._item_faults.clear()
+            self._refusing = None
             self._bucket = None
             self.latency = 0.0
             self.tokens_remembered_per = "campaign"
@@ -275,6 +285,8 @@ class FakeCampaigns:
             fault = self._planned.popleft() if self._planned else None
             if self._bucket is not None and not self._bucket.take():
                 fault = Fault.throttle()
+            elif fault is None and self._refusing and self.clock() < self._refusing[1]:
+                fault = Fault.items_failed(self._refusing[0])
             code = ERROR_CODE
             if fault is not None:
                 code = fault.code_for(ERROR_CODE)

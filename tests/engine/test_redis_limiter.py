@@ -33,6 +33,9 @@ from connect_batch._redis_limiter import (
 from tests.builders import outbounds
 
 KEY = fleet_key("123456789012", "us-east-1", "BatchPutContact")
+# These tests are of sharing, falling back and clock steps at exact paces: the pace a
+# hair under a rate given (headroom) and slow start have tests of their own.
+CLASSIC = {"headroom": 1.0, "slow_start": False}
 US = 1_000_000
 SLOTS = 1 + 2 * 64  # what a limiter with the defaults sends: burst + 2 * fleet_size
 
@@ -184,7 +187,7 @@ class CountingClient(redis.Redis):
 def test_acquire_is_one_round_trip_and_sleeps_exactly_the_wait(redis_url):
     counting = CountingClient.from_url(redis_url)
     slept: list[float] = []
-    limiter = RedisRateLimiter(counting, key=KEY, rate=20, sleep=slept.append)
+    limiter = RedisRateLimiter(counting, key=KEY, **CLASSIC, rate=20, sleep=slept.append)
     limiter.acquire()  # loads the script (EVALSHA, then SCRIPT LOAD on a fresh server)
     counting.commands.clear()
     for _ in range(10):
@@ -197,8 +200,8 @@ def test_acquire_is_one_round_trip_and_sleeps_exactly_the_wait(redis_url):
 
 
 def test_two_processes_share_one_pace_and_one_throttle_slows_both(redis_url):
-    first = RedisRateLimiter.from_url(redis_url, key=KEY, sleep=lambda _s: None)
-    second = RedisRateLimiter.from_url(redis_url, key=KEY, sleep=lambda _s: None)
+    first = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, sleep=lambda _s: None)
+    second = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, sleep=lambda _s: None)
     epoch = first.acquire()
     assert epoch == 0
     assert first.feedback(epoch, throttled=True) is False
@@ -211,9 +214,9 @@ def test_two_processes_share_one_pace_and_one_throttle_slows_both(redis_url):
 def test_options_are_checked():
     client = redis.Redis(port=1)
     with pytest.raises(ConfigurationError, match="rate"):
-        RedisRateLimiter(client, key=KEY, rate=0)
+        RedisRateLimiter(client, key=KEY, **CLASSIC, rate=0)
     with pytest.raises(ConfigurationError, match="burst"):
-        RedisRateLimiter(client, key=KEY, burst=0)
+        RedisRateLimiter(client, key=KEY, **CLASSIC, burst=0)
     with pytest.raises(ConfigurationError, match="key"):
         RedisRateLimiter(client, key="")
     with pytest.raises(ConfigurationError, match="region"):
@@ -227,7 +230,7 @@ def test_unreachable_redis_paces_in_process_warns_once_and_comes_back(
     caplog.set_level(logging.INFO, logger="connect_batch")
     clock = [0.0]
     limiter = RedisRateLimiter.from_url(
-        redis_server.url, key=KEY, rate=50, timeout=0.2, clock=lambda: clock[0],
+        redis_server.url, key=KEY, **CLASSIC, rate=50, timeout=0.2, clock=lambda: clock[0],
         sleep=lambda s: clock.__setitem__(0, clock[0] + s),
     )
     assert limiter.acquire() == 0
@@ -254,7 +257,7 @@ def test_unreachable_redis_paces_in_process_warns_once_and_comes_back(
 
 
 def test_a_limiter_is_shared_by_threads(redis_url):
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=1000)
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=1000)
     errors: list[BaseException] = []
 
     def work() -> None:
@@ -316,7 +319,7 @@ def test_with_a_burst_a_throttle_still_spaces_the_next_call(client):
 
 def test_max_wait_of_zero_or_less_books_nothing_and_infinity_is_no_bound(redis_url):
     slept: list[float] = []
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=10, sleep=slept.append)
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=10, sleep=slept.append)
     assert limiter.acquire(0) is None
     assert limiter.acquire(-0.001) is None
     assert limiter.acquire(float("inf")) == 0
@@ -327,7 +330,8 @@ def test_max_wait_of_zero_or_less_books_nothing_and_infinity_is_no_bound(redis_u
 def test_throttles_during_an_outage_drop_the_fallback_once_per_epoch(
     redis_server, redis_url
 ):
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=10, sleep=lambda _s: None)
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC,
+                                        rate=10, sleep=lambda _s: None)
     epochs = [limiter.acquire() for _ in range(4)]  # four calls in flight under epoch 0
     redis_server.stop()
     try:
@@ -343,7 +347,7 @@ def test_a_throttle_of_a_fallback_call_reaches_the_fleet_once_redis_is_back(
 ):
     clock = [0.0]
     limiter = RedisRateLimiter.from_url(
-        redis_url, key=KEY, rate=10, clock=lambda: clock[0],
+        redis_url, key=KEY, **CLASSIC, rate=10, clock=lambda: clock[0],
         sleep=lambda s: clock.__setitem__(0, clock[0] + s),
     )
     limiter.acquire()
@@ -363,21 +367,21 @@ def test_a_throttle_of_a_fallback_call_reaches_the_fleet_once_redis_is_back(
 def test_the_clients_start_a_limiter_with_no_rate_at_their_operations_pace(redis_url):
     campaigns = boto3.client("connectcampaignsv2", region_name="us-east-1")
     campaign = str(uuid.uuid4())
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY)
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC)
     OutboundRequestBatchClient(campaigns, campaign_id=campaign, rate_limiter=limiter)
     assert limiter.initial_rate == 2.0  # DEFAULT_CAMPAIGN_RATE, not BatchPutContact's 10
-    given = RedisRateLimiter.from_url(redis_url, key=KEY, rate=7)
+    given = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=7)
     OutboundRequestBatchClient(campaigns, campaign_id=campaign, rate_limiter=given)
     assert given.initial_rate == 7
 
 
 def test_a_client_that_retries_failed_commands_is_warned_about(redis_url, caplog):
     caplog.set_level(logging.WARNING, logger="connect_batch")
-    RedisRateLimiter.from_url(redis_url, key=KEY)
+    RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC)
     assert not [r for r in caplog.records if "retries a failed command" in r.getMessage()]
     port = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs["port"]
     default = redis.Redis(host="127.0.0.1", port=port)  # redis-py's constructor's defaults
-    RedisRateLimiter(default, key=KEY)
+    RedisRateLimiter(default, key=KEY, **CLASSIC)
     retrying = [r for r in caplog.records if "retries a failed command" in r.getMessage()]
     retry = default.get_retry()
     assert len(retrying) == (1 if retry is not None and retry._retries else 0)
@@ -437,7 +441,8 @@ def test_a_throttle_resets_a_schedule_a_clock_step_left_ahead(client):
 
 def test_the_limiter_waits_no_longer_after_a_step_and_warns_once(redis_url, client, caplog):
     waits: list[float] = []
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=10.0, sleep=waits.append)
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC,
+                                        rate=10.0, sleep=waits.append)
     caplog.set_level(logging.WARNING, logger="connect_batch")
     _schedule_ahead(client, 3600)
     assert limiter.acquire() == 3  # the epoch is kept
@@ -462,7 +467,7 @@ def test_a_fleet_booked_up_to_the_bound_is_never_taken_for_a_step(redis_url, cli
     # 9 intervals ahead, and nothing is reset. One slot more is past the bound.
     caplog.set_level(logging.WARNING, logger="connect_batch")
     waits: list[float] = []
-    fleet = [RedisRateLimiter.from_url(redis_url, key=KEY, rate=1.0, fleet_size=4,
+    fleet = [RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=1.0, fleet_size=4,
                                        sleep=waits.append) for _ in range(11)]
     for limiter in fleet[:10]:
         assert limiter.acquire() == 0
@@ -483,7 +488,8 @@ def test_a_busy_schedule_is_not_reset_when_the_pace_rises(redis_url, client, cap
     # than the 9 a fleet of 4 may book: the bound is counted at the slowest pace booked.
     caplog.set_level(logging.WARNING, logger="connect_batch")
     waits: list[float] = []
-    fleet = [RedisRateLimiter.from_url(redis_url, key=KEY, initial_rate=2.0, fleet_size=4,
+    fleet = [RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC,
+                                       initial_rate=2.0, fleet_size=4,
                                        sleep=waits.append) for _ in range(7)]
     for limiter in fleet[:6]:
         limiter.acquire()
@@ -502,7 +508,7 @@ def test_a_busy_schedule_is_not_reset_when_the_pace_rises(redis_url, client, cap
 def test_fleet_size_is_checked():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ConfigurationError, match="fleet_size"):
-            RedisRateLimiter(redis.Redis(), key=KEY, fleet_size=bad)
+            RedisRateLimiter(redis.Redis(), key=KEY, **CLASSIC, fleet_size=bad)
 
 
 # A wait for a slot is cut short when the run stops ------------------------------------------
@@ -519,7 +525,7 @@ def test_a_stopped_wait_gives_its_turn_back_and_books_nothing_more(redis_url, cl
     # Two threads of one process drive the limiter's booking steps as a client's run does,
     # with a wait the run's stop cuts short. One waits for its slot; the other waits for
     # its turn to book. The stop ends both at once, the second before it books anything.
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=0.5)  # a slot every 2 s
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=0.5)  # a slot every 2 s
     assert limiter.acquire() == 0  # the first slot, now
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -579,7 +585,7 @@ def test_closing_a_run_cuts_a_wait_for_a_shared_slot_short(redis_url, client, fa
     # One call every 30 s: of two batches sent together, the second waits for its slot
     # with the real time.sleep as the limiter's sleep. Closing the stream stops the run,
     # and ends that wait at once, not 30 s later.
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=1 / 30)
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=1 / 30)
     batch_client = fake_connect.outbound_client(rate_limiter=limiter, concurrency=2)
     stream = batch_client.iter_put_requests(outbounds(50))
     first = next(stream)
@@ -600,7 +606,7 @@ def test_closing_a_run_cuts_a_wait_for_a_shared_slot_short(redis_url, client, fa
 def test_a_first_ctrl_c_cuts_a_wait_for_a_shared_slot_short(redis_url, client, fake_connect):
     # As above, stopped by a first Ctrl-C: a real SIGINT once the second batch has booked
     # its slot, 30 s away. The run returns at once with every input answered.
-    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, rate=1 / 30)
+    limiter = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=1 / 30)
     batch_client = fake_connect.outbound_client(rate_limiter=limiter, concurrency=1)
     sent_at: list[float] = []
 

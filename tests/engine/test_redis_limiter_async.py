@@ -22,6 +22,9 @@ from connect_batch._redis_limiter import KEY_PREFIX
 from tests.builders import outbounds
 
 KEY = fleet_key("123456789012", "us-east-1", "PutOutboundRequestBatch")
+# These tests are of sharing, falling back and clock steps at exact paces: the pace a
+# hair under a rate given (headroom) and slow start have tests of their own.
+CLASSIC = {"headroom": 1.0, "slow_start": False}
 US = 1_000_000
 
 
@@ -44,10 +47,11 @@ def test_sync_and_async_limiters_on_one_key_book_one_schedule(redis_url):
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    sync = RedisRateLimiter.from_url(redis_url, key=KEY, rate=20, sleep=waits.append)
+    sync = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=20, sleep=waits.append)
 
     async def book() -> list[int | None]:
-        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=20, sleep=record)
+        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC,
+                                                 rate=20, sleep=record)
         epochs = []
         for _ in range(5):
             epochs.append(await limiter.acquire_async())
@@ -64,10 +68,10 @@ def test_sync_and_async_limiters_on_one_key_book_one_schedule(redis_url):
 
 
 def test_a_throttle_told_async_slows_the_sync_limiter(redis_url):
-    sync = RedisRateLimiter.from_url(redis_url, key=KEY, sleep=lambda _s: None)
+    sync = RedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, sleep=lambda _s: None)
 
     async def throttle() -> bool:
-        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, sleep=_no_wait)
+        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, sleep=_no_wait)
         epoch = await limiter.acquire_async()
         assert epoch == 0
         known = await limiter.feedback_async(epoch, throttled=True)
@@ -89,7 +93,7 @@ def test_unreachable_redis_paces_the_loop_in_process_and_warns_once(redis_server
 
     async def book() -> list[int | None]:
         limiter = AsyncRedisRateLimiter.from_url(
-            "redis://127.0.0.1:1/0", key=KEY, rate=50, timeout=0.1, sleep=record
+            "redis://127.0.0.1:1/0", key=KEY, **CLASSIC, rate=50, timeout=0.1, sleep=record
         )
         epochs = [await limiter.acquire_async() for _ in range(10)]
         assert not limiter.shared
@@ -104,7 +108,7 @@ def test_unreachable_redis_paces_the_loop_in_process_and_warns_once(redis_server
 
 
 def test_an_async_limiter_refuses_sync_use():
-    limiter = AsyncRedisRateLimiter(_NoRedis(), key=KEY)
+    limiter = AsyncRedisRateLimiter(_NoRedis(), key=KEY, **CLASSIC)
     with pytest.raises(ConfigurationError, match="RedisRateLimiter"):
         limiter.acquire()
     with pytest.raises(ConfigurationError, match="RedisRateLimiter"):
@@ -115,7 +119,7 @@ def test_an_async_limiter_refuses_sync_use():
 
 def test_an_async_client_paces_through_redis(http_connect, moto_server, redis_url):
     async def put() -> Any:
-        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY)
+        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC)
         async with get_session().create_client(
             "connectcampaignsv2", region_name="us-east-1", endpoint_url=moto_server
         ) as aio:
@@ -149,7 +153,7 @@ class _NoRedis:
 def test_a_limiter_from_url_serves_one_event_loop_after_another(redis_url):
     """A redis.asyncio client belongs to its loop: from_url makes one for each loop, so a
     second asyncio.run paces through Redis too instead of falling back."""
-    limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=1000)
+    limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=1000)
 
     async def book() -> tuple[list[int | None], bool]:
         epochs = [await limiter.acquire_async() for _ in range(3)]
@@ -162,7 +166,7 @@ def test_a_limiter_from_url_serves_one_event_loop_after_another(redis_url):
 
 def test_a_client_of_your_own_used_on_a_second_loop_is_refused_in_words(redis_url):
     client = redis.asyncio.Redis.from_url(redis_url)
-    limiter = AsyncRedisRateLimiter(client, key=KEY, rate=1000)
+    limiter = AsyncRedisRateLimiter(client, key=KEY, **CLASSIC, rate=1000)
 
     async def book() -> int | None:
         try:
@@ -176,7 +180,7 @@ def test_a_client_of_your_own_used_on_a_second_loop_is_refused_in_words(redis_ur
 
 
 def test_a_limiter_from_url_serves_loops_running_at_once_on_threads(redis_url):
-    limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=1000)
+    limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC, rate=1000)
     seen: list[tuple[list[int | None], bool]] = []
 
     async def book() -> None:
@@ -222,7 +226,8 @@ def test_the_async_limiter_resets_a_schedule_a_clock_step_left_ahead(redis_url, 
         waits.append(seconds)
 
     async def book() -> list[int | None]:
-        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=20, sleep=record)
+        limiter = AsyncRedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC,
+                                                 rate=20, sleep=record)
         try:
             _schedule_ahead(redis_url, 3600)
             epochs = [await limiter.acquire_async()]
@@ -252,7 +257,8 @@ def test_async_limiters_booked_up_to_the_bound_are_not_taken_for_a_step(redis_ur
         waits.append(seconds)
 
     async def book() -> None:
-        fleet = [AsyncRedisRateLimiter.from_url(redis_url, key=KEY, rate=1.0, fleet_size=4,
+        fleet = [AsyncRedisRateLimiter.from_url(redis_url, key=KEY, **CLASSIC,
+                                                rate=1.0, fleet_size=4,
                                                 sleep=record) for _ in range(10)]
         for limiter in fleet:
             assert await limiter.acquire_async() == 0

@@ -97,7 +97,7 @@ def test_concurrency_must_be_positive(fake_connect):
 # Pacing ---------------------------------------------------------------------------------
 
 
-def test_a_given_rate_spaces_calls_evenly():
+def test_a_given_rate_spaces_calls_evenly_a_hair_under_it():
     clock = FakeClock()
     limiter = AdaptiveRateLimiter(max_rate=10, clock=clock, sleep=clock.sleep)
     starts = []
@@ -106,13 +106,30 @@ def test_a_given_rate_spaces_calls_evenly():
         starts.append(clock.now)
         limiter.feedback(0, throttled=False)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert all(gap == pytest.approx(0.1) for gap in gaps)
-    assert limiter.rate == 10  # never above the rate given
+    # The headroom (0.98 of the rate given): jitter never drains the service's bucket.
+    assert all(gap == pytest.approx(1 / 9.8) for gap in gaps)
+    assert limiter.rate == pytest.approx(9.8)  # never above it
+
+
+def test_headroom_one_paces_at_exactly_the_rate_given():
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(max_rate=10, headroom=1, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(5):
+        limiter.feedback(limiter.acquire() or 0, throttled=False)
+        starts.append(clock.now)
+    assert [b - a for a, b in itertools.pairwise(starts)] == pytest.approx([0.1] * 4)
+
+
+@pytest.mark.parametrize("headroom", [0, 1.01])
+def test_headroom_must_be_a_share(headroom):
+    with pytest.raises(ConnectBatchError, match="headroom"):
+        AdaptiveRateLimiter(max_rate=10, headroom=headroom)
 
 
 def test_a_throttle_slows_the_pace_once_per_epoch():
     clock = FakeClock()
-    limiter = AdaptiveRateLimiter(clock=clock, sleep=clock.sleep)
+    limiter = AdaptiveRateLimiter(max_rate=10, clock=clock, sleep=clock.sleep)
     epochs = [limiter.acquire() for _ in range(5)]  # five calls in flight together
     start = limiter.rate
     assert limiter.feedback(epochs[0], throttled=True) is False  # news: slow down
@@ -123,12 +140,12 @@ def test_a_throttle_slows_the_pace_once_per_epoch():
     assert limiter.rate == slowed
 
 
-def test_without_a_rate_the_pace_probes_upward_and_follows_the_ceiling():
+def test_without_slow_start_the_pace_probes_upward_and_follows_the_ceiling():
     clock = FakeClock()
-    limiter = AdaptiveRateLimiter(clock=clock, sleep=clock.sleep)
+    limiter = AdaptiveRateLimiter(slow_start=False, clock=clock, sleep=clock.sleep)
     for _ in range(100):
         limiter.feedback(limiter.acquire() or 0, throttled=False)
-    assert limiter.rate > 10
+    assert limiter.rate == pytest.approx(15)  # 0.05 a success
     epoch = limiter.acquire() or 0
     limiter.feedback(epoch, throttled=True)
     assert limiter.rate < 15 * 0.86
@@ -383,7 +400,7 @@ def test_a_slow_down_gives_up_the_slots_booked_at_the_old_pace():
     # five old bookings nobody will use (which left the pace idle for 0.5 s).
     clock = FakeClock()
     waits: list[float] = []
-    limiter = AdaptiveRateLimiter(max_rate=10, clock=clock, sleep=waits.append)
+    limiter = AdaptiveRateLimiter(max_rate=10, headroom=1, clock=clock, sleep=waits.append)
     epochs = [limiter.acquire() for _ in range(5)]
     assert waits == pytest.approx([0.1, 0.2, 0.3, 0.4])
     limiter.feedback(epochs[0] or 0, throttled=True)

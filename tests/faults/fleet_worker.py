@@ -4,11 +4,14 @@
         --count 1500 --mode shared --redis-url redis://127.0.0.1:6379/0
 
 Modes: ``own`` (the library's in-process adaptive limiter), ``shared`` (one
-``RedisRateLimiter`` at ``--rate``), ``shared-adaptive`` (one ``RedisRateLimiter``, no rate),
-``botocore`` (a plain boto3 loop with botocore's ``adaptive`` retry mode: what a user would
-otherwise write). It prints ``ready``, waits for a line on stdin (so that every worker
-starts together), puts contacts ``p-START`` .. ``p-(START+COUNT-1)``, and prints a JSON line
-of what it saw. Its log (WARNING and INFO of ``connect_batch``) goes to stderr.
+``RedisRateLimiter`` at ``--rate``), ``shared-adaptive`` (one ``RedisRateLimiter``, no
+rate), ``botocore`` (a plain boto3 loop with botocore's ``adaptive`` retry mode: what a user
+would otherwise write). With ``--campaign-id`` it puts outbound campaigns v2 requests into
+that campaign instead (modes ``shared``, ``shared-adaptive``), with the client's defaults
+but ``--concurrency``: no rate given, a shared limiter slow-starts from the campaign pace.
+It prints ``ready``, waits for a line on stdin (so that every worker starts together), puts
+contacts ``p-START`` .. ``p-(START+COUNT-1)``, and prints a JSON line of what it saw. Its
+log (WARNING and INFO of ``connect_batch``) goes to stderr.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from connect_batch import (
     ContactBatchClient,
     ContactRequest,
     Endpoint,
+    OutboundRequest,
+    OutboundRequestBatchClient,
     RedisRateLimiter,
     fleet_key,
 )
@@ -59,7 +64,11 @@ def main() -> None:
     parser.add_argument("--redis-url")
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--job-key")
+    parser.add_argument("--campaign-id", help="v2: put outbound requests into this campaign")
     args = parser.parse_args()
+    if args.campaign_id:
+        put_v2(args)
+        return
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -102,6 +111,35 @@ def main() -> None:
     report["elapsed"] = time.monotonic() - started
     report["shared"] = limiter.shared if limiter is not None else None
     print(json.dumps(report), flush=True)  # noqa: T201 - the report
+
+
+def put_v2(args: argparse.Namespace) -> None:
+    """The worker, for PutOutboundRequestBatch: ``shared`` or ``shared-adaptive`` only."""
+    client = boto3.client(
+        "connectcampaignsv2", region_name="us-east-1", endpoint_url=args.endpoint,
+        config=Config(max_pool_connections=args.concurrency * 2),
+    )
+    limiter = RedisRateLimiter.from_url(
+        args.redis_url, key=fleet_key("123456789012", "us-east-1", "PutOutboundRequestBatch"),
+        rate=args.rate if args.mode == "shared" else None,
+    )
+    batch_client = OutboundRequestBatchClient(
+        client, campaign_id=args.campaign_id, concurrency=args.concurrency,
+        rate_limiter=limiter,
+    )
+    items = [
+        OutboundRequest.telephony(f"+1415{i:07d}")
+        for i in range(args.start, args.start + args.count)
+    ]
+    client.meta.service_model.operation_model("PutOutboundRequestBatch")  # warm, not timed
+    print("ready", flush=True)  # noqa: T201 - the protocol with the test
+    sys.stdin.readline()
+    started = time.monotonic()
+    result = batch_client.put_requests(items)
+    print(json.dumps({  # noqa: T201 - the report
+        "mode": args.mode, "created": len(result.succeeded), "failed": len(result.failed),
+        "elapsed": time.monotonic() - started, "shared": limiter.shared,
+    }), flush=True)
 
 
 if __name__ == "__main__":

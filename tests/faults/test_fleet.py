@@ -228,4 +228,5 @@ def test_two_cli_runs_with_redis_url_share_one_pace(
     assert busiest_second(times) <= 10 + 1  # two processes, one pace
     assert len(double.contacts) == 500
     shared = redis.Redis.from_url(redis_url).hgetall(KEY)
-    assert float(shared[b"rate"]) == 10.0  # the account's key, read from STS
+    # The account's key, read from STS; paced a hair under --max-rps (headroom 0.98).
+    assert float(shared[b"rate"]) == pytest.approx(9.8)
