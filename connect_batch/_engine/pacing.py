@@ -30,6 +30,9 @@ from connect_batch._errors import ConfigurationError
 DEFAULT_QUOTA = 10.0
 # How many intervals a late schedule may catch up (see ``booking``).
 CATCH_UP = 2
+# A success grows the pace only if the pace held a call back within this long (seconds;
+# or two intervals, if longer).
+LIMITED_WINDOW = 1.0
 # The first pause after a capacity answer, and the longest (seconds): it doubles between.
 CAPACITY_PAUSE = 1.0
 MAX_CAPACITY_PAUSE = 30.0
@@ -153,6 +156,11 @@ class AdaptiveRateLimiter:
     _queue: int = attrs.field(init=False, default=0)
     _requeued_at: float = attrs.field(init=False, default=0.0)
     _last_slot: float = attrs.field(init=False, default=-math.inf)
+    # When the pace last held a call back (its slot was ahead of the clock). A pace that
+    # holds nothing back is not what limits the calls (too few in flight, a slow service):
+    # growing it then proves nothing, and it would grow without bound (cwnd validation,
+    # RFC 7661, for the same reason).
+    _held_back_at: float = attrs.field(init=False, default=-math.inf)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     def __attrs_post_init__(self) -> None:
@@ -235,6 +243,8 @@ class AdaptiveRateLimiter:
                 if max_wait is not None and slot - now >= max_wait:
                     return None
                 self._next_slot = due + interval
+                if slot > now:
+                    self._held_back_at = now
                 epoch, queue = self._epoch, self._queue
             if slot > now:
                 yield slot - now
@@ -288,8 +298,11 @@ class AdaptiveRateLimiter:
         self._next_slot = self.clock() + wait
 
     def _grown(self) -> float:
-        """The pace after one more success."""
+        """The pace after one more success: the same if the pace held no call back lately
+        (it is not the limit, so a success says nothing about a faster one)."""
         rate = self._rate
+        if self.clock() - self._held_back_at > max(LIMITED_WINDOW, 2.0 / rate):
+            return rate
         if not self._throttled_once:
             rate += self.slow_start_step
             if rate >= self._requeued_at * 1.25:
@@ -335,8 +348,8 @@ class CapacityPause:
 
     def answered(self) -> None:
         """A call answered without a capacity refusal: the next pause starts short."""
-        if self.length and self._clock() >= self._until:
-            with self._lock:
+        with self._lock:  # checked under the lock: a refusal between would be undone
+            if self.length and self._clock() >= self._until:
                 self.length = 0.0
 
     def left(self) -> float:

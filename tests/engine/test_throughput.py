@@ -143,12 +143,34 @@ def test_a_throttle_slows_the_pace_once_per_epoch():
 def test_without_slow_start_the_pace_probes_upward_and_follows_the_ceiling():
     clock = FakeClock()
     limiter = AdaptiveRateLimiter(slow_start=False, clock=clock, sleep=clock.sleep)
-    for _ in range(100):
+    for _ in range(101):
         limiter.feedback(limiter.acquire() or 0, throttled=False)
-    assert limiter.rate == pytest.approx(15)  # 0.05 a success
+    # 0.05 a success; the first call went at once (the pace held nothing back yet).
+    assert limiter.rate == pytest.approx(15)
     epoch = limiter.acquire() or 0
     limiter.feedback(epoch, throttled=True)
     assert limiter.rate < 15 * 0.86
+
+
+@pytest.mark.parametrize("slow_start", [True, False])
+def test_a_pace_that_holds_no_call_back_does_not_grow(slow_start):
+    """Calls too few (or a service too slow) to meet the pace: successes prove nothing
+    about a faster one, so the pace stays put instead of growing without bound, and a
+    second client sharing the limiter later is paced at once."""
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(initial_rate=2.0, slow_start=slow_start, clock=clock,
+                                  sleep=clock.sleep)
+    for _ in range(50):  # demand outruns the pace: every call waits, the pace grows
+        limiter.feedback(limiter.acquire() or 0, throttled=False)
+    grown = limiter.rate
+    assert grown > 2.0
+    for _ in range(600):  # then one call every 2 s: the pace holds nothing back
+        clock.now += 2.0
+        limiter.feedback(limiter.acquire() or 0, throttled=False)
+    assert limiter.rate == grown
+    for _ in range(5):  # demand returns: growth resumes
+        limiter.feedback(limiter.acquire() or 0, throttled=False)
+    assert limiter.rate > grown
 
 
 def test_the_limiter_is_shared_by_every_thread_of_a_client(fake_connect):
