@@ -67,14 +67,20 @@ def created_ids(lines: Iterable[dict[str, Any]], base_key: str) -> dict[int, str
     return found
 
 
-def created_in_retry_passes(lines: Iterable[dict[str, Any]], base_key: str) -> list[int]:
-    """Rows an outcomes file records created by a retry pass of ``base_key``: their token
-    under the base key was never created, so sending them under it again creates them."""
-    return sorted(
-        line["row"] for line in lines
-        if "row" in line and line_created(line)
-        and str(line.get("job_key")).startswith(f"{base_key}/retry-")
-    )
+def in_retry_passes(
+    lines: Iterable[dict[str, Any]], passes: Iterable[dict[str, Any]], base_key: str
+) -> list[int]:
+    """Rows an outcomes file (its lines, and its sidecar's ``passes``) puts in a retry pass
+    of ``base_key``, whatever their outcome there: created, unknown, or recorded with no
+    line yet (a kill before the pass answered). Their rows left the base key's tokens;
+    sent under them again they may be created a second time."""
+    retry = f"{base_key}/retry-"
+    rows = {
+        int(line["row"]) for line in lines
+        if "row" in line and str(line.get("job_key")).startswith(retry)
+    }
+    rows |= {int(n) for p in passes if str(p.get("pass")).startswith(retry) for n in p["rows"]}
+    return sorted(rows)
 
 
 def overwritten_lines(path: pathlib.Path | None) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ from connect_batch.cli.connect import connect
 from connect_batch.cli.final import (
     counts,
     created_ids,
-    created_in_retry_passes,
+    in_retry_passes,
     outcomes_command,
     overwritten_lines,
     print_replays,
@@ -54,6 +54,7 @@ from connect_batch.cli.run_file import (
     DRY_RUN_CODE,
     check_sidecar,
     earlier_records,
+    read_sidecar,
     sidecar_path,
     write_sidecar,
 )
@@ -143,11 +144,12 @@ def _refuse_lost_retries(args: argparse.Namespace, base_key: str) -> list[dict[s
     if args.resume or not args.force:
         return []
     lines = overwritten_lines(args.out)
-    twice = created_in_retry_passes(lines, base_key)
-    if twice:
+    record = read_sidecar(args.out) if args.out is not None and args.out.is_file() else None
+    moved = in_retry_passes(lines, [] if record is None else record["passes"], base_key)
+    if moved:
         raise UsageError(
-            f"--out {args.out} records {len(twice)} row(s) created by a retry pass of job key "
-            f"{base_key!r} (first: row {twice[0]}); run again under that key they would be "
+            f"--out {args.out} records {len(moved)} row(s) put in a retry pass of job key "
+            f"{base_key!r} (first: row {moved[0]}); run again under that key they could be "
             f"created twice: --resume {args.out} to settle that job, or give another --job-key"
         )
     return lines
@@ -208,8 +210,8 @@ def put(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the command's steps
     api = resolve_api(args)
     columns = Columns.from_args(api, args)
     check_outputs(args)
-    check_sidecar(None if args.dry_run else args.out, resume=bool(args.resume),
-                  force=args.force)
+    # A dry run's --out takes over no run's record either (it removes the sidecar).
+    check_sidecar(args.out, resume=bool(args.resume), force=args.force)
     check_region(args)
     out_path: pathlib.Path | None = None if args.dry_run else (args.resume or args.out)
     rows, keys = read_rows(args, columns)

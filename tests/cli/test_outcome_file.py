@@ -10,6 +10,8 @@ import collections
 import json
 import pathlib
 
+import pytest
+
 from connect_batch.cli.outcome_file import FIELDS
 from connect_batch.testing import Fault
 from tests.cli.test_campaigns import people, token_for
@@ -128,13 +130,49 @@ def test_a_forced_rerun_never_creates_a_retry_pass_row_again(tmp_path, v2):
     # rerun under the same key does), row a would be created a second time.
     forced = cli("put", str(source), *connection, "--out", str(out), "--force", "--quiet")
     assert forced.returncode == 2
-    assert "created by a retry pass" in forced.stderr
+    assert "put in a retry pass" in forced.stderr
     assert f"--resume {out}" in forced.stderr
     assert out.read_text() == kept
     assert per_person(target) == dict.fromkeys(PHONES, 1)
     resumed = cli("put", str(source), *connection, "--resume", str(out), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert per_person(target) == dict.fromkeys(PHONES, 1)
+
+
+@pytest.mark.parametrize("left", ["unknown", "recorded-only"])
+def test_a_forced_rerun_is_refused_for_a_retry_pass_row_not_known_created(tmp_path, v2, left):
+    """A retry pass's row left unknown (its answer lost), or named in the sidecar by a pass
+    killed before it answered, may exist under its retry token: under the base key's token
+    it could be created a second time."""
+    target, connection = v2
+    source, out = first_run_with_row_a_refused(tmp_path, target, connection)
+    assert cli("put", str(source), *connection, "--resume", str(out), "--quiet").returncode == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    retry = [line for line in lines if str(line["job_key"]).endswith("/retry-1")]
+    assert len(retry) == 1
+    if left == "unknown":
+        retry[0].update(code="INTERRUPTED", id=None, outcome_unknown=True)
+    else:
+        lines.remove(retry[0])
+    out.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    created = len(target.requests)
+    forced = cli("put", str(source), *connection, "--out", str(out), "--force", "--quiet")
+    assert forced.returncode == 2, forced.stderr
+    assert "put in a retry pass" in forced.stderr
+    assert len(target.requests) == created
+
+
+def test_a_dry_run_does_not_take_over_a_run_record_without_its_file(tmp_path, v2):
+    target, connection = v2
+    source = people(tmp_path / "p.csv", 2)
+    out = tmp_path / "o.jsonl"
+    record = out.with_name("o.jsonl.run.json")
+    record.write_text('{"run": {"job_key": "kept"}}')
+    refused = cli("put", str(source), *connection, "--dry-run", "--out", str(out))
+    assert refused.returncode == 2
+    assert "--force" in refused.stderr
+    assert record.read_text() == '{"run": {"job_key": "kept"}}'
+    assert target.requests == []
 
 
 def test_a_kill_after_the_sidecar_names_a_pass_settles_it_under_its_own_tokens(tmp_path, v2):
