@@ -88,7 +88,9 @@ class Report(Generic[RequestT]):
     under, ``result`` every request put (empty if none was). ``settled`` is True when every
     outcome is known and none is worth retrying: the message is done. ``problem`` says why
     it is not, without personal data. ``invalid`` holds, for a map batch, the positions of
-    items that could not be read, with the reason (they were not sent).
+    items that could not be read, with the reason (they were not sent). An outcome's
+    ``position`` counts the requests put; ``item(outcome)`` is its position among the
+    batch's ``Items`` (they differ after an invalid item) or the message's requests.
     """
 
     source: str
@@ -97,6 +99,13 @@ class Report(Generic[RequestT]):
     settled: bool
     problem: str | None = None
     invalid: tuple[tuple[int, str], ...] = ()
+    # For a map batch: the Items position of each request put, in order.
+    items: tuple[int, ...] = ()
+
+    def item(self, outcome: Outcome[RequestT]) -> int:
+        """The position of ``outcome``'s input in the map batch's ``Items`` (or, for an
+        SQS message, among its body's requests)."""
+        return self.items[outcome.position] if self.items else outcome.position
 
     def known(self) -> list[Outcome[RequestT]]:
         """The final outcomes: every success, and the failures that are not unknown and
@@ -217,6 +226,7 @@ def handle_sqs_event(
     ``FunctionResponseTypes: ["ReportBatchItemFailures"]``, or Lambda ignores the answer.
     """
     _check_client(client)
+    _check_time(context, margin)
     reader = _parser_for(client, parse)
     failures: list[dict[str, str]] = []
     aborted: str | None = None
@@ -263,19 +273,20 @@ def _put(
     seconds: float,
     *,
     invalid: tuple[tuple[int, str], ...] = (),
+    items: tuple[int, ...] = (),
 ) -> Report[RequestT]:
     try:
         # Every sync client's put_* is this one method; the deadline is this call's budget.
         result = client._put(requests, key, seconds)  # noqa: SLF001
     except ContactValidationError as error:  # tokens repeated within the body, say
         return Report(source, key, error.result or BatchResult(), settled=False,
-                      problem=_unreadable(error), invalid=invalid)
+                      problem=_unreadable(error), invalid=invalid, items=items)
     except RunAbortedError as error:
         problem = f"{_REFUSED}: {error.code}"
         return Report(source, key, error.result, settled=False, problem=problem,
-                      invalid=invalid)
+                      invalid=invalid, items=items)
     return Report(source, key, result, settled=not _to_redeliver(result),
-                  problem=_to_redeliver(result), invalid=invalid)
+                  problem=_to_redeliver(result), invalid=invalid, items=items)
 
 
 def _to_redeliver(result: BatchResult[Any]) -> str | None:
@@ -346,6 +357,7 @@ def handle_map_batch(
     are unknown or worth retrying (after ``record``), for the state's ``Retry``.
     """
     _check_client(client)
+    _check_time(context, margin)
     if not isinstance(event, Mapping) or not isinstance(event.get("Items"), list):
         raise ConfigurationError('not a map batch: expected {"Items": [...], "BatchInput": {}}')
     batch_input = event.get("BatchInput")
@@ -354,10 +366,11 @@ def handle_map_batch(
         raise ConfigurationError(
             f"BatchInput.{job_key_field} must name the run (the same for every rerun)"
         )
-    requests, invalid = [], []
+    requests, invalid, sent = [], [], []
     for position, item in enumerate(event["Items"]):
         try:
             requests.append(parse_item(item))
+            sent.append(position)
         except Exception as error:  # noqa: BLE001 - any parser's error: the item is unreadable
             invalid.append((position, _unreadable(error)))
     key = job
@@ -366,7 +379,8 @@ def handle_map_batch(
     seconds = _remaining(context, margin)
     if seconds <= 0:
         raise BatchNotSettledError("not started: the invocation's time (less the margin) ran out")
-    report = _put(client, requests, "batch", key, seconds, invalid=tuple(invalid))
+    report = _put(client, requests, "batch", key, seconds, invalid=tuple(invalid),
+                  items=tuple(sent))
     recorded = _recorded(record, report)
     if not report.settled or not recorded:
         raise BatchNotSettledError(report.problem or "record() raised; run the batch again")
@@ -384,6 +398,20 @@ def _digest(items: list[Any]) -> str:
 
 
 # Shared.
+def _check_time(context: LambdaContext, margin: float) -> None:
+    """An invocation that starts with no more than ``margin`` left can send nothing, and
+    neither can any redelivery of it: say so once, loudly, instead of failing every
+    message quietly until the queue gives them up."""
+    left = context.get_remaining_time_in_millis() / _MILLIS
+    if left <= margin:
+        raise ConfigurationError(
+            f"the invocation starts with {left:.1f} s left, no more than margin={margin:g} s: "
+            "nothing could be sent. Give the function a timeout well above the margin (the "
+            "3 s default never is; a minute, say), or a smaller margin (at least the boto3 "
+            "client's read_timeout)"
+        )
+
+
 def _remaining(context: LambdaContext, margin: float) -> float:
     return context.get_remaining_time_in_millis() / _MILLIS - margin
 
