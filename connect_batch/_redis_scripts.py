@@ -84,6 +84,8 @@ if max_wait >= 0 and wait >= max_wait then
   end
   return {-1, epoch, tostring(rate), string.format('%.0f', stepped)}
 end
+-- The pace held this call back: a success may grow it (FEEDBACK reads ``held``).
+if wait > 0 then redis.call('HSET', KEYS[1], 'held', string.format('%.0f', now)) end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat + interval),
            'rate', tostring(rate), 'epoch', epoch, 'probed', probed, 'slow', tostring(slow))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
@@ -98,17 +100,29 @@ return {math.floor(wait), epoch, tostring(rate), string.format('%.0f', stepped)}
 # decrease; from then on the pace at the last throttle is kept as ``ceiling``, and a
 # success adds the probe step below ``decrease`` of it, the cruise step above. In slow start
 # (its step above the probe step) a success also pulls the schedule booked ahead in to the
-# new pace.
+# new pace. A success grows nothing unless ACQUIRE held a call back (``held``) within the
+# last second or two intervals: a pace that limits nothing is not raised.
 # Returns {known, stepped_us}: known is 1 when a throttle was already known (the call's
 # epoch is not the current one: older, or from before the key was reset), else 0;
 # stepped_us as ACQUIRE's (only a throttle reads the schedule).
 FEEDBACK = """
 local state = redis.call('HMGET', KEYS[1], 'rate', 'epoch', 'probed', 'tat', 'slow',
-                         'ceiling')
+                         'ceiling', 'held')
 local rate = tonumber(state[1]) or tonumber(ARGV[8])
 local epoch = tonumber(state[2]) or 0
 local max_rate = tonumber(ARGV[3])
 if ARGV[2] == '0' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  -- A pace that held no call back lately limits nothing: a success proves nothing about a
+  -- faster one, and growing it anyway has no bound (the fleet too few, or too slow).
+  local held = tonumber(state[7])
+  local window = 2000000 / rate
+  if window < 1000000 then window = 1000000 end
+  if held == nil or now - held > window then
+    redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
+    return {0, '0'}
+  end
   local step = tonumber(ARGV[12] or ARGV[6])
   if state[3] == '1' then
     local ceiling = tonumber(state[6])
@@ -121,8 +135,6 @@ if ARGV[2] == '0' then
   if state[3] ~= '1' and tonumber(ARGV[12] or '0') > tonumber(ARGV[6]) and tat then
     -- Slow start: slots booked ahead at the old pace are booked at the new one (the
     -- fleet's calls already waiting keep theirs; the next ones are not held behind them).
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
     if tat > now then
       tat = now + (tat - now) * rate / grown
       redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat))

@@ -152,6 +152,7 @@ def test_a_throttle_lowers_the_shared_pace_once_per_epoch(client):
 
 def test_successes_probe_upward_fast_then_slowly_and_never_past_max_rate(client):
     acquire(client, rate=10)
+    acquire(client, rate=10)  # the second waits: the pace is what holds calls back
     feedback(client, 0, throttled=False)
     assert float(client.hget(KEY, "rate")) == pytest.approx(10.05)  # before any throttle
     feedback(client, 0, throttled=True)
@@ -160,6 +161,20 @@ def test_successes_probe_upward_fast_then_slowly_and_never_past_max_rate(client)
     for _ in range(200):
         feedback(client, 1, throttled=False, max_rate=9.0)
     assert float(client.hget(KEY, "rate")) == 9.0
+
+
+def test_a_pace_that_held_no_call_back_lately_does_not_grow(client):
+    acquire(client, rate=10)  # the first call goes at once: nothing held back
+    feedback(client, 0, throttled=False)
+    assert float(client.hget(KEY, "rate")) == 10.0
+    acquire(client, rate=10)  # held back an interval: the pace limits the fleet
+    feedback(client, 0, throttled=False)
+    assert float(client.hget(KEY, "rate")) == pytest.approx(10.05)
+    # Two seconds later with no call held back since, successes grow nothing.
+    client.hset(KEY, "held", redis_now_us(client) - 2 * US)
+    for _ in range(20):
+        feedback(client, 0, throttled=False)
+    assert float(client.hget(KEY, "rate")) == pytest.approx(10.05)
 
 
 def test_the_pace_never_drops_below_the_floor(client):
