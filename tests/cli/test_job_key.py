@@ -3,7 +3,7 @@ under another file name replay and contact nobody; a key per night contacts agai
 
 from __future__ import annotations
 
-from tests.cli.test_contacts import cli
+from tests.cli.test_contacts import cli, cli_process
 
 ROWS = "phone,first_name\n+14155550001,Ann\n+14155550002,Bo\n"
 
@@ -13,12 +13,13 @@ def test_the_derived_key_is_named_and_the_same_rows_on_another_night_replay(tmp_
     monday, tuesday = tmp_path / "monday.csv", tmp_path / "tuesday.csv"
     monday.write_text(ROWS)
     tuesday.write_text(ROWS)
-    first = cli("put", str(monday), *connection, "--quiet")
+    # Through the real command, as a nightly cron job runs it.
+    first = cli_process("put", str(monday), *connection, "--quiet")
     assert first.returncode == 0, first.stderr
     assert "derived from the file's content" in first.stderr  # said even with --quiet
     assert "--job-key reminders/$(date +%F)" in first.stderr
     assert len(target.requests) == 2
-    second = cli("put", str(tuesday), *connection, "--quiet")
+    second = cli_process("put", str(tuesday), *connection, "--quiet")
     assert second.returncode == 0, second.stderr
     assert len(target.requests) == 2  # the ledger: nobody was contacted again
     key = first.stderr.split("job key ")[1].split(" ")[0]
