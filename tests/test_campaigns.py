@@ -162,7 +162,7 @@ def test_whole_call_faults_are_retried_without_creating_twice(fake_connect, faul
     result = fake_connect.outbound_client().put_requests(outbounds(30))
     assert result.all_succeeded
     assert len(fake_connect.requests) == 30
-    assert fake_connect.fake_campaigns.duplicates() == {}
+    assert fake_connect.fake_campaigns.duplicates(fake_connect.campaign_id) == {}
     ids = _ids(fake_connect)
     assert all(ids[s.client_token] == s.id for s in result.succeeded)
 

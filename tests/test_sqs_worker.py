@@ -47,7 +47,7 @@ def test_each_message_is_put_and_deleted_once_every_contact_has_an_outcome(fake_
                   keep_going=lambda: next(messages_seen))
     assert [r.created for r in reports] == [30, 30, 30]
     assert len(fake_connect.requests) == 90
-    assert fake_connect.fake_campaigns.duplicates() == {}
+    assert fake_connect.fake_campaigns.duplicates(fake_connect.campaign_id) == {}
     attributes = sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
                                       "ApproximateNumberOfMessagesNotVisible"]
@@ -120,7 +120,7 @@ def test_a_crash_after_requeueing_does_not_call_anyone_twice(fake_connect, queue
     for copy in copies:
         process_message(sqs, url, client, copy)
     assert len(fake_connect.fake_campaigns.created_for_token("r1")) == 1
-    assert fake_connect.fake_campaigns.duplicates() == {}
+    assert fake_connect.fake_campaigns.duplicates(fake_connect.campaign_id) == {}
     assert len(fake_connect.requests) == 5
 
 
@@ -163,7 +163,7 @@ def test_a_redelivered_message_while_throttled_leaves_the_message_and_calls_nobo
     report = process_message(sqs, url, client, message)
     assert (report.created, report.unknown) == (50, 0)
     assert len(fake_connect.requests) == 50
-    assert fake_connect.fake_campaigns.duplicates() == {}
+    assert fake_connect.fake_campaigns.duplicates(fake_connect.campaign_id) == {}
 
 
 def test_over_http_a_redelivered_message_while_throttled_calls_nobody_twice(
@@ -192,7 +192,7 @@ def test_over_http_a_redelivered_message_while_throttled_calls_nobody_twice(
     third = process_message(sqs, url, client, message)
     assert (third.created, third.unknown) == (60, 0)
     assert len(http_connect.requests) == 60
-    assert http_connect.fake_campaigns.duplicates() == {}
+    assert http_connect.fake_campaigns.duplicates(http_connect.campaign_id) == {}
     sqs.delete_queue(QueueUrl=url)
 
 
