@@ -238,9 +238,18 @@ def _check_parameter(field: str, key: object, value: object) -> None:
         raise _invalid(
             field, f"a key of length {len(key)} is outside 1-{MAX_PARAMETER_LENGTH} characters"
         )
-    named = f"{field}[{_shown_key(key)}]"
     if not PARAMETER_KEY.fullmatch(key):
-        raise _invalid(named, "a key may contain only letters, digits, '-' and '_'")
+        # A key refused here is one holding '@', '+', a space...: often a mistake that put
+        # data where a name goes (an address, a number). So it is never shown: the message
+        # names the characters that are not allowed.
+        bad = sorted({c for c in key if not PARAMETER_KEY.fullmatch(c)})
+        shown = ", ".join(repr(c) for c in bad[:5])
+        raise _invalid(
+            field,
+            f"a key of {len(key)} characters holds {shown}; a key may contain only letters, "
+            "digits, '-' and '_' (the key is not shown: it may be personal data)",
+        )
+    named = f"{field}[{_shown_key(key)}]"
     # The key is named, never the value: values are personal data.
     if not isinstance(value, str):
         raise _type_error(named, value, "a str")
