@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from connect_batch.aws_lambda import Report, handle_sqs_event
+from connect_batch import ContactValidationError, OutboundRequest
+from connect_batch.aws_lambda import (
+    Report,
+    handle_map_batch,
+    handle_sqs_event,
+    outbound_request_from_row,
+)
 from tests.test_aws_lambda import PHONES, FakeContext, body, ledger, queue  # noqa: F401
 
 SECRET_PHONE = "+14155550199"
@@ -141,3 +147,59 @@ def test_no_phone_number_or_email_address_of_an_invalid_body_is_logged(
     text = caplog.text + str(report.problem) + repr(report)
     for secret in (SECRET_PHONE, SECRET_EMAIL, "415 555 0199", "4155550199", "ada.lovelace"):
         assert secret not in text, case
+
+
+# A map the wrong way round (a person's address as the key, a name as its value), as a
+# producer that inverted a lookup sends: the key is refused for its '@' or '+', and the
+# refusal must not quote it. The command line masks such column names ('ada@e********om').
+KEYED_BY_PERSON = {
+    "an email as an attribute name": {"requests": [
+        {"destination": PHONES[0], "attributes": {SECRET_EMAIL: "Ada"}}]},
+    "a phone as an attribute name": {"requests": [
+        {"destination": PHONES[0], "attributes": {SECRET_PHONE: "Ada"}}]},
+    "a phone as a template parameter name": {"requests": [
+        {"channel": "sms", "destination": PHONES[0], "template_parameters": {SECRET_PHONE: "Ada"},
+         "template_arn": "arn:aws:connect:us-east-1:1:instance/i/template/t"}]},
+}
+
+
+@pytest.mark.parametrize("case", sorted(KEYED_BY_PERSON))
+def test_an_attribute_name_that_is_a_phone_or_email_is_not_logged(
+    http_connect, queue, caplog, case  # noqa: F811
+):
+    message_id = queue.send(KEYED_BY_PERSON[case])
+    reports: list[Report[Any]] = []
+    client = http_connect.outbound_client()
+    with caplog.at_level(logging.DEBUG, logger="connect_batch"):
+        failed = queue.invoke(
+            lambda e: handle_sqs_event(e, FakeContext(), client, record=reports.append)
+        )
+    assert failed == [message_id]
+    assert http_connect.requests == []
+    (report,) = reports
+    assert "attributes" in report.problem or "template_parameters" in report.problem
+    text = caplog.text + str(report.problem)
+    for secret in (SECRET_PHONE, SECRET_EMAIL):
+        assert secret not in text
+
+
+def test_a_map_items_column_named_by_an_email_is_not_quoted_in_its_reason(http_connect):
+    items = [{"phone": PHONES[0], "customer_id": "c-0", SECRET_EMAIL: "Ada"},
+             {"phone": PHONES[1], "customer_id": "c-1"}]
+    output = handle_map_batch(
+        {"Items": items, "BatchInput": {"job_key": "j/keys"}}, FakeContext(),
+        http_connect.outbound_client(),
+        parse_item=lambda row: outbound_request_from_row(row, key_column="customer_id"),
+    )
+    assert [i["item"] for i in output["invalid"]] == [0]
+    assert ledger(http_connect) == collections.Counter(PHONES[1:2])
+    assert SECRET_EMAIL not in json.dumps(output)
+
+
+@pytest.mark.parametrize("secret", [SECRET_PHONE, SECRET_EMAIL])
+def test_the_builders_refusal_of_a_key_does_not_quote_a_phone_or_email(secret):
+    """The root of the two above: a key is refused for its '+' or '@', and quoted."""
+    with pytest.raises(ContactValidationError) as refused:
+        OutboundRequest.telephony(PHONES[0], attributes={secret: "Ada"})
+    assert secret not in str(refused.value)
+    assert secret not in repr(refused.value)
