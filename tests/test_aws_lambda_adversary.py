@@ -203,3 +203,20 @@ def test_the_builders_refusal_of_a_key_does_not_quote_a_phone_or_email(secret):
         OutboundRequest.telephony(PHONES[0], attributes={secret: "Ada"})
     assert secret not in str(refused.value)
     assert secret not in repr(refused.value)
+
+
+def test_a_message_delivered_twice_in_one_event_creates_nobody_twice(http_connect, queue):  # noqa: F811
+    """Standard queues deliver at least once: the same message may come twice in a batch.
+    Both copies are put under the message id, so the second replays the first."""
+    message_id = queue.send(body(0, 30))
+    event, _messages = queue.event()
+    (record,) = event["Records"]
+    reports: list[Report[Any]] = []
+    client = http_connect.outbound_client()
+    answer = handle_sqs_event({"Records": [record, dict(record)]}, FakeContext(), client,
+                              record=reports.append)
+    assert answer == {"batchItemFailures": []}
+    assert ledger(http_connect) == collections.Counter(PHONES[:30])
+    assert [r.source for r in reports] == [message_id, message_id]
+    first, second = ({o.id for o in r.known()} for r in reports)
+    assert first == second == {r.id for r in http_connect.requests}
