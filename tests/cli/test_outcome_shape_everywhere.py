@@ -11,7 +11,10 @@ import pathlib
 
 import pytest
 
-from connect_batch.cli.outcome_file import FIELDS
+from connect_batch import DialRequest, DialRequestBatchClient
+from connect_batch._engine.identity import JobIdentities
+from connect_batch.cli.api import Api
+from connect_batch.cli.outcome_file import FIELDS, derived_job_key
 from connect_batch.testing import Fault
 from tests.cli.test_campaigns import token_for
 from tests.cli.test_contacts import cli, outcomes
@@ -170,3 +173,39 @@ def test_a_repeat_of_a_row_refused_then_retried_settles_with_it(tmp_path, v2):
     assert settled[4]["duplicate_of_row"] == 1
     summary = cli("outcomes", str(out))
     assert summary.stdout == done.stdout.split("ALREADY")[0], (summary.stdout, done.stdout)
+
+
+def v1_token(source: pathlib.Path, target, phone: str, key: str) -> str:
+    """The token the CLI sends a v1 row under (its request_identifier is its key)."""
+    job_key = derived_job_key(source, Api.V1, target.campaign_id)
+    client = DialRequestBatchClient(target.client, campaign_id=target.campaign_id)
+    identity = client.operation.fingerprint(DialRequest(phone_number=phone, key=key))
+    return JobIdentities(job_key).item_token(identity)
+
+
+def test_v1_outcomes_final_after_a_retry_pass_is_one_row_each_matching_the_ledger(
+    tmp_path, v1
+):
+    target, connection = v1
+    source = tmp_path / "p.csv"
+    source.write_text("phone,request_identifier\n+14155550001,a\n+14155550002,b\n"
+                      "+14155550003,c\n")
+    target.fake.fail_items({v1_token(source, target, "+14155550001", "a"): "RequestThrottled"},
+                           times=50)
+    out = tmp_path / "o.jsonl"
+    first = cli("put", str(source), *connection, "--out", str(out), "--quiet")
+    target.fake.reset_faults()
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert len(target.requests) == 2
+    done = cli("put", str(source), *connection, "--resume", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "ALREADY CREATED: 2 of the 3 CREATED" in done.stdout
+    assert_table(outcomes(out), FIELDS)
+    final = cli("outcomes", str(out), "--final")
+    settled = [json.loads(line) for line in final.stdout.splitlines()]
+    assert [line["row"] for line in settled] == [1, 2, 3]
+    assert_table(settled, FIELDS)
+    ids = {r.destination: r.id for r in target.requests}
+    assert [line["id"] for line in settled] == [ids[f"+1415555000{n}"] for n in (1, 2, 3)]
+    assert settled[0]["job_key"].endswith("/retry-1")
+    assert {line["channel"] for line in settled} == {"telephony"}
