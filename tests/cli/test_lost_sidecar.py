@@ -5,8 +5,11 @@ created must be created, for that row's person, on the double's ledger."""
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 
+from connect_batch.testing import Fault
 from tests.cli.test_contacts import cli, outcomes
 
 MONDAY = "phone,first_name\n+14155550001,Ann\n+14155550002,Bo\n"
@@ -45,3 +48,30 @@ def test_a_resume_without_the_sidecar_never_reports_an_uncontacted_row_created(
     assert reported == {p: ids.get(p) for p in reported}, (
         "rows reported created with an id the ledger gives another person, or none"
     )
+
+
+def test_a_resume_without_the_sidecar_under_other_options_contacts_nobody_twice(tmp_path, v2):
+    """The same file (so the same derived job key), its first run's answers lost, resumed
+    with another --attributes mapping after the sidecar was lost: the requests say other
+    things, so they go under other tokens, and the people the first run reached would be
+    reached again. With the sidecar the option change is refused."""
+    target, connection = v2
+    source = tmp_path / "people.csv"
+    source.write_text("phone,first_name\n+14155550001,Ann\n+14155550002,Bo\n")
+    out = tmp_path / "o.jsonl"
+    target.fake.plan(Fault.dropped())  # created, the answer lost: unknown
+    first = cli("put", str(source), *connection, "--out", str(out), "--quiet",
+                "--max-attempts", "1")
+    target.fake.reset_faults()
+    assert first.returncode == 1, first.stderr
+    assert len(target.requests) == 2
+    changed = ["--attributes", "first_name=given_name"]
+    with_sidecar = cli("put", str(source), *connection, "--resume", str(out), "--quiet",
+                       *changed)
+    assert with_sidecar.returncode == 2  # the run record binds the options
+    out.with_name(out.name + ".run.json").unlink()
+    resumed = cli("put", str(source), *connection, "--resume", str(out), "--quiet", *changed)
+    assert resumed.returncode in (0, 2), resumed.stderr
+    assert collections.Counter(r.destination for r in target.requests) == {
+        "+14155550001": 1, "+14155550002": 1
+    }
