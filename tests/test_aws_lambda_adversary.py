@@ -19,6 +19,7 @@ from connect_batch.aws_lambda import (
     handle_sqs_event,
     outbound_request_from_row,
 )
+from connect_batch.testing import Fault
 from tests.test_aws_lambda import PHONES, FakeContext, body, ledger, queue  # noqa: F401
 
 SECRET_PHONE = "+14155550199"
@@ -220,3 +221,20 @@ def test_a_message_delivered_twice_in_one_event_creates_nobody_twice(http_connec
     assert [r.source for r in reports] == [message_id, message_id]
     first, second = ({o.id for o in r.known()} for r in reports)
     assert first == second == {r.id for r in http_connect.requests}
+
+
+def test_a_reports_repr_holds_no_address_or_value_of_the_people_it_names(http_connect, queue):  # noqa: F811
+    """What a ``record`` of yours might log: the whole Report, sent and refused."""
+    queue.send({"requests": [
+        {"channel": "email", "destination": SECRET_EMAIL, "source": "team@example.org",
+         "template_parameters": {"name": "Ada Lovelace"},
+         "template_arn": "arn:aws:connect:us-east-1:1:instance/i/template/t"},
+        {"destination": SECRET_PHONE, "attributes": {"name": "Grace Hopper"}, "key": "k"},
+    ]})
+    http_connect.fake_campaigns.plan(Fault.items_failed("RequestThrottled"))
+    reports: list[Report[Any]] = []
+    client = http_connect.outbound_client(max_attempts=1, max_item_retries=0)
+    queue.invoke(lambda e: handle_sqs_event(e, FakeContext(), client, record=reports.append))
+    text = repr(reports) + str(reports)
+    for secret in (SECRET_EMAIL, SECRET_PHONE, "Ada Lovelace", "Grace Hopper", "ada.lovelace"):
+        assert secret not in text
