@@ -66,6 +66,16 @@ def earlier_records(out: pathlib.Path | None) -> list[dict[str, Any]]:
         )
     sidecar = read_sidecar(out)
     if sidecar is None:
+        if any("row" in line for line in lines) and not any("run" in line for line in lines):
+            # A file written since the run record moved out of it, copied or archived
+            # alone. Without the record nothing binds the rows to their input, options and
+            # target: an edited file would take its rows' outcomes (and ids), a changed
+            # option would send them again. So it is not resumed on trust.
+            raise UsageError(
+                f"{sidecar_path(out)} is missing: it is the run record a resume checks the "
+                f"input, options and target against; put it back beside {out}, or start a "
+                "new run with another --out"
+            )
         return lines
     return [{"run": sidecar["run"]}, *sidecar["passes"], *lines]
 
