@@ -57,22 +57,17 @@ MODES = [
 ]
 
 
-def run_mode(endpoint: str, redis: RedisServer, mode: str, total: int) -> str:
-    client = boto3.client("connect", region_name="us-east-1", endpoint_url=endpoint)
-    double = ConnectDouble.create(client)
-    double.fake.reset_faults()
-    double.fake.latency = LATENCY
-    redis.client().flushall()
-    time.sleep(2)  # the bucket refills after the mode before
-    double.fake.throttle(rate=RATE, burst=BURST)
+def start_workers(endpoint: str, redis: RedisServer, mode: str, total: int, *, rate: float,
+                  target: list[str]) -> list[subprocess.Popen[str]]:
+    """``WORKERS`` worker processes putting ``total`` inputs in all to ``target`` (their
+    instance or campaign options), each started and ready, waiting for ``go``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     each = total // WORKERS
     workers = [
         subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "tests.faults.fleet_worker", "--endpoint", endpoint,
-             "--instance-id", double.instance_id, "--start", str(n * each), "--count",
-             str(each), "--concurrency", str(CONCURRENCY), "--mode", mode,
-             "--redis-url", redis.url, "--rate", str(RATE)],
+             *target, "--start", str(n * each), "--count", str(each), "--concurrency",
+             str(CONCURRENCY), "--mode", mode, "--redis-url", redis.url, "--rate", str(rate)],
             cwd=ROOT, env=env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
@@ -81,17 +76,41 @@ def run_mode(endpoint: str, redis: RedisServer, mode: str, total: int) -> str:
     for worker in workers:
         assert worker.stdout is not None
         assert worker.stdout.readline().strip() == "ready"
-    start = time.monotonic()
+    return workers
+
+
+def go(workers: list[subprocess.Popen[str]]) -> None:
+    """Let every ready worker start, as near together as the pipes allow."""
     for worker in workers:
         assert worker.stdin is not None
         worker.stdin.write("go\n")
         worker.stdin.flush()
-    reports = []
+
+
+def finish(workers: list[subprocess.Popen[str]], mode: str) -> list[str]:
+    """Each worker's output once it exits; a failed worker ends the benchmark."""
+    outputs = []
     for worker in workers:
         out, err = worker.communicate(timeout=600)
         if worker.returncode != 0:
             raise SystemExit(f"a {mode} worker failed:\n{err[-2000:]}")
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+        outputs.append(out)
+    return outputs
+
+
+def run_mode(endpoint: str, redis: RedisServer, mode: str, total: int) -> str:
+    client = boto3.client("connect", region_name="us-east-1", endpoint_url=endpoint)
+    double = ConnectDouble.create(client)
+    double.fake.reset_faults()
+    double.fake.latency = LATENCY
+    redis.client().flushall()
+    time.sleep(2)  # the bucket refills after the mode before
+    double.fake.throttle(rate=RATE, burst=BURST)
+    workers = start_workers(endpoint, redis, mode, total, rate=RATE,
+                            target=["--instance-id", double.instance_id])
+    start = time.monotonic()
+    go(workers)
+    reports = [json.loads(out.strip().splitlines()[-1]) for out in finish(workers, mode)]
     elapsed = time.monotonic() - start
     calls = double.calls
     throttled = sum(c.outcome == "throttled" for c in calls)
@@ -129,22 +148,9 @@ def run_v2(endpoint: str, redis: RedisServer, ceiling: float, requests: int, *,
     time.sleep(2)  # the bucket refills after the run before
     fake.latency = LATENCY
     fake.throttle(rate=ceiling, burst=20)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     each = requests // WORKERS
-    workers = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "tests.faults.fleet_worker", "--endpoint", endpoint,
-             "--instance-id", "-", "--campaign-id", campaign_id, "--start", str(n * each),
-             "--count", str(each), "--concurrency", str(CONCURRENCY), "--mode", mode,
-             "--redis-url", redis.url, "--rate", str(ceiling)],
-            cwd=ROOT, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        for n in range(WORKERS)
-    ]
-    for worker in workers:
-        assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == "ready"
+    workers = start_workers(endpoint, redis, mode, requests, rate=ceiling,
+                            target=["--instance-id", "-", "--campaign-id", campaign_id])
     samples: list[tuple[float, int]] = []
     done = threading.Event()
 
@@ -157,22 +163,15 @@ def run_v2(endpoint: str, redis: RedisServer, ceiling: float, requests: int, *,
     start = time.monotonic()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    for worker in workers:
-        assert worker.stdin is not None
-        worker.stdin.write("go\n")
-        worker.stdin.flush()
-    for worker in workers:
-        _out, err = worker.communicate(timeout=600)
-        if worker.returncode != 0:
-            raise SystemExit(f"a {mode} worker failed:\n{err[-2000:]}")
+    go(workers)
+    finish(workers, mode)
     elapsed = time.monotonic() - start
     done.set()
     sampler.join()
     calls = [c for c in fake.calls if c.campaign_id == campaign_id]
     throttled = sum(c.outcome == "throttled" for c in calls)
     created = sum(r.campaign_id == campaign_id for r in fake.requests)
-    duplicates = sum(n - 1 for k, n in fake.duplicates().items()
-                     if k.startswith(f"{campaign_id}:"))
+    duplicates = sum(n - 1 for n in fake.duplicates(campaign_id).values())
     fake.reset_faults()
     # The run is first call to last on the double's side (the workers' start-up and exit
     # are not the limiter's), to the sampling's 50 ms.
