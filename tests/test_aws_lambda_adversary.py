@@ -130,11 +130,10 @@ INVALID_BODIES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(INVALID_BODIES))
-def test_no_phone_number_or_email_address_of_an_invalid_body_is_logged(
-    http_connect, queue, caplog, case  # noqa: F811
-):
-    message_id = queue.send(json.dumps(INVALID_BODIES[case]))
+def refused_once(http_connect, queue, caplog, body: object) -> Report[Any]:  # noqa: F811
+    """Send ``body`` as one message and invoke the handler once, logging at DEBUG: the
+    message must be reported failed; its report."""
+    message_id = queue.send(body)
     reports: list[Report[Any]] = []
     client = http_connect.outbound_client()
     with caplog.at_level(logging.DEBUG, logger="connect_batch"):
@@ -143,6 +142,14 @@ def test_no_phone_number_or_email_address_of_an_invalid_body_is_logged(
         )
     assert failed == [message_id]
     (report,) = reports
+    return report
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_BODIES))
+def test_no_phone_number_or_email_address_of_an_invalid_body_is_logged(
+    http_connect, queue, caplog, case  # noqa: F811
+):
+    report = refused_once(http_connect, queue, caplog, INVALID_BODIES[case])
     assert report.problem.startswith("unreadable")
     assert http_connect.requests == []
     text = caplog.text + str(report.problem) + repr(report)
@@ -168,16 +175,8 @@ KEYED_BY_PERSON = {
 def test_an_attribute_name_that_is_a_phone_or_email_is_not_logged(
     http_connect, queue, caplog, case  # noqa: F811
 ):
-    message_id = queue.send(KEYED_BY_PERSON[case])
-    reports: list[Report[Any]] = []
-    client = http_connect.outbound_client()
-    with caplog.at_level(logging.DEBUG, logger="connect_batch"):
-        failed = queue.invoke(
-            lambda e: handle_sqs_event(e, FakeContext(), client, record=reports.append)
-        )
-    assert failed == [message_id]
+    report = refused_once(http_connect, queue, caplog, KEYED_BY_PERSON[case])
     assert http_connect.requests == []
-    (report,) = reports
     assert "attributes" in report.problem or "template_parameters" in report.problem
     text = caplog.text + str(report.problem)
     for secret in (SECRET_PHONE, SECRET_EMAIL):
