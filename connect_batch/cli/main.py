@@ -173,15 +173,17 @@ def name_job_key(args: argparse.Namespace, key: str) -> None:
 
 
 def _name_replays(args: argparse.Namespace, *, already: int, before: int) -> None:
-    """Say before sending what an earlier run's outcomes file shows this run will replay
-    (a forced rerun's even with --quiet: it contacts nobody while its rows read CREATED)."""
-    if already and not args.quiet:
+    """Say before sending what an earlier run's outcomes file shows this run will replay.
+    Said even with --quiet, as every warning is: such rows read CREATED and contact nobody."""
+    if already:
         print(f"connect-batch: {args.resume} records {already} row(s) created by an earlier "
               "run: they are not sent again", file=sys.stderr)
     if before:
         print(f"connect-batch: --out {args.out} records {before} row(s) created under this "
               "job key: sent again under it, they replay and contact nobody (REPLAYED in "
               "the summary)", file=sys.stderr)
+
+
 def say_unknown(
     unknown: collections.Counter[str], key: str, out: pathlib.Path | None, *, interrupted: bool
 ) -> None:

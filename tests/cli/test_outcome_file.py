@@ -108,6 +108,8 @@ def test_a_resume_prints_the_whole_file_and_records_its_retry_pass_in_the_sideca
     # The whole file: the resumed row and the two an earlier run created.
     assert "CREATED: 3" in done.stdout
     assert "ALREADY CREATED: 2 of the 3 CREATED" in done.stdout
+    # Said before sending, --quiet or not: like every warning, a replay is not progress.
+    assert "records 2 row(s) created by an earlier run" in done.stderr
     (retry,) = sidecar(out)["passes"]
     assert retry["pass"].endswith("/retry-1")
     assert retry["rows"] == [1]
